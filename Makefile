@@ -1,0 +1,103 @@
+# iwm: IceWarp server migration toolkit.
+# make [all] | check [SAN=1] | bench | demo | lint | install | deps | clean
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PKGS     = libcurl openssl sqlite3 libmicrohttpd libxml-2.0
+SHELL    = /bin/sh
+
+CFLAGS  ?= -O2 -g
+CWARN    = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	   -Wno-unused-parameter
+ifeq ($(SAN),1)
+CFLAGS  += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+BUILDTAG = san
+else
+BUILDTAG = plain
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmariadb 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) libmariadb 2>/dev/null)
+ALL_CFLAGS  = $(CWARN) $(CFLAGS) $(PKG_CFLAGS) -Ilib \
+	      -DIWM_VERSION='"$(VERSION)"' -DIWM_DATADIR='"$(PREFIX)/share/iwm"'
+LIBS        = lib/libiwm.a -lrsync $(PKG_LIBS) -lpthread
+
+VERSION  = 0.1.0
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:.c=.o)
+PROG_SRC:= $(sort $(wildcard bin/iwm-*.c))
+PROGS   := $(PROG_SRC:.c=)
+UNIT_SRC:= $(sort $(wildcard tests/unit/*.c))
+UNITS   := $(UNIT_SRC:.c=)
+SIM_SRC := $(sort $(wildcard tests/iwsim/*.c))
+SIM_HDR := $(wildcard tests/iwsim/*.h)
+HDRS    := $(wildcard lib/*.h)
+SHELLS   = bin/iwm $(wildcard libexec/iwm/*) $(wildcard scripts/*) \
+	   $(wildcard tests/*.sh tests/t/*.t examples/*.sh) .ci/run
+MANS    := $(wildcard man/man*/*.[0-9])
+
+all: .build-$(BUILDTAG) lib/libiwm.a $(PROGS) tests/iwsim/iwsim $(UNITS)
+
+# Rebuild everything when switching between plain and sanitizer builds.
+.build-$(BUILDTAG):
+	rm -f .build-* lib/*.o lib/libiwm.a $(PROGS) $(UNITS) tests/iwsim/iwsim
+	touch $@
+
+lib/%.o: lib/%.c $(HDRS) .build-$(BUILDTAG)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+lib/libiwm.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+bin/iwm-%: bin/iwm-%.c lib/libiwm.a $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+
+tests/unit/%: tests/unit/%.c lib/libiwm.a $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+
+tests/iwsim/iwsim: $(SIM_SRC) $(SIM_HDR) .build-$(BUILDTAG)
+	$(CC) $(CWARN) $(CFLAGS) $(LDFLAGS) -o $@ $(SIM_SRC) -lsqlite3
+
+deps:
+	scripts/install-deps
+
+check: deps
+	$(MAKE) all
+	tests/run
+
+bench: deps
+	$(MAKE) all
+	scripts/bench
+
+demo: deps
+	$(MAKE) all
+	scripts/demo
+
+lint:
+	shellcheck -s sh $(SHELLS)
+	mandoc -Tlint -Wwarning $(MANS)
+	! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets)[[:space:]]*\(' \
+		lib/*.[ch] bin/*.c tests/unit/*.c tests/iwsim/*.[ch]
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/iwm \
+		$(DESTDIR)$(PREFIX)/share/iwm $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin
+	if [ -f bin/iwm ]; then install -m 755 bin/iwm $(DESTDIR)$(PREFIX)/bin; fi
+	for f in libexec/iwm/*; do [ -f "$$f" ] && \
+		install -m 755 "$$f" $(DESTDIR)$(PREFIX)/libexec/iwm; done; true
+	for f in lib/data/*; do [ -f "$$f" ] && \
+		install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/iwm; done; true
+	for s in 1 5 7; do for f in man/man$$s/*.$$s; do [ -f "$$f" ] && \
+		install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/man/man$$s; \
+		done; done; true
+
+clean:
+	rm -f .build-* lib/*.o lib/libiwm.a $(PROGS) $(UNITS) tests/iwsim/iwsim
+
+.PHONY: all deps check bench demo lint install clean

@@ -1,0 +1,574 @@
+/* manifest.c: manifest v1 reading, writing, order and scope. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "manifest.h"
+
+#define MANIFEST_MAGIC	"#iwm-manifest 1"
+
+/* Component-wise, bytewise: '/' sorts below every other byte. */
+int
+iwm_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t i, n = alen < blen ? alen : blen;
+
+	for (i = 0; i < n; i++) {
+		int ca = (unsigned char)a[i], cb = (unsigned char)b[i];
+
+		if (ca == cb)
+			continue;
+		ca = ca == '/' ? 0 : ca + 1;
+		cb = cb == '/' ? 0 : cb + 1;
+		return ca < cb ? -1 : 1;
+	}
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+}
+
+int
+iwm_rec_cmp(const struct iwm_rec *a, const struct iwm_rec *b)
+{
+	int c = strcmp(a->root, b->root);
+
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	return iwm_path_cmp(a->path, a->path_len, b->path, b->path_len);
+}
+
+int
+iwm_root_valid(const char *root)
+{
+	const char *p = root;
+
+	if (*p < 'a' || *p > 'z')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_' || *p == '-'))
+			return 0;
+	return p - root <= 64;
+}
+
+int
+iwm_path_valid(const char *path, size_t len)
+{
+	size_t i, start = 0;
+
+	if (len == 0) {
+		iwm_seterr("empty path");
+		return 0;
+	}
+	if (memchr(path, '\0', len) != NULL) {
+		iwm_seterr("path contains a NUL byte");
+		return 0;
+	}
+	if (path[0] == '/') {
+		iwm_seterr("path is absolute");
+		return 0;
+	}
+	for (i = 0; i <= len; i++) {
+		size_t clen;
+
+		if (i < len && path[i] != '/')
+			continue;
+		clen = i - start;
+		if (clen == 0) {
+			iwm_seterr("path has an empty component");
+			return 0;
+		}
+		if ((clen == 1 && path[start] == '.') ||
+		    (clen == 2 && path[start] == '.' && path[start + 1] == '.')) {
+			iwm_seterr("path has a '.' or '..' component");
+			return 0;
+		}
+		if (clen > 255) {
+			iwm_seterr("path component longer than 255 bytes");
+			return 0;
+		}
+		start = i + 1;
+	}
+	return 1;
+}
+
+/* Undo \\ \t \n \r in place; returns the new length or -1. */
+static ssize_t
+unescape(char *s)
+{
+	char *r = s, *w = s;
+
+	if ((r = strchr(s, '\\')) == NULL)
+		return (ssize_t)strlen(s);
+	w = r;
+	while (*r != '\0') {
+		if (*r != '\\') {
+			*w++ = *r++;
+			continue;
+		}
+		switch (r[1]) {
+		case '\\': *w++ = '\\'; break;
+		case 't': *w++ = '\t'; break;
+		case 'n': *w++ = '\n'; break;
+		case 'r': *w++ = '\r'; break;
+		default:
+			iwm_seterr("bad escape '\\%c'", r[1] != '\0' ? r[1] : ' ');
+			return -1;
+		}
+		r += 2;
+	}
+	*w = '\0';
+	return w - s;
+}
+
+static int
+parse_mtime(const char *s, int64_t *sec, long *nsec)
+{
+	const char *p = s;
+	int neg = 0, digits = 0;
+	uint64_t v = 0;
+	long ns = 0;
+
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		if (v > (uint64_t)INT64_MAX / 10)
+			goto bad;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (digits == 0 || v > (uint64_t)INT64_MAX)
+		goto bad;
+	if (*p == '.') {
+		int nd = 0;
+
+		for (p++; *p >= '0' && *p <= '9'; p++, nd++) {
+			if (nd == 9)
+				goto bad;
+			ns = ns * 10 + (*p - '0');
+		}
+		if (nd == 0)
+			goto bad;
+		for (; nd < 9; nd++)
+			ns *= 10;
+	}
+	if (*p != '\0')
+		goto bad;
+	*sec = neg ? -(int64_t)v : (int64_t)v;
+	*nsec = ns;
+	return 0;
+bad:
+	iwm_seterr("bad MTIME '%s'", s);
+	return -1;
+}
+
+int
+iwm_rec_parse(char *line, size_t len, struct iwm_rec *rec)
+{
+	char *f[10];
+	size_t nf = 0;
+	char *p = line, *end = line + len;
+	ssize_t n;
+
+	if (len == 0) {
+		iwm_seterr("empty line");
+		return -1;
+	}
+	if (memchr(line, '\0', len) != NULL) {
+		iwm_seterr("line contains a NUL byte");
+		return -1;
+	}
+	for (;;) {
+		char *tab = memchr(p, '\t', (size_t)(end - p));
+
+		if (nf == 9) {
+			iwm_seterr("too many fields (at most 9)");
+			return -1;
+		}
+		f[nf++] = p;
+		if (tab == NULL)
+			break;
+		*tab = '\0';
+		p = tab + 1;
+	}
+	if (nf < 8) {
+		iwm_seterr("%zu fields, expected 8 or 9 "
+		    "(OP TYPE SIZE MTIME MODE ROOT PATH SOURCE [NOTE])", nf);
+		return -1;
+	}
+	if (f[0][0] == '\0' || f[0][1] != '\0' ||
+	    strchr(".+~-=", f[0][0]) == NULL) {
+		iwm_seterr("bad OP '%s' (one of . + ~ - =)", f[0]);
+		return -1;
+	}
+	rec->op = f[0][0];
+	if ((f[1][0] != 'f' && f[1][0] != 'd') || f[1][1] != '\0') {
+		iwm_seterr("bad TYPE '%s' (f or d)", f[1]);
+		return -1;
+	}
+	rec->type = f[1][0];
+	if (iwm_parse_u64(f[2], &rec->size) == -1) {
+		iwm_seterr("bad SIZE '%s'", f[2]);
+		return -1;
+	}
+	if (parse_mtime(f[3], &rec->mtime_sec, &rec->mtime_nsec) == -1)
+		return -1;
+	if (iwm_parse_octal(f[4], 07777, &rec->mode) == -1) {
+		iwm_seterr("bad MODE '%s' (octal, at most 7777)", f[4]);
+		return -1;
+	}
+	if (!iwm_root_valid(f[5])) {
+		iwm_seterr("bad ROOT '%s' (lower-case name)", f[5]);
+		return -1;
+	}
+	rec->root = f[5];
+	if ((n = unescape(f[6])) == -1)
+		return -1;
+	if (!iwm_path_valid(f[6], (size_t)n))
+		return -1;
+	rec->path = f[6];
+	rec->path_len = (size_t)n;
+	if (strcmp(f[7], "-") == 0)
+		rec->source = NULL;
+	else {
+		if (unescape(f[7]) == -1)
+			return -1;
+		if (f[7][0] != '/') {
+			iwm_seterr("SOURCE must be an absolute path or '-'");
+			return -1;
+		}
+		rec->source = f[7];
+	}
+	rec->note = NULL;
+	if (nf == 9) {
+		if (unescape(f[8]) == -1)
+			return -1;
+		rec->note = f[8];
+	}
+	return 0;
+}
+
+int
+iwm_scope_parse(const char *text, struct iwm_scope **out, size_t *nout)
+{
+	struct iwm_scope *v = NULL;
+	size_t n = 0;
+	const char *p = text;
+
+	if (*text == '\0') {
+		*out = NULL;
+		*nout = 0;
+		return 0;
+	}
+	for (;;) {
+		const char *comma = strchr(p, ','), *colon;
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		char *item = iwm_strndup(p, len);
+		struct iwm_scope s = { 0 };
+
+		if ((colon = strchr(item, ':')) != NULL) {
+			size_t plen;
+
+			s.root = iwm_strndup(item, (size_t)(colon - item));
+			plen = strlen(colon + 1);
+			while (plen > 0 && colon[plen] == '/')
+				plen--;
+			if (plen == 0 || !iwm_path_valid(colon + 1, plen)) {
+				iwm_seterr("bad scope prefix in '%s'", item);
+				goto bad;
+			}
+			s.prefix = iwm_malloc(plen + 2);
+			memcpy(s.prefix, colon + 1, plen);
+			s.prefix[plen] = '/';
+			s.prefix[plen + 1] = '\0';
+		} else
+			s.root = iwm_strdup(item);
+		if (!iwm_root_valid(s.root)) {
+			iwm_seterr("bad scope root in '%s'", item);
+			goto bad;
+		}
+		free(item);
+		v = iwm_reallocarray(v, n + 1, sizeof(*v));
+		v[n++] = s;
+		if (comma == NULL)
+			break;
+		p = comma + 1;
+		continue;
+bad:
+		free(item);
+		free(s.root);
+		free(s.prefix);
+		iwm_scope_free(v, n);
+		return -1;
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+}
+
+void
+iwm_scope_free(struct iwm_scope *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].root);
+		free(v[i].prefix);
+	}
+	free(v);
+}
+
+int
+iwm_scope_contains(const struct iwm_scope *v, size_t n, const char *root,
+    const char *path, size_t pathlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t plen;
+
+		if (strcmp(v[i].root, root) != 0)
+			continue;
+		if (v[i].prefix == NULL)
+			return 1;
+		plen = strlen(v[i].prefix);
+		if (pathlen > plen && memcmp(path, v[i].prefix, plen) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+iwm_scope_format(struct iwm_buf *b, const struct iwm_scope *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			iwm_buf_addc(b, ',');
+		iwm_buf_adds(b, v[i].root);
+		if (v[i].prefix != NULL) {
+			iwm_buf_addc(b, ':');
+			iwm_buf_adds(b, v[i].prefix);
+		}
+	}
+}
+
+static int
+read_header(struct iwm_mreader *r)
+{
+	char *line, *scope;
+	size_t len;
+	int rc;
+
+	rc = iwm_lines_next(&r->lines, &line, &len);
+	if (rc == -1)
+		return -1;
+	if (rc == 0 || strncmp(line, MANIFEST_MAGIC,
+	    sizeof(MANIFEST_MAGIC) - 1) != 0 ||
+	    (line[sizeof(MANIFEST_MAGIC) - 1] != '\0' &&
+	    line[sizeof(MANIFEST_MAGIC) - 1] != ' ')) {
+		iwm_seterr("%s:1: not a manifest (first line must be '%s')",
+		    r->lines.name, MANIFEST_MAGIC);
+		return -1;
+	}
+	r->header = iwm_strdup(line + sizeof(MANIFEST_MAGIC) - 1);
+	r->started = 1;
+	if ((scope = iwm_mreader_header(r, "scope")) != NULL) {
+		if (iwm_scope_parse(scope, &r->scope, &r->nscope) == -1) {
+			char msg[1024];
+
+			snprintf(msg, sizeof(msg), "%s", iwm_err());
+			iwm_seterr("%s:1: %s", r->lines.name, msg);
+			free(scope);
+			return -1;
+		}
+		/* "scope=" alone declares an empty scope: no deletions. */
+		if (r->scope == NULL)
+			r->scope = iwm_calloc(1, sizeof(*r->scope));
+		free(scope);
+	}
+	return 0;
+}
+
+int
+iwm_mreader_fdopen(struct iwm_mreader *r, int fd, const char *name)
+{
+	memset(r, 0, sizeof(*r));
+	iwm_lines_fdopen(&r->lines, fd, name);
+	return read_header(r);
+}
+
+int
+iwm_mreader_open(struct iwm_mreader *r, const char *file)
+{
+	memset(r, 0, sizeof(*r));
+	if (iwm_lines_open(&r->lines, file) == -1)
+		return -1;
+	return read_header(r);
+}
+
+char *
+iwm_mreader_header(const struct iwm_mreader *r, const char *key)
+{
+	const char *p = r->header;
+	size_t klen = strlen(key);
+
+	while (p != NULL && *p != '\0') {
+		const char *end;
+
+		while (*p == ' ')
+			p++;
+		end = strchr(p, ' ');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) > klen && strncmp(p, key, klen) == 0 &&
+		    p[klen] == '=')
+			return iwm_strndup(p + klen + 1,
+			    (size_t)(end - p) - klen - 1);
+		p = end;
+	}
+	return NULL;
+}
+
+int
+iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
+{
+	char *line, msg[1024];
+	size_t len, rootlen;
+	int rc, c;
+
+	for (;;) {
+		if ((rc = iwm_lines_next(&r->lines, &line, &len)) <= 0)
+			return rc;
+		if (line[0] != '#')
+			break;
+	}
+	if (iwm_rec_parse(line, len, &r->rec) == -1)
+		goto bad;
+	rootlen = strlen(r->rec.root);
+	if (r->have_prev) {
+		c = strcmp(r->rec.root, r->prev.ptr);
+		if (c == 0)
+			c = iwm_path_cmp(r->rec.path, r->rec.path_len,
+			    r->prev.ptr + r->prev_rootlen + 1,
+			    r->prev.len - r->prev_rootlen - 1);
+		if (c <= 0) {
+			iwm_seterr(c == 0 ? "duplicate record" :
+			    "out of order (records must be sorted by ROOT, "
+			    "then PATH component by component)");
+			goto bad;
+		}
+	}
+	iwm_buf_reset(&r->prev);
+	iwm_buf_add(&r->prev, r->rec.root, rootlen + 1);
+	iwm_buf_add(&r->prev, r->rec.path, r->rec.path_len);
+	r->prev_rootlen = rootlen;
+	r->have_prev = 1;
+	*out = &r->rec;
+	return 1;
+bad:
+	snprintf(msg, sizeof(msg), "%s", iwm_err());
+	iwm_seterr("%s:%llu: %s", r->lines.name,
+	    (unsigned long long)r->lines.lineno, msg);
+	return -1;
+}
+
+void
+iwm_mreader_close(struct iwm_mreader *r)
+{
+	iwm_lines_close(&r->lines);
+	free(r->header);
+	iwm_scope_free(r->scope, r->nscope);
+	iwm_buf_free(&r->prev);
+	memset(r, 0, sizeof(*r));
+}
+
+void
+iwm_escape_buf(struct iwm_buf *b, const char *s, size_t len)
+{
+	size_t i, run = 0;
+
+	iwm_buf_grow(b, len);
+	for (i = 0; i < len; i++) {
+		const char *e;
+
+		switch (s[i]) {
+		case '\\': e = "\\\\"; break;
+		case '\t': e = "\\t"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		default: continue;
+		}
+		iwm_buf_add(b, s + run, i - run);
+		iwm_buf_add(b, e, 2);
+		run = i + 1;
+	}
+	iwm_buf_add(b, s + run, len - run);
+}
+
+int
+iwm_mwrite_header(FILE *fp, const char *words)
+{
+	if (fputs(MANIFEST_MAGIC, fp) == EOF)
+		return -1;
+	if (words != NULL && *words != '\0') {
+		if (putc(' ', fp) == EOF || fputs(words, fp) == EOF)
+			return -1;
+	}
+	return putc('\n', fp) == EOF ? -1 : 0;
+}
+
+static void
+add_num(struct iwm_buf *b, uint64_t v)
+{
+	char tmp[24], *p = iwm_fmt_u64(tmp + sizeof(tmp), v);
+
+	iwm_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+int
+iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
+{
+	static _Thread_local struct iwm_buf b;
+	char ns[10];
+	long v;
+	int i;
+
+	iwm_buf_reset(&b);
+	iwm_buf_grow(&b, 128 + rec->path_len);
+	b.ptr[b.len++] = rec->op;
+	b.ptr[b.len++] = '\t';
+	b.ptr[b.len++] = rec->type;
+	b.ptr[b.len++] = '\t';
+	add_num(&b, rec->size);
+	iwm_buf_addc(&b, '\t');
+	if (rec->mtime_sec < 0) {
+		iwm_buf_addc(&b, '-');
+		add_num(&b, (uint64_t)-rec->mtime_sec);
+	} else
+		add_num(&b, (uint64_t)rec->mtime_sec);
+	for (i = 8, v = rec->mtime_nsec; i >= 0; i--, v /= 10)
+		ns[i + 1] = (char)('0' + v % 10);
+	ns[0] = '.';
+	iwm_buf_add(&b, ns, sizeof(ns));
+	iwm_buf_addc(&b, '\t');
+	for (i = 9; i >= 0; i -= 3)
+		if (i == 0 || (rec->mode >> i) != 0)
+			iwm_buf_addc(&b, '0' + (int)((rec->mode >> i) & 7));
+	iwm_buf_addc(&b, '\t');
+	iwm_buf_adds(&b, rec->root);
+	iwm_buf_addc(&b, '\t');
+	iwm_escape_buf(&b, rec->path, rec->path_len);
+	iwm_buf_addc(&b, '\t');
+	if (rec->source != NULL)
+		iwm_escape_buf(&b, rec->source, strlen(rec->source));
+	else
+		iwm_buf_addc(&b, '-');
+	if (rec->note != NULL) {
+		iwm_buf_addc(&b, '\t');
+		iwm_escape_buf(&b, rec->note, strlen(rec->note));
+	}
+	iwm_buf_addc(&b, '\n');
+	return fwrite(b.ptr, 1, b.len, fp) == b.len ? 0 : -1;
+}

@@ -1,0 +1,90 @@
+/*
+ * manifest.h: manifest v1 (iwm-manifest(5)).
+ *
+ *	#iwm-manifest 1 [key=value ...]
+ *	OP TYPE SIZE MTIME MODE ROOT PATH SOURCE [NOTE]	(TAB-separated)
+ *
+ * Records come in manifest order: ROOT (bytewise), then PATH compared
+ * component by component, bytewise.  The reader checks fields, escapes
+ * and order, and reports "FILE:LINE: reason" through iwm_err().
+ */
+#ifndef IWM_MANIFEST_H
+#define IWM_MANIFEST_H
+
+#include "iwm.h"
+
+#define IWM_OP_LIST	'.'
+#define IWM_OP_CREATE	'+'
+#define IWM_OP_UPDATE	'~'
+#define IWM_OP_DELETE	'-'
+#define IWM_OP_SAME	'='
+
+#define IWM_TYPE_FILE	'f'
+#define IWM_TYPE_DIR	'd'
+
+struct iwm_rec {
+	char		 op;
+	char		 type;
+	uint64_t	 size;
+	int64_t		 mtime_sec;
+	long		 mtime_nsec;
+	unsigned	 mode;		/* permission bits, <= 07777 */
+	const char	*root;
+	const char	*path;		/* unescaped; relative, '/'-separated */
+	size_t		 path_len;
+	const char	*source;	/* unescaped absolute path, or NULL for "-" */
+	const char	*note;		/* unescaped, or NULL when absent */
+};
+
+/* One element of a header's scope= list: a root, or a root and prefix. */
+struct iwm_scope {
+	char	*root;
+	char	*prefix;	/* NULL: the whole root; else "dom.example/" */
+};
+
+struct iwm_mreader {
+	struct iwm_lines lines;
+	int		 started;	/* header read */
+	char		*header;	/* the header words after the version */
+	struct iwm_scope *scope;	/* NULL when the header has no scope= */
+	size_t		 nscope;
+	struct iwm_buf	 prev;		/* key of the previous record */
+	size_t		 prev_rootlen;
+	int		 have_prev;
+	struct iwm_rec	 rec;
+};
+
+/* Open FILE ("-" is stdin) and read its header.  -1 with iwm_err(). */
+int	 iwm_mreader_open(struct iwm_mreader *, const char *file);
+int	 iwm_mreader_fdopen(struct iwm_mreader *, int fd, const char *name);
+/* 1: *rec set (valid until the next call); 0: end; -1: error. */
+int	 iwm_mreader_next(struct iwm_mreader *, const struct iwm_rec **rec);
+void	 iwm_mreader_close(struct iwm_mreader *);
+/* Header value of KEY, or NULL.  Returned string is malloc'd. */
+char	*iwm_mreader_header(const struct iwm_mreader *, const char *key);
+
+/* Parse one record line in place (for programs that read their own). */
+int	 iwm_rec_parse(char *line, size_t len, struct iwm_rec *);
+
+/* Writing: stdio, escaped, fast.  Return -1 on a write error. */
+int	 iwm_mwrite_header(FILE *, const char *words);	/* words may be NULL */
+int	 iwm_mwrite_rec(FILE *, const struct iwm_rec *);
+/* Append PATH/SOURCE/NOTE escapes of s[0..len) to a buffer. */
+void	 iwm_escape_buf(struct iwm_buf *, const char *s, size_t len);
+
+/* Component-wise path order and record key order. */
+int	 iwm_path_cmp(const char *a, size_t alen, const char *b, size_t blen);
+int	 iwm_rec_cmp(const struct iwm_rec *, const struct iwm_rec *);
+
+/* Check a relative manifest PATH (no '/', '.', '..', empty parts, NUL). */
+int	 iwm_path_valid(const char *path, size_t len);
+int	 iwm_root_valid(const char *root);
+
+/* Scope: parse "mail:dom/,logs", test whether a key lies inside it. */
+int	 iwm_scope_parse(const char *text, struct iwm_scope **, size_t *);
+void	 iwm_scope_free(struct iwm_scope *, size_t);
+int	 iwm_scope_contains(const struct iwm_scope *, size_t n,
+	    const char *root, const char *path, size_t pathlen);
+void	 iwm_scope_format(struct iwm_buf *, const struct iwm_scope *, size_t);
+
+#endif /* IWM_MANIFEST_H */

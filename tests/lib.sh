@@ -1,0 +1,91 @@
+# tests/lib.sh: TAP helpers shared by every tests/t/*.t script.
+# Each test sources this file; it makes a private work directory,
+# removes it on exit, and puts the built programs on PATH.
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+PATH="$TOP/bin:$TOP/tests/iwsim:$PATH"
+export TOP PATH
+T_NUM=0
+T_FAILED=0
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/iwm-test.XXXXXX")
+export TMP
+
+t_cleanup() {
+	if [ -n "${T_CLEANUP:-}" ]; then
+		eval "$T_CLEANUP"
+	fi
+	rm -rf "$TMP"
+}
+trap 't_cleanup' EXIT
+trap 'exit 130' INT TERM
+
+plan() {
+	echo "1..$1"
+}
+
+ok() {
+	# ok DESCRIPTION COMMAND...: passes when COMMAND exits 0
+	T_NUM=$((T_NUM + 1))
+	t_desc=$1
+	shift
+	if "$@" >"$TMP/.out" 2>&1; then
+		echo "ok $T_NUM - $t_desc"
+	else
+		echo "not ok $T_NUM - $t_desc"
+		sed 's/^/# /' "$TMP/.out" | head -n 40
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+fails() {
+	# fails DESCRIPTION COMMAND...: passes when COMMAND exits non-zero
+	T_NUM=$((T_NUM + 1))
+	t_desc=$1
+	shift
+	if "$@" >"$TMP/.out" 2>&1; then
+		echo "not ok $T_NUM - $t_desc (unexpected success)"
+		sed 's/^/# /' "$TMP/.out" | head -n 40
+		T_FAILED=$((T_FAILED + 1))
+	else
+		echo "ok $T_NUM - $t_desc"
+	fi
+}
+
+is() {
+	# is DESCRIPTION GOT EXPECTED
+	T_NUM=$((T_NUM + 1))
+	if [ "$2" = "$3" ]; then
+		echo "ok $T_NUM - $1"
+	else
+		echo "not ok $T_NUM - $1"
+		printf '# got:      %s\n# expected: %s\n' "$2" "$3"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+exits() {
+	# exits DESCRIPTION STATUS COMMAND...: passes when COMMAND exits STATUS
+	T_NUM=$((T_NUM + 1))
+	t_desc=$1
+	t_want=$2
+	shift 2
+	"$@" >"$TMP/.out" 2>&1
+	t_got=$?
+	if [ "$t_got" -eq "$t_want" ]; then
+		echo "ok $T_NUM - $t_desc"
+	else
+		echo "not ok $T_NUM - $t_desc (exit $t_got, expected $t_want)"
+		sed 's/^/# /' "$TMP/.out" | head -n 40
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+done_testing() {
+	echo "1..$T_NUM"
+	[ "$T_FAILED" -eq 0 ]
+}

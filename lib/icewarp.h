@@ -65,6 +65,7 @@ int	 iwm_parse_name_value(char *line, char **name, char **value);
  */
 struct iwm_csv {
 	struct iwm_buf	 rec;	/* the record being assembled */
+	int		 pending; /* rec ends inside a quoted value */
 	char		**fields;
 	size_t		 nfields, cap;
 };

@@ -1,0 +1,31 @@
+/*
+ * walk.h: list a directory tree as manifest records, in manifest order
+ * (entries sorted bytewise by name, depth first), holding only the
+ * listings of the directories on the current path.
+ */
+#ifndef IWM_WALK_H
+#define IWM_WALK_H
+
+#include "manifest.h"
+
+typedef int (*iwm_walk_cb)(void *arg, const struct iwm_rec *);
+
+struct iwm_walk_stats {
+	uint64_t files, dirs, bytes;
+	uint64_t vanished;	/* entries gone between readdir and stat */
+	uint64_t skipped;	/* symlinks, devices, sockets ... */
+	uint64_t unreadable;	/* directories that could not be read */
+};
+
+/*
+ * Walk DIR (absolute, local).  Records get ROOT and paths PREFIX/name
+ * (PREFIX may be "" for the top).  With SELF, DIR itself is emitted
+ * first as PREFIX (which must then be non-empty).  Records carry
+ * SOURCE unless NOSOURCE.  Problems with single entries are warned
+ * about on stderr and counted; -1 only when CB fails or DIR is unusable.
+ */
+int	 iwm_walk(const char *root, const char *dir, const char *prefix,
+	    int self, int nosource, iwm_walk_cb cb, void *arg,
+	    struct iwm_walk_stats *);
+
+#endif /* IWM_WALK_H */

@@ -1,0 +1,482 @@
+/*
+ * iwm-scan: list what a migration copies, as a manifest.
+ *
+ * With an IceWarp server (the default) it lists the mailboxes of every
+ * account by its mailbox path (archivists and shared mailboxes are not
+ * copied with mail; externs land in their default place), the archive
+ * when auto-archive is on, and the logs.  With --root NAME=DIR it lists
+ * plain directory trees.  Output streams in manifest order.
+ */
+#include <sys/stat.h>
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "icewarp.h"
+#include "manifest.h"
+#include "walk.h"
+
+enum { ROOT_ARCHIVE = 1, ROOT_LOGS = 2, ROOT_MAIL = 4 };
+
+struct rootarg {
+	char	*name;
+	char	*dir;
+};
+
+struct scan {
+	struct iwm_walk_stats st[3];	/* archive, logs, mail */
+	int	 out_failed;
+};
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: %s [-v] [--tool PATH] [--roots LIST] [--domain DOMAIN]...\n"
+	    "\t[--path-map FROM=TO]... [--accounts] [--summary]\n"
+	    "       %s --root NAME=DIR [--root NAME=DIR]...\n",
+	    iwm_progname, iwm_progname);
+	exit(IWM_EXIT_USAGE);
+}
+
+static int
+write_rec(void *arg, const struct iwm_rec *r)
+{
+	struct scan *s = arg;
+
+	if (iwm_mwrite_rec(stdout, r) == -1) {
+		s->out_failed = 1;
+		iwm_seterr_errno("standard output");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmp_rootarg(const void *a, const void *b)
+{
+	return strcmp(((const struct rootarg *)a)->name,
+	    ((const struct rootarg *)b)->name);
+}
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+cmp_rel(const void *a, const void *b)
+{
+	const struct iwm_account *x = *(const struct iwm_account *const *)a;
+	const struct iwm_account *y = *(const struct iwm_account *const *)b;
+
+	return iwm_path_cmp(x->rel, strlen(x->rel) - 1, y->rel,
+	    strlen(y->rel) - 1);
+}
+
+static uint64_t
+sum(const struct iwm_walk_stats *st, size_t n, size_t field)
+{
+	uint64_t t = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		t += field == 0 ? st[i].unreadable : st[i].vanished;
+	return t;
+}
+
+static int
+scan_plain(struct rootarg *roots, size_t nroots, struct scan *s)
+{
+	struct iwm_buf hdr = { 0 };
+	size_t i;
+
+	qsort(roots, nroots, sizeof(*roots), cmp_rootarg);
+	iwm_buf_adds(&hdr, "scope=");
+	for (i = 0; i < nroots; i++) {
+		if (i > 0 && strcmp(roots[i].name, roots[i - 1].name) == 0) {
+			iwm_warnx("--root %s given twice", roots[i].name);
+			return IWM_EXIT_USAGE;
+		}
+		iwm_buf_printf(&hdr, "%s%s", i > 0 ? "," : "", roots[i].name);
+	}
+	if (iwm_mwrite_header(stdout, hdr.ptr) == -1)
+		return IWM_EXIT_IO;
+	iwm_buf_free(&hdr);
+	for (i = 0; i < nroots; i++)
+		if (iwm_walk(roots[i].name, roots[i].dir, "", 0, 0, write_rec,
+		    s, &s->st[0]) == -1) {
+			iwm_warn_err();
+			return s->out_failed ? IWM_EXIT_IO : IWM_EXIT_UNAVAIL;
+		}
+	return -1;
+}
+
+/* Emit the directories above REL that PREV's chain did not emit yet. */
+static int
+emit_parents(const char *maildir, const char *rel, const char *prev,
+    struct scan *s)
+{
+	size_t i, rl = strlen(rel) - 1;	/* without the final '/' */
+
+	for (i = 0; i < rl; i++) {
+		struct iwm_rec r = { 0 };
+		struct iwm_buf src = { 0 };
+		struct stat sb;
+		int rc;
+
+		if (rel[i] != '/')
+			continue;
+		/* Shared with the previous entry's chain: already out. */
+		if (prev != NULL && strncmp(prev, rel, i + 1) == 0)
+			continue;
+		iwm_buf_printf(&src, "%s%.*s", maildir, (int)i, rel);
+		r.op = IWM_OP_LIST;
+		r.type = IWM_TYPE_DIR;
+		r.root = "mail";
+		r.path = rel;
+		r.path_len = i;
+		if (stat(src.ptr, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+			r.mtime_sec = sb.st_mtim.tv_sec;
+			r.mtime_nsec = sb.st_mtim.tv_nsec;
+			r.mode = sb.st_mode & 07777;
+			r.source = src.ptr;
+		} else
+			r.mode = 0755;	/* an extern's domain, absent here */
+		{
+			char *path = iwm_strndup(rel, i);
+
+			r.path = path;
+			rc = write_rec(s, &r);
+			free(path);
+		}
+		s->st[2].dirs++;
+		iwm_buf_free(&src);
+		if (rc == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+scan_mail(const struct iwm_accounts *as, struct scan *s)
+{
+	const struct iwm_account **v = iwm_calloc(as->n, sizeof(*v));
+	const char *prev = NULL;
+	size_t i, n = 0;
+	int rc = 0;
+
+	for (i = 0; i < as->n; i++)
+		if (as->v[i].cls == IWM_ACCT_REGULAR ||
+		    as->v[i].cls == IWM_ACCT_EXTERN)
+			v[n++] = &as->v[i];
+	qsort(v, n, sizeof(*v), cmp_rel);
+	for (i = 0; i < n && rc == 0; i++) {
+		const struct iwm_account *a = v[i];
+		char *path;
+
+		if (prev != NULL && strncmp(a->rel, prev, strlen(prev)) == 0) {
+			iwm_warnx("%s: mailbox %s lands inside %s; skipped",
+			    a->email, a->rel, prev);
+			continue;
+		}
+		if (emit_parents(as->maildir, a->rel, prev, s) == -1) {
+			rc = -1;
+			break;
+		}
+		path = iwm_strndup(a->rel, strlen(a->rel) - 1);
+		rc = iwm_walk("mail", a->dir, path, 1, 0, write_rec, s,
+		    &s->st[2]);
+		free(path);
+		if (rc == -1 && !s->out_failed) {
+			/* The directory went away since the export. */
+			iwm_warn_err();
+			s->st[2].vanished++;
+			rc = 0;
+		}
+		prev = a->rel;
+	}
+	free(v);
+	return rc;
+}
+
+static void
+print_accounts(const struct iwm_accounts *as)
+{
+	size_t i;
+
+	for (i = 0; i < as->n; i++) {
+		const struct iwm_account *a = &as->v[i];
+
+		printf("%s\t%s\t%d\t%s\t%s\t%s\n", a->email,
+		    iwm_acct_class_name(a->cls), a->type,
+		    a->rel != NULL ? a->rel : "-",
+		    a->dir != NULL ? a->dir : "-",
+		    a->owner != NULL ? a->owner->email : "-");
+	}
+}
+
+static void
+print_summary(const struct iwm_accounts *as, const struct scan *s, int roots)
+{
+	static const char *const names[] = { "archive", "logs", "mail" };
+	size_t cls[5] = { 0 }, i;
+
+	for (i = 0; i < as->n; i++)
+		cls[as->v[i].cls]++;
+	fprintf(stderr, "accounts: %zu regular, %zu archivist, %zu extern, "
+	    "%zu shared, %zu without mailbox\n", cls[IWM_ACCT_REGULAR],
+	    cls[IWM_ACCT_ARCHIVIST], cls[IWM_ACCT_EXTERN],
+	    cls[IWM_ACCT_SHARED], cls[IWM_ACCT_NOMAILBOX]);
+	for (i = 0; i < 3; i++)
+		if (roots & (1 << i))
+			fprintf(stderr, "%-8s %10llu files %8llu dirs "
+			    "%14llu bytes\n", names[i],
+			    (unsigned long long)s->st[i].files,
+			    (unsigned long long)s->st[i].dirs,
+			    (unsigned long long)s->st[i].bytes);
+}
+
+static int
+parse_roots(const char *list, int *roots)
+{
+	char *copy = iwm_strdup(list), *p = copy, *tok;
+
+	*roots = 0;
+	while ((tok = strsep(&p, ",")) != NULL) {
+		if (strcmp(tok, "mail") == 0)
+			*roots |= ROOT_MAIL;
+		else if (strcmp(tok, "archive") == 0)
+			*roots |= ROOT_ARCHIVE;
+		else if (strcmp(tok, "logs") == 0)
+			*roots |= ROOT_LOGS;
+		else {
+			iwm_warnx("--roots: unknown root '%s' (mail, archive, "
+			    "logs)", tok);
+			free(copy);
+			return -1;
+		}
+	}
+	free(copy);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "tool", required_argument, NULL, 't' },
+		{ "roots", required_argument, NULL, 'R' },
+		{ "domain", required_argument, NULL, 'D' },
+		{ "path-map", required_argument, NULL, 'm' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "accounts", no_argument, NULL, 'A' },
+		{ "summary", no_argument, NULL, 'S' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *const vars[] = {
+		"C_System_Storage_Dir_MailPath",
+		"C_System_Tools_AutoArchive_Enable",
+		"C_System_Tools_AutoArchive_Path",
+		"C_System_Storage_Dir_LogPath",
+	};
+	struct iwm_pathmaps maps = { 0 };
+	struct iwm_accounts as = { 0 };
+	struct iwm_tool tool = { 0 };
+	struct rootarg *plain = NULL;
+	struct scan s = { 0 };
+	struct iwm_buf hdr = { 0 };
+	char **domains = NULL, *val[4] = { NULL }, *logdir = NULL;
+	const char *toolopt = NULL;
+	size_t ndomains = 0, nplain = 0, i;
+	int ch, roots = -1, accounts = 0, summary = 0, verbose = 0;
+	int archive_on, rc = -1;
+
+	iwm_setprogname(argv[0]);
+	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 't':
+			toolopt = optarg;
+			break;
+		case 'R':
+			if (parse_roots(optarg, &roots) == -1)
+				usage();
+			break;
+		case 'D':
+			if (*optarg == '\0' || strchr(optarg, '/') != NULL ||
+			    strchr(optarg, ',') != NULL ||
+			    !iwm_path_valid(optarg, strlen(optarg))) {
+				iwm_warnx("--domain '%s': not a domain name",
+				    optarg);
+				usage();
+			}
+			domains = iwm_reallocarray(domains, ndomains + 1,
+			    sizeof(*domains));
+			domains[ndomains++] = optarg;
+			break;
+		case 'm':
+			if (iwm_pathmap_add(&maps, optarg) == -1) {
+				iwm_warn_err();
+				usage();
+			}
+			break;
+		case 'r': {
+			char *eq = strchr(optarg, '=');
+
+			if (eq == NULL || eq == optarg || eq[1] != '/') {
+				iwm_warnx("--root '%s': expected NAME=/abs/dir",
+				    optarg);
+				usage();
+			}
+			*eq = '\0';
+			if (!iwm_root_valid(optarg)) {
+				iwm_warnx("--root: '%s' is not a root name "
+				    "(lower-case letters, digits, - and _)",
+				    optarg);
+				usage();
+			}
+			plain = iwm_reallocarray(plain, nplain + 1,
+			    sizeof(*plain));
+			plain[nplain].name = optarg;
+			plain[nplain++].dir = eq + 1;
+			break;
+		}
+		case 'A':
+			accounts = 1;
+			break;
+		case 'S':
+			summary = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	if (nplain > 0) {
+		if (toolopt != NULL || ndomains > 0 || roots != -1 ||
+		    accounts) {
+			iwm_warnx("--root lists plain directories; it does not "
+			    "go with --tool, --domain, --roots or --accounts");
+			usage();
+		}
+		rc = scan_plain(plain, nplain, &s);
+		goto done;
+	}
+	if (iwm_tool_find(&tool, toolopt) == -1 ||
+	    iwm_tool_get_system(&tool, vars, 4, val) == -1) {
+		iwm_warn_err();
+		rc = IWM_EXIT_UNAVAIL;
+		goto done;
+	}
+	archive_on = strcmp(val[1], "1") == 0 || strcasecmp(val[1], "true") == 0;
+	if (roots == -1)
+		roots = ndomains > 0 ? ROOT_MAIL | ROOT_ARCHIVE :
+		    ROOT_MAIL | ROOT_ARCHIVE | ROOT_LOGS;
+	if ((roots & ROOT_ARCHIVE) && !archive_on) {
+		if (verbose)
+			iwm_warnx("auto-archive is off: the archive is not "
+			    "listed");
+		roots &= ~ROOT_ARCHIVE;
+	}
+	if ((roots & ROOT_LOGS) &&
+	    (logdir = iwm_path_localize(&maps, val[3])) == NULL) {
+		iwm_warn_err();
+		rc = IWM_EXIT_DATA;
+		goto done;
+	}
+	if (iwm_accounts_load(&as, &tool, &maps, val[0],
+	    archive_on ? val[2] : NULL, domains, ndomains) == -1) {
+		iwm_warn_err();
+		rc = IWM_EXIT_UNAVAIL;
+		goto done;
+	}
+	if (accounts) {
+		print_accounts(&as);
+		rc = -1;
+		goto done;
+	}
+	/* The scope: each scanned domain of mail and archive, all logs. */
+	if (ndomains == 0)
+		for (i = 0; i < as.n; i++) {
+			domains = iwm_reallocarray(domains, ndomains + 1,
+			    sizeof(*domains));
+			domains[ndomains++] = as.v[i].domain;
+		}
+	qsort(domains, ndomains, sizeof(*domains), cmp_str);
+	for (i = 0; i + 1 < ndomains; )
+		if (strcmp(domains[i], domains[i + 1]) == 0) {
+			memmove(domains + i + 1, domains + i + 2,
+			    (ndomains - i - 2) * sizeof(*domains));
+			ndomains--;
+		} else
+			i++;
+	iwm_buf_adds(&hdr, "scope=");
+	if (roots & ROOT_ARCHIVE)
+		for (i = 0; i < ndomains; i++)
+			iwm_buf_printf(&hdr, "%sarchive:%s/",
+			    hdr.len > 6 ? "," : "", domains[i]);
+	if (roots & ROOT_LOGS)
+		iwm_buf_printf(&hdr, "%slogs", hdr.len > 6 ? "," : "");
+	if (roots & ROOT_MAIL)
+		for (i = 0; i < ndomains; i++)
+			iwm_buf_printf(&hdr, "%smail:%s/",
+			    hdr.len > 6 ? "," : "", domains[i]);
+	if (iwm_mwrite_header(stdout, hdr.ptr) == -1) {
+		rc = IWM_EXIT_IO;
+		goto done;
+	}
+	if (roots & ROOT_ARCHIVE)
+		for (i = 0; i < ndomains; i++) {
+			struct iwm_buf d = { 0 };
+			struct stat sb;
+			int wrc = 0;
+
+			iwm_buf_printf(&d, "%s%s", as.archivedir, domains[i]);
+			if (stat(d.ptr, &sb) == 0 && S_ISDIR(sb.st_mode))
+				wrc = iwm_walk("archive", d.ptr, domains[i], 1,
+				    0, write_rec, &s, &s.st[0]);
+			iwm_buf_free(&d);
+			if (wrc == -1)
+				goto walkfail;
+		}
+	if ((roots & ROOT_LOGS) &&
+	    iwm_walk("logs", logdir, "", 0, 0, write_rec, &s, &s.st[1]) == -1)
+		goto walkfail;
+	if ((roots & ROOT_MAIL) && scan_mail(&as, &s) == -1)
+		goto walkfail;
+	if (summary)
+		print_summary(&as, &s, roots);
+	goto done;
+walkfail:
+	iwm_warn_err();
+	rc = s.out_failed ? IWM_EXIT_IO : IWM_EXIT_UNAVAIL;
+done:
+	if (iwm_close_stdout() == -1) {
+		iwm_warn_err();
+		if (rc == -1)
+			rc = IWM_EXIT_IO;
+	}
+	if (rc == -1)
+		rc = sum(s.st, 3, 0) > 0 ? IWM_EXIT_DIFF : IWM_EXIT_OK;
+	for (i = 0; i < 4; i++)
+		free(val[i]);
+	free(logdir);
+	free(domains);
+	free(plain);
+	iwm_accounts_free(&as);
+	iwm_tool_free(&tool);
+	iwm_pathmap_free(&maps);
+	iwm_buf_free(&hdr);
+	return rc;
+}

@@ -1,0 +1,96 @@
+#!/bin/sh
+# iwm-diff: one-pass merge of two sorted manifests; scope-limited deletes.
+. "$(dirname "$0")/../lib.sh"
+
+T='	'
+mk() {
+	# mk FILE HEADER-WORDS RECORD...: write a manifest
+	f=$1
+	printf '#iwm-manifest 1%s\n' "${2:+ $2}" >"$f"
+	shift 2
+	for r in "$@"; do
+		printf '%s\n' "$r" >>"$f"
+	done
+}
+rec() {
+	# rec TYPE SIZE MTIME ROOT PATH
+	printf '.%s%s%s%s%s%s%s644%s%s%s%s%s-' "$T" "$1" "$T" "$2" "$T" "$3" "$T" "$T" "$4" "$T" "$5" "$T"
+}
+
+mk "$TMP/src" "scope=mail:a.example/" \
+    "$(rec d 0 5.0 mail a.example)" \
+    "$(rec f 10 100.0 mail a.example/changed-mtime)" \
+    "$(rec f 10 100.0 mail a.example/changed-size)" \
+    "$(rec f 10 100.0 mail a.example/new)" \
+    "$(rec f 10 100.5 mail a.example/nsec-only)" \
+    "$(rec f 10 100.0 mail a.example/same)" \
+    "$(rec f 10 102.0 mail a.example/window)"
+mk "$TMP/tgt" "" \
+    "$(rec f 10 100.0 logs not-scanned-root)" \
+    "$(rec d 0 9.0 mail a.example)" \
+    "$(rec f 10 200.0 mail a.example/changed-mtime)" \
+    "$(rec f 11 100.0 mail a.example/changed-size)" \
+    "$(rec f 10 100.0 mail a.example/deleted)" \
+    "$(rec d 0 1.0 mail a.example/deleted-dir)" \
+    "$(rec f 10 100.1 mail a.example/nsec-only)" \
+    "$(rec f 10 100.0 mail a.example/same)" \
+    "$(rec f 10 100.0 mail a.example/window)" \
+    "$(rec f 10 100.0 mail b.example/other-domain)" \
+    "$(rec f 10 100.0 mail zz-outside)"
+
+iwm-diff "$TMP/src" "$TMP/tgt" >"$TMP/out"
+is "exit 1 when they differ" "$?" 1
+ops() { grep -v '^#' "$1" | cut -f1,7 | tr '\t' ' ' | tr '\n' ';'; }
+is "new, changed size, changed mtime, window (default 0 s)" "$(ops "$TMP/out")" \
+    "~ a.example/changed-mtime;~ a.example/changed-size;+ a.example/new;~ a.example/window;"
+ok "the header carries the source's scope" grep -qx '#iwm-manifest 1 scope=mail:a.example/' "$TMP/out"
+ok "records carry the source's fields" grep -q "^+${T}f${T}10${T}100.000000000${T}644${T}mail${T}a.example/new${T}-\$" "$TMP/out"
+
+iwm-diff --modify-window 2 "$TMP/src" "$TMP/tgt" >"$TMP/out"
+is "--modify-window 2 accepts a 2 s difference" "$(ops "$TMP/out")" \
+    "~ a.example/changed-mtime;~ a.example/changed-size;+ a.example/new;"
+
+iwm-diff --delete "$TMP/src" "$TMP/tgt" >"$TMP/out"
+is "--delete: only inside the source's scope" "$(ops "$TMP/out")" \
+    "~ a.example/changed-mtime;~ a.example/changed-size;- a.example/deleted;- a.example/deleted-dir;+ a.example/new;~ a.example/window;"
+ok "deletions carry no SOURCE" grep -q "^-${T}f${T}10${T}100.000000000${T}644${T}mail${T}a.example/deleted${T}-\$" "$TMP/out"
+ok "never another domain" sh -c '! grep -q b.example "$1"' - "$TMP/out"
+ok "never a root that was not scanned" sh -c '! grep -q not-scanned-root "$1"' - "$TMP/out"
+
+iwm-diff -a "$TMP/src" "$TMP/tgt" >"$TMP/out"
+ok "-a prints unchanged files and directories" sh -c \
+    'grep -q "^=	d	0	5.000000000	644	mail	a.example	-" "$1" && grep -q "^=.*a.example/same" "$1" && grep -q "^=.*a.example/nsec-only" "$1"' - "$TMP/out"
+
+mk "$TMP/noscope" "" "$(rec f 10 100.0 mail a.example/same)"
+iwm-diff --delete "$TMP/noscope" "$TMP/tgt" >"$TMP/out" 2>"$TMP/err"
+ok "no scope declared: nothing is deleted, and it says so" sh -c \
+    '! grep -q "^-" "$1" && grep -q "declares no scope" "$2"' - "$TMP/out" "$TMP/err"
+
+mk "$TMP/rootscope" "scope=logs" "$(rec f 1 1.0 logs x)"
+iwm-diff --delete "$TMP/rootscope" "$TMP/tgt" >"$TMP/out"
+is "a root-filtered source deletes only in its root" "$(ops "$TMP/out")" \
+    "- not-scanned-root;+ x;"
+
+mk "$TMP/same" "scope=mail:a.example/" "$(rec f 10 100.0 mail a.example/same)"
+mk "$TMP/same2" "" "$(rec f 10 100.0 mail a.example/same)" "$(rec f 1 1.0 mail b.example/x)"
+exits "exit 0 when equal (out-of-scope extras do not count)" 0 iwm-diff "$TMP/same" "$TMP/same2"
+exits "exit 1 when the target has extra files in scope" 1 iwm-diff "$TMP/same2" "$TMP/same"
+
+mk "$TMP/unsorted" "" "$(rec f 1 1.0 mail b)" "$(rec f 1 1.0 mail a)"
+iwm-diff "$TMP/unsorted" "$TMP/same" >/dev/null 2>"$TMP/err"
+is "out-of-order input: exit 65" "$?" 65
+ok "... naming FILE:LINE" grep -q "unsorted:3: out of order" "$TMP/err"
+iwm-diff "$TMP/same" "$TMP/unsorted" >/dev/null 2>"$TMP/err"
+is "out-of-order target: exit 65" "$?" 65
+ok "the stdin name is '-'" sh -c 'iwm-diff - "$1" <"$2" 2>&1 >/dev/null | grep -q "^iwm-diff: -:3: out of order"' - "$TMP/same" "$TMP/unsorted"
+exits "usage error: one argument" 64 iwm-diff "$TMP/same"
+exits "usage error: both standard input" 64 iwm-diff - -
+exits "usage error: bad --modify-window" 64 iwm-diff --modify-window x "$TMP/same" "$TMP/same"
+exits "missing file: exit 65" 65 iwm-diff "$TMP/nope" "$TMP/same"
+ok "a full disk fails the pipeline" sh -c '! iwm-diff -a "$1" "$1" >/dev/full 2>/dev/null' - "$TMP/same"
+
+# A component-order merge: "a/b" sorts before "a-b" and "a.b".
+mk "$TMP/o1" "scope=data" "$(rec d 0 1.0 data a)" "$(rec f 1 1.0 data a/b)" "$(rec f 1 1.0 data a-b)" "$(rec f 1 1.0 data a.b)"
+mk "$TMP/o2" "" "$(rec d 0 1.0 data a)" "$(rec f 1 1.0 data a-b)"
+is "merge follows component order" "$(iwm-diff "$TMP/o1" "$TMP/o2" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" "+ a/b;+ a.b;"
+done_testing

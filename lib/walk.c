@@ -4,13 +4,37 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "walk.h"
 
+/*
+ * Large directories are stat'ed by two threads, each taking half: the
+ * kernel's lookups dominate a scan, and a second core halves them.
+ */
+#define PAR_MIN		64
+
+struct entry {
+	size_t	 off;		/* name offset in the names buffer */
+	int	 err;		/* errno of fstatat, or 0 */
+	struct stat sb;
+};
+
+struct statjob {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 state;	/* 0 idle, 1 work posted, 2 done, 3 quit */
+	int		 dfd;
+	const char	*names;
+	struct entry	*ents;
+	size_t		 lo, hi;
+};
+
 struct walk {
+	struct statjob	*job;	/* NULL: single-threaded */
 	const char	*root;
 	int		 nosource;
 	iwm_walk_cb	 cb;
@@ -20,10 +44,62 @@ struct walk {
 	struct iwm_buf	 src;	/* absolute local path */
 };
 
-struct entry {
-	size_t	 off;		/* name offset in the names buffer */
-	unsigned char type;	/* d_type */
-};
+static void
+stat_range(int dfd, const char *names, struct entry *e, size_t lo, size_t hi)
+{
+	for (; lo < hi; lo++)
+		e[lo].err = fstatat(dfd, names + e[lo].off, &e[lo].sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 ? errno : 0;
+}
+
+static void *
+stat_worker(void *arg)
+{
+	struct statjob *j = arg;
+
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		while (j->state != 1 && j->state != 3)
+			pthread_cond_wait(&j->cv, &j->mu);
+		if (j->state == 3)
+			break;
+		pthread_mutex_unlock(&j->mu);
+		stat_range(j->dfd, j->names, j->ents, j->lo, j->hi);
+		pthread_mutex_lock(&j->mu);
+		j->state = 2;
+		pthread_cond_broadcast(&j->cv);
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+static void
+stat_all(struct walk *w, int dfd, const char *names, struct entry *e,
+    size_t n)
+{
+	struct statjob *j = w->job;
+	size_t half = n / 2;
+
+	if (j == NULL || n < PAR_MIN) {
+		stat_range(dfd, names, e, 0, n);
+		return;
+	}
+	pthread_mutex_lock(&j->mu);
+	j->dfd = dfd;
+	j->names = names;
+	j->ents = e;
+	j->lo = half;
+	j->hi = n;
+	j->state = 1;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	stat_range(dfd, names, e, 0, half);
+	pthread_mutex_lock(&j->mu);
+	while (j->state != 2)
+		pthread_cond_wait(&j->cv, &j->mu);
+	j->state = 0;
+	pthread_mutex_unlock(&j->mu);
+}
 
 /* qsort_r: the walker runs in the agent's threads too. */
 static int
@@ -85,7 +161,6 @@ walk_dir(struct walk *w, int fd)
 			ents = iwm_reallocarray(ents, cap, sizeof(*ents));
 		}
 		ents[n].off = names.len;
-		ents[n].type = de->d_type;
 		iwm_buf_add(&names, de->d_name, strlen(de->d_name) + 1);
 		n++;
 	}
@@ -95,11 +170,12 @@ walk_dir(struct walk *w, int fd)
 	}
 	if (n > 1)
 		qsort_r(ents, n, sizeof(*ents), cmp_entry, names.ptr);
+	stat_all(w, dirfd(d), names.ptr, ents, n);
 	rlen = w->rel.len;
 	slen = w->src.len;
 	for (i = 0; i < n && rc == 0; i++) {
 		const char *name = names.ptr + ents[i].off;
-		struct stat sb;
+		const struct stat *sb = &ents[i].sb;
 
 		w->rel.len = rlen;
 		w->src.len = slen;
@@ -108,23 +184,24 @@ walk_dir(struct walk *w, int fd)
 		iwm_buf_adds(&w->rel, name);
 		iwm_buf_addc(&w->src, '/');
 		iwm_buf_adds(&w->src, name);
-		if (fstatat(dirfd(d), name, &sb, AT_SYMLINK_NOFOLLOW) == -1) {
-			if (errno == ENOENT) {
+		if (ents[i].err != 0) {
+			if (ents[i].err == ENOENT) {
 				iwm_warnx("%s: vanished during the scan, skipped",
 				    w->src.ptr);
 				w->st->vanished++;
 			} else {
-				iwm_warnx("%s: %s", w->src.ptr, strerror(errno));
+				iwm_warnx("%s: %s", w->src.ptr,
+				    strerror(ents[i].err));
 				w->st->unreadable++;
 			}
 			continue;
 		}
-		if (S_ISREG(sb.st_mode))
-			rc = emit(w, &sb, IWM_TYPE_FILE);
-		else if (S_ISDIR(sb.st_mode)) {
+		if (S_ISREG(sb->st_mode))
+			rc = emit(w, sb, IWM_TYPE_FILE);
+		else if (S_ISDIR(sb->st_mode)) {
 			int sub;
 
-			if ((rc = emit(w, &sb, IWM_TYPE_DIR)) != 0)
+			if ((rc = emit(w, sb, IWM_TYPE_DIR)) != 0)
 				break;
 			sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY |
 			    O_NOFOLLOW | O_CLOEXEC);
@@ -161,7 +238,9 @@ int
 iwm_walk(const char *root, const char *dir, const char *prefix, int self,
     int nosource, iwm_walk_cb cb, void *arg, struct iwm_walk_stats *st)
 {
-	struct walk w = { root, nosource, cb, arg, st, { 0 }, { 0 } };
+	struct walk w = { NULL, root, nosource, cb, arg, st, { 0 }, { 0 } };
+	struct statjob job;
+	pthread_t tid;
 	struct stat sb;
 	size_t dl = strlen(dir);
 	int fd, rc;
@@ -184,7 +263,22 @@ iwm_walk(const char *root, const char *dir, const char *prefix, int self,
 		close(fd);
 		goto out;
 	}
+	memset(&job, 0, sizeof(job));
+	pthread_mutex_init(&job.mu, NULL);
+	pthread_cond_init(&job.cv, NULL);
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+	    pthread_create(&tid, NULL, stat_worker, &job) == 0)
+		w.job = &job;
 	rc = walk_dir(&w, fd);
+	if (w.job != NULL) {
+		pthread_mutex_lock(&job.mu);
+		job.state = 3;
+		pthread_cond_broadcast(&job.cv);
+		pthread_mutex_unlock(&job.mu);
+		pthread_join(tid, NULL);
+	}
+	pthread_mutex_destroy(&job.mu);
+	pthread_cond_destroy(&job.cv);
 out:
 	iwm_buf_free(&w.rel);
 	iwm_buf_free(&w.src);

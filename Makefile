@@ -39,7 +39,9 @@ SHELLS   = bin/iwm $(wildcard libexec/iwm/*) $(wildcard scripts/*) \
 	   $(wildcard tests/*.sh tests/t/*.t examples/*.sh) .ci/run
 MANS    := $(wildcard man/man*/*.[0-9])
 
-all: .build-$(BUILDTAG) lib/libiwm.a $(PROGS) tests/iwsim/iwsim $(UNITS)
+all: progs tests/iwsim/iwsim $(UNITS)
+
+progs: .build-$(BUILDTAG) lib/libiwm.a $(PROGS)
 
 # Rebuild everything when switching between plain and sanitizer builds.
 .build-$(BUILDTAG):
@@ -83,7 +85,7 @@ lint:
 	! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets)[[:space:]]*\(' \
 		lib/*.[ch] bin/*.c tests/unit/*.c tests/iwsim/*.[ch]
 
-install: all
+install: progs
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/iwm \
 		$(DESTDIR)$(PREFIX)/share/iwm $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man7
@@ -100,4 +102,4 @@ install: all
 clean:
 	rm -f .build-* lib/*.o lib/libiwm.a $(PROGS) $(UNITS) tests/iwsim/iwsim
 
-.PHONY: all deps check bench demo lint install clean
+.PHONY: all progs deps check bench demo lint install clean

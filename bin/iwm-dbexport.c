@@ -1,0 +1,258 @@
+/*
+ * iwm-dbexport: convert the source server's databases to SQLite files
+ * (the seed's "Databases Export"), or one database given by hand.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "account.h"
+#include "db.h"
+#include "icewarp.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: iwm-dbexport [-q] [--tool PATH] [-o DIR] [--only NAME,...] "
+	    "[--since STATE]\n"
+	    "       iwm-dbexport [-q] --conn STRING | --conn-file FILE "
+	    "--out FILE [--name NAME]\n"
+	    "                    [--platform windows|unix] [--since STATE]\n");
+	exit(IWM_EXIT_USAGE);
+}
+
+static int
+mkdirs(const char *path)
+{
+	char *p = iwm_strdup(path), *s;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char c = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0700) == -1 && errno != EEXIST) {
+				iwm_seterr_errno("%s", p);
+				free(p);
+				return -1;
+			}
+			*s = c;
+			if (c == '\0')
+				break;
+		}
+	}
+	free(p);
+	return 0;
+}
+
+static int
+in_list(const char *list, const char *name)
+{
+	const char *p = list, *e;
+	size_t n = strlen(name);
+
+	if (list == NULL)
+		return 1;
+	while (*p != '\0') {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		if ((size_t)(e - p) == n && strncasecmp(p, name, n) == 0)
+			return 1;
+		p = *e != '\0' ? e + 1 : e;
+	}
+	return 0;
+}
+
+static int
+worse(int a, int b)
+{
+	return b > a ? b : a;
+}
+
+static int
+export_one(const struct iwm_dbspec *spec, const char *name, const char *out,
+    const char *platform, const char *since, int quiet)
+{
+	struct iwm_dbexport_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.name = name;
+	o.platform = platform;
+	o.since = since;
+	o.progress = !quiet && isatty(STDERR_FILENO);
+	if (iwm_dbexport(spec, out, &o) == -1) {
+		iwm_warn_err();
+		return iwm_db_status >= 64 ? iwm_db_status : IWM_EXIT_SOFTWARE;
+	}
+	printf("%s\t%s\t%u tables\t%llu rows\t%s\n", name, out, o.tables,
+	    (unsigned long long)o.rows, o.delta ? "delta" : "full");
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "conn", required_argument, NULL, 'c' },
+		{ "conn-file", required_argument, NULL, 'C' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "only", required_argument, NULL, 'O' },
+		{ "out", required_argument, NULL, 'f' },
+		{ "out-dir", required_argument, NULL, 'o' },
+		{ "platform", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "since", required_argument, NULL, 's' },
+		{ "tool", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *toolopt = NULL, *outdir = NULL, *only = NULL, *since = NULL;
+	const char *outfile = NULL, *name = NULL, *platform = NULL;
+	char *conn = NULL, *dir = NULL;
+	struct iwm_tool tool;
+	struct iwm_dbspec spec;
+	int ch, quiet = 0, status = 0, rc;
+	size_t i;
+
+	iwm_setprogname(argv[0]);
+	while ((ch = getopt_long(argc, argv, "o:q", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			free(conn);
+			conn = iwm_strdup(optarg);
+			/* Keep the password out of ps(1) from now on. */
+			explicit_bzero(optarg, strlen(optarg));
+			break;
+		case 'C':
+			free(conn);
+			if ((conn = iwm_db_read_connfile(optarg)) == NULL) {
+				iwm_warn_err();
+				return IWM_EXIT_USAGE;
+			}
+			break;
+		case 'n': name = optarg; break;
+		case 'O': only = optarg; break;
+		case 'f': outfile = optarg; break;
+		case 'o': outdir = optarg; break;
+		case 'p':
+			if (strcmp(optarg, "windows") != 0 &&
+			    strcmp(optarg, "unix") != 0)
+				usage();
+			platform = optarg;
+			break;
+		case 'q': quiet = 1; break;
+		case 's': since = optarg; break;
+		case 't': toolopt = optarg; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (only != NULL) {
+		const char *p = only;
+
+		while (*p != '\0') {
+			const char *e = strchr(p, ',');
+			char *one = iwm_strndup(p, e != NULL ?
+			    (size_t)(e - p) : strlen(p));
+
+			if (iwm_dbinfo_find(one) == NULL) {
+				iwm_warnx("--only: unknown database '%s'", one);
+				free(one);
+				usage();
+			}
+			free(one);
+			p = e != NULL ? e + 1 : p + strlen(p);
+		}
+	}
+
+	if (conn != NULL) {
+		if (outfile == NULL || outdir != NULL || only != NULL)
+			usage();
+		rc = iwm_dbspec_parse(&spec, conn, NULL, NULL, NULL,
+		    name != NULL ? name : "database");
+		explicit_bzero(conn, strlen(conn));
+		free(conn);
+		if (rc == -1) {
+			iwm_warn_err();
+			return iwm_db_status >= 64 ? iwm_db_status :
+			    IWM_EXIT_DATA;
+		}
+		status = export_one(&spec, name != NULL ? name : "database",
+		    outfile, platform != NULL ? platform : "unix", since, quiet);
+		iwm_dbspec_free(&spec);
+		if (iwm_close_stdout() == -1 && status == 0)
+			status = IWM_EXIT_IO;
+		return status;
+	}
+	if (outfile != NULL || name != NULL)
+		usage();
+
+	if (iwm_tool_find(&tool, toolopt) == -1) {
+		iwm_warn_err();
+		return IWM_EXIT_UNAVAIL;
+	}
+	if (platform == NULL)
+		platform = iwm_db_server_platform(&tool);
+	if (outdir == NULL) {
+		char *tp = iwm_tool_get1(&tool, "C_System_Storage_Dir_TempPath");
+		struct iwm_buf b = { 0 };
+
+		if (tp == NULL || *tp == '\0' || iwm_path_is_windows(tp)) {
+			iwm_warnx("cannot use the server's temp path '%s' here: "
+			    "give -o DIR", tp != NULL ? tp : "");
+			free(tp);
+			iwm_tool_free(&tool);
+			return IWM_EXIT_USAGE;
+		}
+		iwm_buf_adds(&b, tp);
+		if (b.ptr[b.len - 1] != '/')
+			iwm_buf_addc(&b, '/');
+		iwm_buf_adds(&b, "iw_migration/db");
+		free(tp);
+		dir = iwm_buf_steal(&b);
+	} else
+		dir = iwm_strdup(outdir);
+	if (mkdirs(dir) == -1) {
+		iwm_warn_err();
+		free(dir);
+		iwm_tool_free(&tool);
+		return IWM_EXIT_IO;
+	}
+	for (i = 0; i < iwm_ndbinfos; i++) {
+		const struct iwm_dbinfo *info = &iwm_dbinfos[i];
+		struct iwm_buf out = { 0 };
+
+		if (!in_list(only, info->name))
+			continue;
+		rc = iwm_db_server_spec(&tool, info, &spec);
+		if (rc == -1) {
+			iwm_warn_err();
+			status = worse(status, iwm_db_status >= 64 ?
+			    iwm_db_status : IWM_EXIT_DATA);
+			continue;
+		}
+		if (rc == 0) {
+			printf("%s\t-\tnot in a database here: skipped\n",
+			    info->name);
+			continue;
+		}
+		iwm_buf_printf(&out, "%s/%s.db", dir, info->name);
+		/* Only the webmail cache is copied in increments. */
+		status = worse(status, export_one(&spec, info->name, out.ptr,
+		    platform, strcmp(info->name, "webcache") == 0 ? since :
+		    NULL, quiet));
+		iwm_dbspec_free(&spec);
+		iwm_buf_free(&out);
+	}
+	free(dir);
+	iwm_tool_free(&tool);
+	if (iwm_close_stdout() == -1 && status == 0)
+		status = IWM_EXIT_IO;
+	return status;
+}

@@ -1,0 +1,294 @@
+/*
+ * iwm-serve: the target agent.  An HTTPS server that maps the logical
+ * roots of a migration (mail, archive, logs, config, migration) to this
+ * server's directories and lets iwm-push and iwm-scan --target list,
+ * write, patch and delete files below them.  See iwm-serve(1) and
+ * iwm-protocol(7).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "icewarp.h"
+#include "transfer.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: %s --listen ADDR:PORT --users FILE [--cert FILE --key FILE"
+	    " | --insecure-http]\n"
+	    "\t(--tool PATH | --root NAME=DIR ...) [--fsync] [--threads N]\n"
+	    "\t[--max-connections N] [--timeout SECONDS] [--max-body SIZE]\n"
+	    "\t[--ready-file FILE] [-v]\n"
+	    "       %s --make-cert DIR\n"
+	    "       %s --print-fingerprint --cert FILE\n"
+	    "       %s --add-user NAME --users FILE\n",
+	    iwm_progname, iwm_progname, iwm_progname, iwm_progname);
+	exit(IWM_EXIT_USAGE);
+}
+
+static void
+add_root(struct iwm_serve_opts *o, const char *name, const char *dir)
+{
+	size_t i, len = strlen(dir);
+
+	for (i = 0; i < o->nroots; i++)
+		if (strcmp(o->roots[i].name, name) == 0) {
+			iwm_warnx("root %s given twice", name);
+			usage();
+		}
+	while (len > 1 && dir[len - 1] == '/')
+		len--;
+	o->roots = iwm_reallocarray(o->roots, o->nroots + 1,
+	    sizeof(*o->roots));
+	o->roots[o->nroots].name = iwm_strdup(name);
+	o->roots[o->nroots].dir = iwm_strndup(dir, len);
+	o->roots[o->nroots].fd = -1;
+	o->nroots++;
+}
+
+/* The target server's own directories, from its tool. */
+static int
+tool_roots(struct iwm_serve_opts *o, const char *toolpath)
+{
+	static const char *const vars[] = {
+		"C_System_Storage_Dir_MailPath",
+		"C_System_Tools_AutoArchive_Path",
+		"C_System_Storage_Dir_LogPath",
+		"C_ConfigPath",
+		"C_System_Storage_Dir_TempPath",
+	};
+	static const char *const names[] = {
+		"mail", "archive", "logs", "config", "migration"
+	};
+	struct iwm_tool tool = { 0 };
+	char *val[5] = { NULL };
+	size_t i;
+	int rc = -1;
+
+	if (iwm_tool_find(&tool, toolpath) == -1 ||
+	    iwm_tool_get_system(&tool, vars, 5, val) == -1)
+		goto done;
+	for (i = 0; i < 5; i++) {
+		struct iwm_buf b = { 0 };
+
+		if (val[i] == NULL || val[i][0] == '\0')
+			continue;	/* e.g. no archive path configured */
+		if (val[i][0] != '/') {
+			iwm_seterr("%s is '%s': not an absolute path here",
+			    vars[i], val[i]);
+			goto done;
+		}
+		iwm_buf_adds(&b, val[i]);
+		if (i == 4) {
+			while (b.len > 1 && b.ptr[b.len - 1] == '/')
+				b.ptr[--b.len] = '\0';
+			iwm_buf_adds(&b, "/iw_migration");
+		}
+		add_root(o, names[i], b.ptr);
+		iwm_buf_free(&b);
+	}
+	rc = 0;
+done:
+	for (i = 0; i < 5; i++)
+		free(val[i]);
+	iwm_tool_free(&tool);
+	return rc;
+}
+
+static long
+num(const char *opt, const char *arg, long min, long max)
+{
+	long v;
+
+	if (iwm_parse_int(arg, min, max, &v) == -1) {
+		iwm_warnx("%s '%s': expected a number from %ld to %ld", opt,
+		    arg, min, max);
+		usage();
+	}
+	return v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { O_LISTEN = 256, O_CERT, O_KEY, O_USERS, O_TOOL, O_ROOT,
+	    O_INSECURE, O_FSYNC, O_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY,
+	    O_READY, O_MAKECERT, O_ADDUSER, O_PRINTFP };
+	static const struct option longopts[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "users", required_argument, NULL, O_USERS },
+		{ "tool", required_argument, NULL, O_TOOL },
+		{ "root", required_argument, NULL, O_ROOT },
+		{ "insecure-http", no_argument, NULL, O_INSECURE },
+		{ "fsync", no_argument, NULL, O_FSYNC },
+		{ "threads", required_argument, NULL, O_THREADS },
+		{ "max-connections", required_argument, NULL, O_MAXCONN },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "max-body", required_argument, NULL, O_MAXBODY },
+		{ "ready-file", required_argument, NULL, O_READY },
+		{ "make-cert", required_argument, NULL, O_MAKECERT },
+		{ "add-user", required_argument, NULL, O_ADDUSER },
+		{ "print-fingerprint", no_argument, NULL, O_PRINTFP },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct iwm_serve_opts o;
+	struct iwm_buf fp = { 0 };
+	const char *tool = NULL, *makecert = NULL, *adduser = NULL;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int ch, printfp = 0, rc;
+	size_t i;
+
+	iwm_setprogname(argv[0]);
+	memset(&o, 0, sizeof(o));
+	o.threads = ncpu > 4 ? (unsigned)ncpu : 4;
+	o.max_conns = 64;
+	o.timeout = 120;
+	o.max_body = (uint64_t)64 << 30;
+	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_LISTEN:
+			o.listen = optarg;
+			break;
+		case O_CERT:
+			o.cert = optarg;
+			break;
+		case O_KEY:
+			o.key = optarg;
+			break;
+		case O_USERS:
+			o.users = optarg;
+			break;
+		case O_TOOL:
+			tool = optarg;
+			break;
+		case O_ROOT: {
+			char *eq = strchr(optarg, '=');
+
+			if (eq == NULL || eq[1] != '/') {
+				iwm_warnx("--root '%s': expected NAME=/abs/dir",
+				    optarg);
+				usage();
+			}
+			*eq = '\0';
+			if (!iwm_root_valid(optarg)) {
+				iwm_warnx("--root: '%s' is not a root name",
+				    optarg);
+				usage();
+			}
+			add_root(&o, optarg, eq + 1);
+			break;
+		}
+		case O_INSECURE:
+			o.insecure_http = 1;
+			break;
+		case O_FSYNC:
+			o.fsync = 1;
+			break;
+		case O_THREADS:
+			o.threads = (unsigned)num("--threads", optarg, 1, 256);
+			break;
+		case O_MAXCONN:
+			o.max_conns = (unsigned)num("--max-connections", optarg,
+			    1, 10000);
+			break;
+		case O_TIMEOUT:
+			o.timeout = (unsigned)num("--timeout", optarg, 1, 86400);
+			break;
+		case O_MAXBODY:
+			if (iwm_parse_size(optarg, &o.max_body) == -1 ||
+			    o.max_body == 0) {
+				iwm_warnx("--max-body '%s': expected a size",
+				    optarg);
+				usage();
+			}
+			break;
+		case O_READY:
+			o.ready_file = optarg;
+			break;
+		case O_MAKECERT:
+			makecert = optarg;
+			break;
+		case O_ADDUSER:
+			adduser = optarg;
+			break;
+		case O_PRINTFP:
+			printfp = 1;
+			break;
+		case 'v':
+			o.verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	if (makecert != NULL) {
+		if (iwm_tls_make_cert(makecert, &fp) == -1) {
+			iwm_warn_err();
+			return IWM_EXIT_IO;
+		}
+		printf("%s\n", fp.ptr);
+		iwm_buf_free(&fp);
+		return iwm_close_stdout() == -1 ? IWM_EXIT_IO : 0;
+	}
+	if (printfp) {
+		if (o.cert == NULL)
+			usage();
+		if (iwm_tls_cert_fp(o.cert, &fp) == -1) {
+			iwm_warn_err();
+			return IWM_EXIT_DATA;
+		}
+		printf("%s\n", fp.ptr);
+		iwm_buf_free(&fp);
+		return iwm_close_stdout() == -1 ? IWM_EXIT_IO : 0;
+	}
+	if (adduser != NULL) {
+		char *pw;
+
+		if (o.users == NULL)
+			usage();
+		if ((pw = iwm_read_password()) == NULL) {
+			iwm_warn_err();
+			return IWM_EXIT_DATA;
+		}
+		rc = iwm_users_add(o.users, adduser, pw);
+		memset(pw, 0, strlen(pw));
+		free(pw);
+		if (rc == -1) {
+			iwm_warn_err();
+			return IWM_EXIT_IO;
+		}
+		return 0;
+	}
+	if (o.listen == NULL || o.users == NULL ||
+	    (!o.insecure_http && (o.cert == NULL || o.key == NULL)))
+		usage();
+	if ((tool != NULL) == (o.nroots > 0)) {
+		iwm_warnx("give either --tool or --root");
+		usage();
+	}
+	if (tool != NULL && tool_roots(&o, tool) == -1) {
+		iwm_warn_err();
+		return IWM_EXIT_UNAVAIL;
+	}
+	rc = iwm_serve_run(&o) == -1 ? IWM_EXIT_UNAVAIL : 0;
+	if (rc != 0)
+		iwm_warn_err();
+	for (i = 0; i < o.nroots; i++) {
+		free(o.roots[i].name);
+		free(o.roots[i].dir);
+		if (o.roots[i].fd != -1)
+			close(o.roots[i].fd);
+	}
+	free(o.roots);
+	return rc;
+}

@@ -1,0 +1,1177 @@
+/*
+ * serve.c: the target agent's HTTP side (libmicrohttpd, thread pool).
+ * Routing, authentication, and the request bodies of PUT, batch and
+ * delta, which are streamed to disk as they arrive.  The protocol is
+ * iwm-protocol(7); file operations are in serve_fs.c.
+ */
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include <netdb.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/evp.h>
+
+#include "transfer.h"
+#include "walk.h"
+
+#define LINE_MAX_BATCH	(64 * 1024)
+
+struct serve {
+	struct iwm_serve_opts	*o;
+	struct iwm_users	*users;
+};
+
+enum kind { K_NONE, K_PUT, K_BATCH, K_DELTA, K_DONE };
+enum bstate { B_LINE, B_DATA, B_SKIP };
+
+struct req {
+	struct serve		*s;
+	enum kind		 kind;
+	struct iwm_serve_root	*root;
+	char			*path;
+	struct iwm_dircache	 dc;
+	struct iwm_fput		 fp;
+	unsigned		 status;	/* error found in the body */
+	struct iwm_buf		 msg;
+	unsigned		 mode;
+	int64_t			 sec;
+	long			 nsec;
+	uint64_t		 want, got, body;
+	/* batch */
+	enum bstate		 bst;
+	struct iwm_buf		 line, res;
+	uint64_t		 remain, nitems;
+	int			 fatal;
+	/* delta */
+	int			 basefd;
+	struct iwm_rs_patch	*patch;
+};
+
+static void
+logmsg(const char *fmt, ...)
+{
+	struct iwm_buf b = { 0 };
+	va_list ap;
+
+	iwm_buf_printf(&b, "%s: ", iwm_progname);
+	va_start(ap, fmt);
+	{
+		char tmp[1024];
+
+		vsnprintf(tmp, sizeof(tmp), fmt, ap);
+		iwm_buf_adds(&b, tmp);
+	}
+	va_end(ap);
+	iwm_buf_addc(&b, '\n');
+	/* One write: lines from several threads do not mix. */
+	(void)!write(STDERR_FILENO, b.ptr, b.len);
+	iwm_buf_free(&b);
+}
+
+static enum MHD_Result
+reply_buf(struct MHD_Connection *c, unsigned status, struct iwm_buf *b,
+    const char *ctype)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len = b->len;
+
+	resp = MHD_create_response_from_buffer(len, iwm_buf_steal(b),
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	if (status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate",
+		    "Basic realm=\"iwm\", charset=\"UTF-8\"");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+    IWM_PRINTF(3, 4);
+
+static enum MHD_Result
+reply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+	struct iwm_buf b = { 0 };
+	char tmp[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	iwm_buf_printf(&b, "%u %s\n", status, tmp);
+	return reply_buf(c, status, &b, "text/plain; charset=utf-8");
+}
+
+static enum MHD_Result
+reply_errno(struct MHD_Connection *c, int e, const char *what)
+{
+	return reply(c, (unsigned)iwm_errno_status(e), "%s: %s", what,
+	    strerror(e));
+}
+
+static void
+peer(struct MHD_Connection *c, char *host, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	snprintf(host, len, "?");
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL)
+		getnameinfo(ci->client_addr, ci->client_addr->sa_family ==
+		    AF_INET6 ? sizeof(struct sockaddr_in6) :
+		    sizeof(struct sockaddr_in), host, (socklen_t)len, NULL, 0,
+		    NI_NUMERICHOST);
+}
+
+/* HTTP Basic.  The password is never logged. */
+static int
+authenticate(struct serve *s, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	unsigned char dec[768];
+	char host[64], *colon, *user = NULL;
+	size_t n;
+	int len, ok = 0;
+
+	if (h == NULL) {
+		/* Not an attempt: clients send credentials up front. */
+		return 0;
+	}
+	if (strncasecmp(h, "Basic ", 6) != 0)
+		goto fail;
+	h += 6;
+	while (*h == ' ')
+		h++;
+	n = strlen(h);
+	if (n == 0 || n % 4 != 0 || n / 4 * 3 >= sizeof(dec))
+		goto fail;
+	if ((len = EVP_DecodeBlock(dec, (const unsigned char *)h, (int)n)) < 0)
+		goto fail;
+	if (h[n - 1] == '=')
+		len--;
+	if (h[n - 2] == '=')
+		len--;
+	dec[len] = '\0';
+	if (strlen((char *)dec) != (size_t)len ||
+	    (colon = strchr((char *)dec, ':')) == NULL)
+		goto fail;
+	*colon = '\0';
+	user = (char *)dec;
+	ok = iwm_users_check(s->users, user, colon + 1);
+fail:
+	if (!ok) {
+		peer(c, host, sizeof(host));
+		logmsg("%s: login failed for user '%s'", host,
+		    user != NULL && iwm_user_valid(user) ? user :
+		    "(malformed)");
+		/* Slow down guessing. */
+		sleep(1);
+	}
+	OPENSSL_cleanse(dec, sizeof(dec));
+	return ok;
+}
+
+/* "ROOT/PATH" (still %-encoded) into a root and a checked path. */
+static unsigned
+target(struct serve *s, const char *rest, struct iwm_serve_root **rootp,
+    char **pathp, struct iwm_buf *why)
+{
+	const char *slash = strchr(rest, '/');
+	char *root, *path, *p;
+	size_t rlen, plen;
+	size_t i;
+
+	if (slash == NULL) {
+		iwm_buf_adds(why, "expected ROOT/PATH");
+		return 400;
+	}
+	rlen = (size_t)(slash - rest);
+	root = iwm_strndup(rest, rlen);
+	path = iwm_strdup(slash + 1);
+	plen = strlen(path);
+	if (iwm_url_unescape(root, &rlen) == -1 ||
+	    iwm_url_unescape(path, &plen) == -1) {
+		iwm_buf_adds(why, "bad %-escape or encoded NUL");
+		goto bad;
+	}
+	if (!iwm_path_valid(path, plen)) {
+		iwm_buf_adds(why, "path is absolute, empty, or has . .. or "
+		    "empty components");
+		goto bad;
+	}
+	for (p = path; p != NULL; p = strchr(p, '/'))
+		if (iwm_is_tmpname(*p == '/' ? ++p : p)) {
+			iwm_buf_adds(why, "names starting with " IWM_TMP_PREFIX
+			    " are reserved");
+			goto bad;
+		}
+	for (i = 0; i < s->o->nroots; i++)
+		if (strcmp(s->o->roots[i].name, root) == 0)
+			break;
+	if (i == s->o->nroots) {
+		iwm_buf_adds(why, "no such root");
+		free(root);
+		free(path);
+		return 404;
+	}
+	*rootp = &s->o->roots[i];
+	*pathp = path;
+	free(root);
+	return 0;
+bad:
+	free(root);
+	free(path);
+	return 400;
+}
+
+static const char *
+hdr(struct MHD_Connection *c, const char *name)
+{
+	return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+}
+
+static int
+hdr_u64(struct MHD_Connection *c, const char *name, uint64_t *v)
+{
+	const char *h = hdr(c, name);
+
+	return h != NULL && iwm_parse_u64(h, v) == 0 ? 0 : -1;
+}
+
+static int
+hdr_meta(struct MHD_Connection *c, struct req *r)
+{
+	const char *m = hdr(c, "X-Iwm-Mtime"), *mo = hdr(c, "X-Iwm-Mode");
+
+	return m != NULL && mo != NULL &&
+	    iwm_parse_mtime(m, &r->sec, &r->nsec) == 0 &&
+	    iwm_parse_octal(mo, 07777, &r->mode) == 0 ? 0 : -1;
+}
+
+/* --- info ---------------------------------------------------------- */
+
+static enum MHD_Result
+do_info(struct serve *s, struct MHD_Connection *c)
+{
+	struct iwm_buf b = { 0 };
+	struct utsname u;
+	size_t i;
+
+	iwm_buf_printf(&b, "version\t%s\nprotocol\t%s\n", IWM_VERSION,
+	    IWM_PROTO_VERSION);
+	if (uname(&u) == 0)
+		iwm_buf_printf(&b, "platform\t%s %s %s\n", u.sysname,
+		    u.release, u.machine);
+	for (i = 0; i < s->o->nroots; i++) {
+		struct iwm_serve_root *r = &s->o->roots[i];
+		struct statvfs sv;
+		uint64_t fr = 0, tot = 0;
+
+		if (fstatvfs(r->fd, &sv) == 0) {
+			fr = (uint64_t)sv.f_bavail * sv.f_frsize;
+			tot = (uint64_t)sv.f_blocks * sv.f_frsize;
+		}
+		iwm_buf_printf(&b, "root\t%s\t%llu\t%llu\t", r->name,
+		    (unsigned long long)fr, (unsigned long long)tot);
+		iwm_escape_buf(&b, r->dir, strlen(r->dir));
+		iwm_buf_addc(&b, '\n');
+	}
+	return reply_buf(c, 200, &b, "text/plain; charset=utf-8");
+}
+
+/* --- list ---------------------------------------------------------- */
+
+struct lelem {
+	const char	*root;
+	int		 fd;
+	char		*prefix;	/* without the trailing '/', or NULL */
+};
+
+struct lister {
+	FILE		*f;
+	int		 wfd;
+	struct lelem	*v;
+	size_t		 n;
+	char		*scope;
+};
+
+static int
+list_rec(void *arg, const struct iwm_rec *rec)
+{
+	struct lister *l = arg;
+	const char *base = strrchr(rec->path, '/');
+
+	if (iwm_is_tmpname(base ? base + 1 : rec->path))
+		return 0;
+	return iwm_mwrite_rec(l->f, rec);
+}
+
+static void *
+list_thread(void *arg)
+{
+	struct lister *l = arg;
+	struct iwm_buf hd = { 0 };
+	size_t i;
+	int ok = 1;
+
+	if ((l->f = fdopen(l->wfd, "w")) == NULL) {
+		close(l->wfd);
+		ok = 0;
+	} else {
+		setvbuf(l->f, NULL, _IOFBF, 1 << 16);
+		iwm_buf_printf(&hd, "scope=%s", l->scope);
+		if (iwm_mwrite_header(l->f, hd.ptr) == -1)
+			ok = 0;
+	}
+	for (i = 0; i < l->n && ok; i++) {
+		struct iwm_walk_stats st = { 0 };
+		char dir[64];
+
+		if (l->v[i].fd == -1)
+			continue;
+		snprintf(dir, sizeof(dir), "/proc/self/fd/%d", l->v[i].fd);
+		if (iwm_walk(l->v[i].root, dir, l->v[i].prefix ?
+		    l->v[i].prefix : "", l->v[i].prefix != NULL, 1, list_rec,
+		    l, &st) == -1) {
+			if (errno != EPIPE)
+				logmsg("list: %s", iwm_err());
+			ok = 0;
+		}
+	}
+	/* Only a complete listing ends with the marker. */
+	if (ok)
+		fputs(IWM_LIST_END "\n", l->f);
+	if (l->f != NULL)
+		fclose(l->f);
+	for (i = 0; i < l->n; i++) {
+		if (l->v[i].fd != -1)
+			close(l->v[i].fd);
+		free(l->v[i].prefix);
+	}
+	free(l->v);
+	free(l->scope);
+	free(l);
+	iwm_buf_free(&hd);
+	return NULL;
+}
+
+static ssize_t
+pipe_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	int fd = (int)(intptr_t)cls;
+	ssize_t n;
+
+	do
+		n = read(fd, buf, max);
+	while (n == -1 && errno == EINTR);
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	return n;
+}
+
+static void
+pipe_free(void *cls)
+{
+	close((int)(intptr_t)cls);
+}
+
+static int
+cmp_scope(const void *a, const void *b)
+{
+	const struct iwm_scope *x = a, *y = b;
+	int c = strcmp(x->root, y->root);
+
+	if (c != 0)
+		return c;
+	if (x->prefix == NULL || y->prefix == NULL)
+		return (x->prefix != NULL) - (y->prefix != NULL);
+	return iwm_path_cmp(x->prefix, strlen(x->prefix), y->prefix,
+	    strlen(y->prefix));
+}
+
+static enum MHD_Result
+do_list(struct serve *s, struct MHD_Connection *c)
+{
+	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
+	    "scope");
+	struct iwm_scope *sc = NULL;
+	struct iwm_buf all = { 0 }, fmt = { 0 };
+	struct MHD_Response *resp;
+	struct lister *l;
+	pthread_attr_t at;
+	pthread_t th;
+	enum MHD_Result ret;
+	size_t nsc = 0, i, qlen;
+	char *qs;
+	int pfd[2];
+
+	if (q == NULL) {
+		for (i = 0; i < s->o->nroots; i++)
+			iwm_buf_printf(&all, "%s%s", i ? "," : "",
+			    s->o->roots[i].name);
+		qs = iwm_buf_steal(&all);
+	} else
+		qs = iwm_strdup(q);
+	qlen = strlen(qs);
+	if (iwm_url_unescape(qs, &qlen) == -1 ||
+	    iwm_scope_parse(qs, &sc, &nsc) == -1) {
+		free(qs);
+		return reply(c, 400, "bad scope");
+	}
+	free(qs);
+	qsort(sc, nsc, sizeof(*sc), cmp_scope);
+	l = iwm_calloc(1, sizeof(*l));
+	l->v = iwm_calloc(nsc ? nsc : 1, sizeof(*l->v));
+	for (i = 0; i < nsc; i++) {
+		struct iwm_serve_root *r = NULL;
+		struct lelem *e = &l->v[l->n];
+		size_t k, plen;
+
+		/* Drop an element inside the one before it. */
+		if (l->n > 0 && strcmp(l->v[l->n - 1].root, sc[i].root) == 0 &&
+		    (l->v[l->n - 1].prefix == NULL || (sc[i].prefix != NULL &&
+		    strncmp(sc[i].prefix, l->v[l->n - 1].prefix,
+		    strlen(l->v[l->n - 1].prefix)) == 0 &&
+		    sc[i].prefix[strlen(l->v[l->n - 1].prefix)] == '/')))
+			continue;
+		for (k = 0; k < s->o->nroots; k++)
+			if (strcmp(s->o->roots[k].name, sc[i].root) == 0)
+				r = &s->o->roots[k];
+		if (r == NULL) {
+			ret = reply(c, 404, "no such root: %s", sc[i].root);
+			goto out;
+		}
+		e->root = r->name;
+		e->fd = -1;
+		if (sc[i].prefix != NULL) {
+			plen = strlen(sc[i].prefix);
+			while (plen > 0 && sc[i].prefix[plen - 1] == '/')
+				plen--;
+			e->prefix = iwm_strndup(sc[i].prefix, plen);
+			if (!iwm_path_valid(e->prefix, plen)) {
+				l->n++;
+				ret = reply(c, 400, "bad scope prefix");
+				goto out;
+			}
+		}
+		e->fd = iwm_fs_open(r->fd, e->prefix ? e->prefix : "",
+		    O_RDONLY | O_DIRECTORY);
+		l->n++;
+		if (e->fd == -1 && errno != ENOENT) {
+			ret = reply_errno(c, errno, "scope");
+			goto out;
+		}
+	}
+	iwm_scope_format(&fmt, sc, nsc);
+	l->scope = iwm_buf_steal(&fmt);
+	if (pipe2(pfd, O_CLOEXEC) == -1) {
+		ret = reply_errno(c, errno, "pipe");
+		goto out;
+	}
+	l->wfd = pfd[1];
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1 << 16,
+	    pipe_read, (void *)(intptr_t)pfd[0], pipe_free);
+	if (resp == NULL) {
+		close(pfd[0]);
+		close(pfd[1]);
+		ret = MHD_NO;
+		goto out;
+	}
+	MHD_add_response_header(resp, "Content-Type",
+	    "text/x-iwm-manifest; charset=utf-8");
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &at, list_thread, l) != 0) {
+		pthread_attr_destroy(&at);
+		close(pfd[1]);
+		MHD_destroy_response(resp);
+		ret = reply(c, 500, "cannot start the listing");
+		goto out;
+	}
+	pthread_attr_destroy(&at);
+	l = NULL;
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+out:
+	if (l != NULL) {
+		for (i = 0; i < l->n; i++) {
+			if (l->v[i].fd != -1)
+				close(l->v[i].fd);
+			free(l->v[i].prefix);
+		}
+		free(l->v);
+		free(l->scope);
+		free(l);
+	}
+	iwm_scope_free(sc, nsc);
+	iwm_buf_free(&fmt);
+	return ret;
+}
+
+/* --- signature ----------------------------------------------------- */
+
+static enum MHD_Result
+do_sig(struct MHD_Connection *c, struct iwm_serve_root *root,
+    const char *path)
+{
+	struct iwm_buf sig = { 0 }, v = { 0 };
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	struct stat sb;
+	size_t len;
+	int fd;
+
+	if ((fd = iwm_fs_open(root->fd, path, O_RDONLY)) == -1)
+		return reply_errno(c, errno, "open");
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return reply(c, 409, "not a regular file");
+	}
+	if (iwm_rs_signature(fd, (uint64_t)sb.st_size, &sig) == -1) {
+		close(fd);
+		iwm_buf_free(&sig);
+		return reply(c, 500, "%s", iwm_err());
+	}
+	close(fd);
+	len = sig.len;
+	resp = MHD_create_response_from_buffer(len, iwm_buf_steal(&sig),
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+		return MHD_NO;
+	iwm_buf_printf(&v, "%llu", (unsigned long long)sb.st_size);
+	MHD_add_response_header(resp, "X-Iwm-Size", v.ptr);
+	iwm_buf_reset(&v);
+	iwm_fmt_mtime(&v, sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+	MHD_add_response_header(resp, "X-Iwm-Mtime", v.ptr);
+	MHD_add_response_header(resp, "Content-Type",
+	    "application/x-librsync-signature");
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	iwm_buf_free(&v);
+	return ret;
+}
+
+/* --- uploads ------------------------------------------------------- */
+
+static void
+req_fail(struct req *r, unsigned status, const char *fmt, ...)
+    IWM_PRINTF(3, 4);
+
+static void
+req_fail(struct req *r, unsigned status, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+
+	if (r->status != 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	r->status = status;
+	iwm_buf_reset(&r->msg);
+	iwm_buf_adds(&r->msg, tmp);
+	if (r->fp.fd != -1 || r->fp.dirfd != -1)
+		iwm_fput_abort(&r->fp);
+}
+
+static void
+batch_result(struct req *r, unsigned code, const char *fmt, ...)
+    IWM_PRINTF(3, 4);
+
+static void
+batch_result(struct req *r, unsigned code, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	size_t i;
+
+	iwm_buf_printf(&r->res, "%u", code);
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(tmp, sizeof(tmp), fmt, ap);
+		va_end(ap);
+		for (i = 0; tmp[i] != '\0'; i++)
+			if (tmp[i] == '\n' || tmp[i] == '\t')
+				tmp[i] = ' ';
+		iwm_buf_printf(&r->res, "\t%s", tmp);
+	}
+	iwm_buf_addc(&r->res, '\n');
+	r->nitems++;
+}
+
+static void
+batch_root(struct req *r, struct iwm_serve_root *root)
+{
+	if (r->root == root)
+		return;
+	iwm_dircache_free(&r->dc);
+	iwm_dircache_init(&r->dc, root->fd);
+	r->root = root;
+}
+
+/* One header line of a batch: a manifest record. */
+static void
+batch_line(struct req *r, char *line, size_t len)
+{
+	struct iwm_rec rec;
+	struct iwm_serve_root *root = NULL;
+	size_t i;
+	const char *p;
+
+	if (len > 0 && line[0] == '#')
+		return;
+	if (iwm_rec_parse(line, len, &rec) == -1) {
+		/* Without a size the rest cannot be framed: stop here. */
+		r->fatal = 1;
+		req_fail(r, 400, "batch item %llu: %s",
+		    (unsigned long long)r->nitems + 1, iwm_err());
+		return;
+	}
+	for (i = 0; i < r->s->o->nroots; i++)
+		if (strcmp(r->s->o->roots[i].name, rec.root) == 0)
+			root = &r->s->o->roots[i];
+	r->remain = (rec.op == IWM_OP_CREATE || rec.op == IWM_OP_UPDATE) &&
+	    rec.type == IWM_TYPE_FILE ? rec.size : 0;
+	r->bst = r->remain > 0 ? B_SKIP : B_LINE;
+	if (root == NULL) {
+		batch_result(r, 404, "no such root");
+		goto ready;
+	}
+	for (p = rec.path; p != NULL; p = strchr(p, '/'))
+		if (iwm_is_tmpname(*p == '/' ? ++p : p)) {
+			batch_result(r, 400, "reserved name");
+			goto ready;
+		}
+	batch_root(r, root);
+	switch (rec.op) {
+	case IWM_OP_CREATE:
+	case IWM_OP_UPDATE:
+		if (rec.type == IWM_TYPE_DIR) {
+			if (iwm_fs_mkdir(&r->dc, rec.path, rec.mode) == -1)
+				batch_result(r, (unsigned)iwm_errno_status(errno),
+				    "mkdir: %s", strerror(errno));
+			else
+				batch_result(r, 200, NULL);
+			break;
+		}
+		if (iwm_fput_begin(&r->fp, &r->dc, rec.path) == -1) {
+			batch_result(r, (unsigned)iwm_errno_status(errno),
+			    "create: %s", strerror(errno));
+			break;
+		}
+		r->mode = rec.mode;
+		r->sec = rec.mtime_sec;
+		r->nsec = rec.mtime_nsec;
+		r->bst = B_DATA;
+		break;
+	case IWM_OP_DELETE:
+		if (iwm_fs_delete(&r->dc, rec.path,
+		    rec.type == IWM_TYPE_DIR) == -1)
+			batch_result(r, (unsigned)iwm_errno_status(errno),
+			    "delete: %s", strerror(errno));
+		else
+			batch_result(r, 200, NULL);
+		break;
+	default:
+		batch_result(r, 400, "op '%c' not accepted", rec.op);
+	}
+ready:
+	if (r->bst == B_DATA && r->remain == 0) {
+		r->bst = B_LINE;
+		if (iwm_fput_commit(&r->fp, r->mode, r->sec, r->nsec,
+		    r->s->o->fsync) == -1)
+			batch_result(r, (unsigned)iwm_errno_status(errno),
+			    "%s", strerror(errno));
+		else
+			batch_result(r, 200, NULL);
+	}
+}
+
+static void
+batch_body(struct req *r, const char *d, size_t n)
+{
+	while (n > 0 && !r->fatal) {
+		if (r->bst == B_LINE) {
+			const char *nl = memchr(d, '\n', n);
+			size_t take = nl ? (size_t)(nl - d) : n;
+
+			if (r->line.len + take > LINE_MAX_BATCH) {
+				r->fatal = 1;
+				req_fail(r, 413, "batch header line too long");
+				return;
+			}
+			iwm_buf_add(&r->line, d, take);
+			d += take;
+			n -= take;
+			if (nl != NULL) {
+				d++;
+				n--;
+				batch_line(r, r->line.ptr, r->line.len);
+				iwm_buf_reset(&r->line);
+			}
+			continue;
+		}
+		{
+			size_t take = n < r->remain ? n : (size_t)r->remain;
+
+			if (r->bst == B_DATA && iwm_fput_write(&r->fp, d,
+			    take) == -1) {
+				batch_result(r, (unsigned)iwm_errno_status(errno),
+				    "write: %s", strerror(errno));
+				iwm_fput_abort(&r->fp);
+				r->bst = B_SKIP;
+			}
+			d += take;
+			n -= take;
+			r->remain -= take;
+			if (r->remain > 0)
+				continue;
+			if (r->bst == B_DATA) {
+				if (iwm_fput_commit(&r->fp, r->mode, r->sec,
+				    r->nsec, r->s->o->fsync) == -1)
+					batch_result(r,
+					    (unsigned)iwm_errno_status(errno),
+					    "%s", strerror(errno));
+				else
+					batch_result(r, 200, NULL);
+			}
+			r->bst = B_LINE;
+		}
+	}
+}
+
+static void
+body(struct req *r, const char *d, size_t n)
+{
+	r->body += n;
+	if (r->body > r->s->o->max_body) {
+		r->fatal = 1;
+		req_fail(r, 413, "request body too large");
+		return;
+	}
+	switch (r->kind) {
+	case K_PUT:
+		if (r->status != 0)
+			return;
+		r->got += n;
+		if (r->got > r->want)
+			req_fail(r, 400, "body longer than X-Iwm-Size");
+		else if (iwm_fput_write(&r->fp, d, n) == -1)
+			req_fail(r, (unsigned)iwm_errno_status(errno),
+			    "write: %s", strerror(errno));
+		break;
+	case K_BATCH:
+		batch_body(r, d, n);
+		break;
+	case K_DELTA:
+		if (r->status != 0)
+			return;
+		if (iwm_rs_patch_feed(r->patch, d, n, 0) == -1)
+			req_fail(r, errno == ENOSPC ? 507 : 400, "%s",
+			    iwm_err());
+		break;
+	default:
+		break;
+	}
+}
+
+static enum MHD_Result
+finish(struct req *r, struct MHD_Connection *c)
+{
+	struct iwm_buf b = { 0 };
+
+	switch (r->kind) {
+	case K_PUT:
+		if (r->status == 0 && r->got != r->want)
+			req_fail(r, 400, "body shorter than X-Iwm-Size");
+		break;
+	case K_DELTA:
+		if (r->status == 0 && iwm_rs_patch_feed(r->patch, NULL, 0,
+		    1) == -1)
+			req_fail(r, 400, "%s", iwm_err());
+		if (r->status == 0 && iwm_rs_patch_written(r->patch) != r->want)
+			req_fail(r, 400, "patched file has %llu bytes, "
+			    "expected %llu", (unsigned long long)
+			    iwm_rs_patch_written(r->patch),
+			    (unsigned long long)r->want);
+		break;
+	case K_BATCH:
+		if (!r->fatal && (r->bst != B_LINE || r->line.len > 0)) {
+			r->fatal = 1;
+			req_fail(r, 400, "batch ends inside an item");
+		}
+		if (r->fatal)
+			break;
+		r->kind = K_DONE;
+		iwm_buf_printf(&b, "#iwm-batch 1 items=%llu\n",
+		    (unsigned long long)r->nitems);
+		iwm_buf_add(&b, r->res.ptr, r->res.len);
+		return reply_buf(c, 200, &b, "text/plain; charset=utf-8");
+	default:
+		break;
+	}
+	r->kind = K_DONE;
+	if (r->status != 0)
+		return reply(c, r->status, "%s", r->msg.ptr);
+	if (iwm_fput_commit(&r->fp, r->mode, r->sec, r->nsec,
+	    r->s->o->fsync) == -1)
+		return reply_errno(c, errno, "commit");
+	return reply(c, 200, "ok");
+}
+
+/* First call of a request: headers are in, no body yet. */
+static enum MHD_Result
+route(struct serve *s, struct req *r, struct MHD_Connection *c,
+    const char *url, const char *method)
+{
+	struct iwm_buf why = { 0 };
+	struct iwm_dircache dc;
+	enum MHD_Result ret;
+	unsigned st;
+	int isget = strcmp(method, "GET") == 0;
+	int isput = strcmp(method, "PUT") == 0;
+	int ispost = strcmp(method, "POST") == 0;
+	int isdel = strcmp(method, "DELETE") == 0;
+	const char *rest = NULL;
+	enum { R_FILE, R_DIR, R_SIG, R_DELTA } which = R_FILE;
+
+	r->kind = K_DONE;
+	if (strcmp(url, "/v1/info") == 0)
+		return isget ? do_info(s, c) : reply(c, 405, "GET only");
+	if (strcmp(url, "/v1/list") == 0)
+		return isget ? do_list(s, c) : reply(c, 405, "GET only");
+	if (strcmp(url, "/v1/batch") == 0) {
+		if (!ispost)
+			return reply(c, 405, "POST only");
+		r->kind = K_BATCH;
+		iwm_dircache_init(&r->dc, -1);
+		return MHD_YES;
+	}
+	if (strncmp(url, "/v1/file/", 9) == 0)
+		rest = url + 9, which = R_FILE;
+	else if (strncmp(url, "/v1/dir/", 8) == 0)
+		rest = url + 8, which = R_DIR;
+	else if (strncmp(url, "/v1/sig/", 8) == 0)
+		rest = url + 8, which = R_SIG;
+	else if (strncmp(url, "/v1/delta/", 10) == 0)
+		rest = url + 10, which = R_DELTA;
+	if (rest == NULL)
+		return reply(c, 404, "no such endpoint");
+	if ((st = target(s, rest, &r->root, &r->path, &why)) != 0) {
+		ret = reply(c, st, "%s", why.ptr);
+		iwm_buf_free(&why);
+		return ret;
+	}
+	iwm_dircache_init(&dc, r->root->fd);
+	if (which == R_SIG) {
+		if (!isget)
+			return reply(c, 405, "GET only");
+		return do_sig(c, r->root, r->path);
+	}
+	if (isdel && (which == R_FILE || which == R_DIR)) {
+		int rc = iwm_fs_delete(&dc, r->path, which == R_DIR);
+
+		iwm_dircache_free(&dc);
+		return rc == -1 ? reply_errno(c, errno, "delete") :
+		    reply(c, 200, "ok");
+	}
+	if (which == R_DIR) {
+		int rc;
+
+		if (!isput)
+			return reply(c, 405, "PUT or DELETE only");
+		if (hdr(c, "X-Iwm-Mode") == NULL || iwm_parse_octal(hdr(c,
+		    "X-Iwm-Mode"), 07777, &r->mode) == -1)
+			return reply(c, 400, "X-Iwm-Mode missing or bad");
+		rc = iwm_fs_mkdir(&dc, r->path, r->mode);
+		iwm_dircache_free(&dc);
+		return rc == -1 ? reply_errno(c, errno, "mkdir") :
+		    reply(c, 200, "ok");
+	}
+	if ((which == R_FILE && !isput) || (which == R_DELTA && !ispost))
+		return reply(c, 405, "method not allowed");
+	if (hdr_meta(c, r) == -1 || hdr_u64(c, "X-Iwm-Size", &r->want) == -1)
+		return reply(c, 400, "X-Iwm-Size, X-Iwm-Mtime or X-Iwm-Mode "
+		    "missing or bad");
+	if (which == R_DELTA) {
+		uint64_t bsize;
+		int64_t bsec;
+		long bnsec;
+		struct stat sb;
+		const char *bm = hdr(c, "X-Iwm-Base-Mtime");
+
+		if (hdr_u64(c, "X-Iwm-Base-Size", &bsize) == -1 || bm == NULL ||
+		    iwm_parse_mtime(bm, &bsec, &bnsec) == -1)
+			return reply(c, 400, "X-Iwm-Base-Size or "
+			    "X-Iwm-Base-Mtime missing or bad");
+		if ((r->basefd = iwm_fs_open(r->root->fd, r->path,
+		    O_RDONLY)) == -1)
+			return errno == ENOENT ? reply(c, 409, "base file "
+			    "is gone") : reply_errno(c, errno, "open");
+		if (fstat(r->basefd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+		    (uint64_t)sb.st_size != bsize ||
+		    sb.st_mtim.tv_sec != bsec || sb.st_mtim.tv_nsec != bnsec)
+			return reply(c, 409, "base file changed since its "
+			    "signature");
+	}
+	if (r->want > s->o->max_body && which == R_FILE)
+		return reply(c, 413, "file larger than the agent accepts");
+	iwm_dircache_init(&r->dc, r->root->fd);
+	if (iwm_fput_begin(&r->fp, &r->dc, r->path) == -1)
+		return reply_errno(c, errno, "create");
+	if (which == R_DELTA) {
+		r->patch = iwm_rs_patch_new(r->basefd, &r->fp);
+		r->kind = K_DELTA;
+	} else
+		r->kind = K_PUT;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *data,
+    size_t *size, void **ctx)
+{
+	struct serve *s = cls;
+	struct req *r = *ctx;
+
+	if (r == NULL) {
+		r = iwm_calloc(1, sizeof(*r));
+		r->s = s;
+		r->basefd = -1;
+		r->fp.fd = r->fp.dirfd = -1;
+		iwm_dircache_init(&r->dc, -1);
+		*ctx = r;
+		if (s->o->verbose)
+			logmsg("%s %s", method, url);
+		if (!authenticate(s, c)) {
+			r->kind = K_DONE;
+			return reply(c, 401, "authentication required");
+		}
+		return route(s, r, c, url, method);
+	}
+	if (*size > 0) {
+		if (r->kind != K_DONE)
+			body(r, data, *size);
+		*size = 0;
+		/* An oversized body is cut off here. */
+		return r->fatal && r->status == 413 ? MHD_NO : MHD_YES;
+	}
+	if (r->kind == K_DONE)
+		return MHD_YES;
+	return finish(r, c);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **ctx,
+    enum MHD_RequestTerminationCode code)
+{
+	struct req *r = *ctx;
+
+	if (r == NULL)
+		return;
+	/* An unfinished upload leaves nothing under its final name. */
+	if (r->fp.fd != -1 || r->fp.dirfd != -1)
+		iwm_fput_abort(&r->fp);
+	if (r->basefd != -1)
+		close(r->basefd);
+	iwm_rs_patch_free(r->patch);
+	iwm_dircache_free(&r->dc);
+	iwm_buf_free(&r->msg);
+	iwm_buf_free(&r->line);
+	iwm_buf_free(&r->res);
+	free(r->path);
+	free(r);
+	*ctx = NULL;
+}
+
+/* Paths arrive raw: decoding is ours, so %00 and friends are refused. */
+static size_t
+no_unescape(void *cls, struct MHD_Connection *c, char *uri)
+{
+	return strlen(uri);
+}
+
+static char *
+slurp(const char *file)
+{
+	struct iwm_buf b = { 0 };
+	char tmp[4096];
+	ssize_t n;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1) {
+		iwm_seterr_errno("%s", file);
+		return NULL;
+	}
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
+		iwm_buf_add(&b, tmp, (size_t)n);
+	close(fd);
+	if (n == -1) {
+		iwm_seterr_errno("%s", file);
+		iwm_buf_free(&b);
+		return NULL;
+	}
+	return iwm_buf_steal(&b);
+}
+
+static int
+parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	struct addrinfo hints, *ai = NULL;
+	char host[256];
+	const char *colon = strrchr(s, ':');
+	size_t hl;
+
+	if (colon == NULL || colon[1] == '\0')
+		goto bad;
+	hl = (size_t)(colon - s);
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof(host))
+		goto bad;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	hints.ai_socktype = SOCK_STREAM;
+	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0 || ai == NULL)
+		goto bad;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*sl = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+bad:
+	iwm_seterr("--listen '%s': expected ADDR:PORT (numeric)", s);
+	return -1;
+}
+
+int
+iwm_serve_run(struct iwm_serve_opts *o)
+{
+	struct MHD_OptionItem opts[16];
+	struct sockaddr_storage ss;
+	struct serve s;
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *di;
+	char *cert = NULL, *key = NULL;
+	socklen_t sl;
+	sigset_t set;
+	size_t i, n = 0;
+	unsigned flags;
+	int sig = 0, rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	if (parse_listen(o->listen, &ss, &sl) == -1)
+		return -1;
+	if ((s.users = iwm_users_load(o->users)) == NULL)
+		return -1;
+	if (!o->insecure_http && ((cert = slurp(o->cert)) == NULL ||
+	    (key = slurp(o->key)) == NULL))
+		goto done;
+	for (i = 0; i < o->nroots; i++) {
+		uint64_t removed = 0;
+
+		if (iwm_fs_open_root(&o->roots[i]) == -1 ||
+		    iwm_fs_sweep(&o->roots[i], &removed) == -1)
+			goto done;
+		if (removed > 0)
+			logmsg("root %s: removed %llu unfinished upload(s)",
+			    o->roots[i].name, (unsigned long long)removed);
+	}
+	/* Threads inherit this mask; main takes the signals with sigwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0, &ss };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE,
+	    o->threads, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
+	    o->max_conns, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
+	    o->timeout, NULL };
+	opts[n++] = (struct MHD_OptionItem){
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, 256 * 1024, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED,
+	    (intptr_t)completed, &s };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK,
+	    (intptr_t)no_unescape, NULL };
+	if (!o->insecure_http) {
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_MEM_CERT, 0, cert };
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_MEM_KEY, 0, key };
+	}
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	    MHD_USE_AUTO;
+	if (!o->insecure_http)
+		flags |= MHD_USE_TLS;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	d = MHD_start_daemon(flags, 0, NULL, NULL, handler, &s,
+	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	if (d == NULL) {
+		iwm_seterr("cannot listen on %s", o->listen);
+		goto done;
+	}
+	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	{
+		struct iwm_buf url = { 0 };
+		char host[128];
+		const char *h = o->listen;
+		const char *colon = strrchr(h, ':');
+
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - h), h);
+		iwm_buf_printf(&url, "%s://%s:%u\n", o->insecure_http ?
+		    "http" : "https", host, di ? (unsigned)di->port : 0);
+		logmsg("listening on %.*s%s", (int)url.len - 1, url.ptr,
+		    o->insecure_http ? " (plain HTTP: INSECURE)" : "");
+		if (o->ready_file != NULL) {
+			FILE *f = fopen(o->ready_file, "w");
+
+			if (f != NULL) {
+				fputs(url.ptr, f);
+				fclose(f);
+			}
+		}
+		iwm_buf_free(&url);
+	}
+	if (sigwait(&set, &sig) == 0)
+		logmsg("signal %d: stopping", sig);
+	MHD_stop_daemon(d);
+	rc = 0;
+done:
+	iwm_users_free(s.users);
+	free(cert);
+	free(key);
+	return rc;
+}

@@ -1,0 +1,168 @@
+/*
+ * transfer.h: the target agent (iwm-serve), its client side (iwm-push,
+ * iwm-scan --target) and what they share.  The wire protocol is
+ * iwm-protocol(7).
+ */
+#ifndef IWM_TRANSFER_H
+#define IWM_TRANSFER_H
+
+#include "iwm.h"
+#include "manifest.h"
+
+#define IWM_PROTO_VERSION	"1"
+/* Files being written carry this prefix until renamed; swept at start. */
+#define IWM_TMP_PREFIX		".iwm-tmp-"
+#define IWM_TMP_PREFIX_LEN	(sizeof(IWM_TMP_PREFIX) - 1)
+/* Last line of a complete listing (a manifest comment). */
+#define IWM_LIST_END		"#iwm-end"
+#define IWM_FP_LEN		32	/* SHA-256 */
+
+/* proto.c: shared encodings. */
+void	 iwm_url_escape(struct iwm_buf *, const char *, size_t);
+/* Decode %XX in place; -1 on a bad escape or an encoded NUL. */
+int	 iwm_url_unescape(char *, size_t *);
+int	 iwm_parse_mtime(const char *, int64_t *sec, long *nsec);
+void	 iwm_fmt_mtime(struct iwm_buf *, int64_t sec, long nsec);
+int	 iwm_is_tmpname(const char *name);
+
+/* auth.c: users file ("NAME:pbkdf2-sha256:ITER:SALT:HASH", base64). */
+struct iwm_users;
+struct iwm_users *iwm_users_load(const char *file);
+/* 1 accepted, 0 refused. */
+int	 iwm_users_check(struct iwm_users *, const char *user,
+	    const char *pass);
+void	 iwm_users_free(struct iwm_users *);
+int	 iwm_users_add(const char *file, const char *user, const char *pass);
+int	 iwm_user_valid(const char *);
+/* Read a password from stdin, or from the terminal without echo. */
+char	*iwm_read_password(void);
+
+/* tls.c: certificates and fingerprints. */
+int	 iwm_tls_make_cert(const char *dir, struct iwm_buf *fp);
+int	 iwm_tls_cert_fp(const char *certfile, struct iwm_buf *fp);
+void	 iwm_fp_format(struct iwm_buf *, const unsigned char *);
+int	 iwm_fp_parse(const char *, unsigned char *);
+
+/* serve*.c: the agent. */
+struct iwm_serve_root {
+	char	*name;
+	char	*dir;
+	int	 fd;		/* O_PATH directory, opened at start */
+};
+struct iwm_serve_opts {
+	const char	*listen;	/* ADDR:PORT */
+	const char	*cert, *key;
+	const char	*users;
+	const char	*ready_file;	/* gets the URL once listening */
+	struct iwm_serve_root *roots;
+	size_t		 nroots;
+	int		 insecure_http;
+	int		 fsync;
+	int		 verbose;
+	unsigned	 threads;
+	unsigned	 max_conns;
+	unsigned	 timeout;	/* idle seconds */
+	uint64_t	 max_body;	/* bytes per request body */
+};
+int	 iwm_serve_run(struct iwm_serve_opts *);
+
+/* serve_fs.c: confined file operations below a root. */
+struct iwm_dircache {
+	int	 rootfd;
+	int	 fd;
+	struct iwm_buf path;	/* parent path held open in fd */
+};
+struct iwm_fput {
+	int	 dirfd;		/* owned copy */
+	int	 fd;
+	char	 tmp[64];
+	char	*name;
+};
+int	 iwm_fs_open_root(struct iwm_serve_root *);
+int	 iwm_fs_sweep(struct iwm_serve_root *, uint64_t *removed);
+int	 iwm_fs_open(int rootfd, const char *path, int flags);
+int	 iwm_fs_parent(struct iwm_dircache *, const char *path, int create,
+	    const char **base);
+void	 iwm_dircache_init(struct iwm_dircache *, int rootfd);
+void	 iwm_dircache_free(struct iwm_dircache *);
+int	 iwm_fput_begin(struct iwm_fput *, struct iwm_dircache *,
+	    const char *path);
+int	 iwm_fput_write(struct iwm_fput *, const void *, size_t);
+int	 iwm_fput_commit(struct iwm_fput *, unsigned mode, int64_t sec,
+	    long nsec, int dosync);
+void	 iwm_fput_abort(struct iwm_fput *);
+int	 iwm_fs_delete(struct iwm_dircache *, const char *path, int isdir);
+int	 iwm_fs_mkdir(struct iwm_dircache *, const char *path, unsigned mode);
+int	 iwm_errno_status(int);
+
+/* rsdelta.c: librsync in memory and streaming. */
+int	 iwm_rs_signature(int fd, uint64_t size, struct iwm_buf *sig);
+struct iwm_rs_delta;
+struct iwm_rs_delta *iwm_rs_delta_new(const char *sig, size_t siglen,
+	    int srcfd);
+/* Fill up to LEN bytes of delta; 0 at the end, -1 on error. */
+ssize_t	 iwm_rs_delta_read(struct iwm_rs_delta *, char *, size_t len);
+void	 iwm_rs_delta_free(struct iwm_rs_delta *);
+struct iwm_rs_patch;
+struct iwm_rs_patch *iwm_rs_patch_new(int basefd, struct iwm_fput *out);
+int	 iwm_rs_patch_feed(struct iwm_rs_patch *, const char *, size_t,
+	    int eof);
+uint64_t iwm_rs_patch_written(const struct iwm_rs_patch *);
+void	 iwm_rs_patch_free(struct iwm_rs_patch *);
+
+/* client.c: connections to an agent. */
+struct iwm_remote_opts {
+	const char	*url;
+	const char	*credentials;	/* file; NULL: $IWM_CREDENTIALS */
+	const char	*fingerprint;
+	const char	*cacert;
+	const char	*proxy;
+	int		 insecure_http;
+	int		 verbose;
+};
+struct iwm_client {
+	char		*base;		/* URL without the trailing '/' */
+	char		*userpwd;
+	const struct iwm_remote_opts *o;
+	int		 pinned;
+};
+int	 iwm_client_init(struct iwm_client *, const struct iwm_remote_opts *);
+void	 iwm_client_free(struct iwm_client *);
+/* A new easy handle for BASE + PATH (already escaped). */
+void	*iwm_client_easy(struct iwm_client *, const char *path);
+/* Exit status and message for a failed transfer (curl code, HTTP). */
+int	 iwm_client_fail(int curlcode, long http, const char *body,
+	    const char *what);
+int	 iwm_client_pin_mismatch(void);
+/* List the agent's roots within SCOPE (NULL: all) as a manifest. */
+int	 iwm_remote_list(const struct iwm_remote_opts *, const char *scope,
+	    FILE *out);
+int	 iwm_remote_info(const struct iwm_remote_opts *, FILE *out);
+/* Options shared by iwm-push and iwm-scan --target (getopt_long). */
+#define IWM_REMOTE_LONGOPTS \
+	{ "target", required_argument, NULL, 0x1001 }, \
+	{ "credentials", required_argument, NULL, 0x1002 }, \
+	{ "fingerprint", required_argument, NULL, 0x1003 }, \
+	{ "cacert", required_argument, NULL, 0x1004 }, \
+	{ "proxy", required_argument, NULL, 0x1005 }, \
+	{ "insecure-http", no_argument, NULL, 0x1006 }
+/* 1 when CH was one of those and has been stored. */
+int	 iwm_remote_opt(struct iwm_remote_opts *, int ch, const char *arg);
+
+/* push.c: make the target match a diff. */
+struct iwm_push_opts {
+	struct iwm_remote_opts remote;
+	const char	*input;		/* "-" */
+	const char	*failed;	/* --failed FILE */
+	unsigned	 jobs;
+	uint64_t	 rate;		/* bytes/s, 0 unlimited */
+	uint64_t	 delta_min;
+	unsigned	 retries;
+	int		 dry_run;
+	int		 do_delete;
+	int		 progress;
+	int		 stats;
+};
+int	 iwm_push_run(const struct iwm_push_opts *);
+
+#endif /* IWM_TRANSFER_H */

@@ -8,11 +8,12 @@ db_start() {
 		skip_all "mariadbd not installed"
 	fi
 	command -v sqlite3 >/dev/null 2>&1 || skip_all "sqlite3 not installed"
+	# shellcheck disable=SC2034 # run by lib.sh at exit
 	T_CLEANUP="\"$TOP/scripts/mariadb-test-server\" stop \"$TMP/my\""
 	if ! "$TOP/scripts/mariadb-test-server" start "$TMP/my" >/dev/null
 	then
 		echo "Bail out! cannot start mariadbd"
-		cat "$TMP/my/log" 2>/dev/null | sed 's/^/# /'
+		sed 's/^/# /' "$TMP/my/log" 2>/dev/null
 		exit 1
 	fi
 	SOCK=$TMP/my/sock

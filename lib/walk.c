@@ -15,7 +15,7 @@
  * Large directories are stat'ed by two threads, each taking half: the
  * kernel's lookups dominate a scan, and a second core halves them.
  */
-#define PAR_MIN		64
+#define PAR_MIN		32
 
 struct entry {
 	size_t	 off;		/* name offset in the names buffer */

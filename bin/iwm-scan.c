@@ -17,6 +17,7 @@
 #include "account.h"
 #include "icewarp.h"
 #include "manifest.h"
+#include "transfer.h"
 #include "walk.h"
 
 enum { ROOT_ARCHIVE = 1, ROOT_LOGS = 2, ROOT_MAIL = 4 };
@@ -37,8 +38,11 @@ usage(void)
 	fprintf(stderr,
 	    "usage: %s [-v] [--tool PATH] [--roots LIST] [--domain DOMAIN]...\n"
 	    "\t[--path-map FROM=TO]... [--accounts] [--summary]\n"
-	    "       %s --root NAME=DIR [--root NAME=DIR]...\n",
-	    iwm_progname, iwm_progname);
+	    "       %s --root NAME=DIR [--root NAME=DIR]...\n"
+	    "       %s --target URL [--credentials FILE] [--fingerprint SHA256 |"
+	    " --cacert FILE]\n"
+	    "\t[--proxy URL] [--insecure-http] [--roots LIST] [--domain DOMAIN]..."
+	    "\n", iwm_progname, iwm_progname, iwm_progname);
 	exit(IWM_EXIT_USAGE);
 }
 
@@ -278,6 +282,7 @@ main(int argc, char *argv[])
 		{ "summary", no_argument, NULL, 'S' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		IWM_REMOTE_LONGOPTS,	/* --target: transfer.h */
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *const vars[] = {
@@ -293,7 +298,8 @@ main(int argc, char *argv[])
 	struct scan s = { 0 };
 	struct iwm_buf hdr = { 0 };
 	char **domains = NULL, *val[4] = { NULL }, *logdir = NULL;
-	const char *toolopt = NULL;
+	struct iwm_remote_opts remote = { 0 };
+	const char *toolopt = NULL, *rootlist = NULL;
 	size_t ndomains = 0, nplain = 0, i;
 	int ch, roots = -1, accounts = 0, summary = 0, verbose = 0;
 	int archive_on, rc = -1;
@@ -305,8 +311,7 @@ main(int argc, char *argv[])
 			toolopt = optarg;
 			break;
 		case 'R':
-			if (parse_roots(optarg, &roots) == -1)
-				usage();
+			rootlist = optarg;	/* parsed below */
 			break;
 		case 'D':
 			if (*optarg == '\0' || strchr(optarg, '/') != NULL ||
@@ -357,10 +362,34 @@ main(int argc, char *argv[])
 			verbose = 1;
 			break;
 		default:
+			if (iwm_remote_opt(&remote, ch, optarg))
+				break;
 			usage();
 		}
 	}
 	if (optind != argc)
+		usage();
+	/* --target: the agent lists its own roots (client.c). */
+	if (remote.url != NULL) {
+		char *sc;
+
+		if (nplain > 0 || toolopt != NULL || accounts || summary) {
+			iwm_warnx("--target does not go with --root, --tool, "
+			    "--accounts or --summary");
+			usage();
+		}
+		sc = iwm_remote_scope(rootlist, domains, ndomains);
+		rc = iwm_remote_list(&remote, sc, stdout);
+		free(sc);
+		free(domains);
+		if (iwm_close_stdout() == -1) {
+			iwm_warn_err();
+			if (rc == 0)
+				rc = IWM_EXIT_IO;
+		}
+		return rc;
+	}
+	if (rootlist != NULL && parse_roots(rootlist, &roots) == -1)
 		usage();
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (nplain > 0) {

@@ -1156,12 +1156,17 @@ iwm_serve_run(struct iwm_serve_opts *o)
 		logmsg("listening on %.*s%s", (int)url.len - 1, url.ptr,
 		    o->insecure_http ? " (plain HTTP: INSECURE)" : "");
 		if (o->ready_file != NULL) {
-			FILE *f = fopen(o->ready_file, "w");
+			/* Written whole, then renamed: readers never see half. */
+			struct iwm_buf tmp = { 0 };
+			FILE *f;
 
-			if (f != NULL) {
+			iwm_buf_printf(&tmp, "%s.tmp", o->ready_file);
+			if ((f = fopen(tmp.ptr, "w")) != NULL) {
 				fputs(url.ptr, f);
-				fclose(f);
+				if (fclose(f) == 0)
+					rename(tmp.ptr, o->ready_file);
 			}
+			iwm_buf_free(&tmp);
 		}
 		iwm_buf_free(&url);
 	}

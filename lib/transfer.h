@@ -16,6 +16,7 @@
 /* Last line of a complete listing (a manifest comment). */
 #define IWM_LIST_END		"#iwm-end"
 #define IWM_FP_LEN		32	/* SHA-256 */
+#define IWM_EXIT_CANCELLED	75	/* stopped by a signal (EX_TEMPFAIL) */
 
 /* proto.c: shared encodings. */
 void	 iwm_url_escape(struct iwm_buf *, const char *, size_t);
@@ -134,9 +135,14 @@ void	*iwm_client_easy(struct iwm_client *, const char *path);
 int	 iwm_client_fail(int curlcode, long http, const char *body,
 	    const char *what);
 int	 iwm_client_pin_mismatch(void);
-/* List the agent's roots within SCOPE (NULL: all) as a manifest. */
+/*
+ * List the agent's roots within SCOPE (NULL: all) as a manifest.  These
+ * two print their own messages and return 0 or an exit status.
+ */
 int	 iwm_remote_list(const struct iwm_remote_opts *, const char *scope,
 	    FILE *out);
+/* The scope= for --roots LIST and --domain D... (NULL: everything). */
+char	*iwm_remote_scope(const char *roots, char *const *domains, size_t n);
 int	 iwm_remote_info(const struct iwm_remote_opts *, FILE *out);
 /* Options shared by iwm-push and iwm-scan --target (getopt_long). */
 #define IWM_REMOTE_LONGOPTS \

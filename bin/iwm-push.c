@@ -1,0 +1,136 @@
+/*
+ * iwm-push: make the target match a diff.  Reads iwm-diff output (or a
+ * plain scan, copied whole), sends it to an iwm-serve agent, and writes
+ * a journal of the records it applied.  See iwm-push(1).
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "transfer.h"
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: %s --target URL [--credentials FILE] [--fingerprint SHA256"
+	    " | --cacert FILE]\n"
+	    "\t[--proxy URL] [--insecure-http] [-j N] [--rate RATE]"
+	    " [--delta-min SIZE]\n"
+	    "\t[--failed FILE] [--retries N] [--delete] [--dry-run]"
+	    " [--progress | --no-progress]\n"
+	    "\t[--stats] [-v] [FILE]\n", iwm_progname);
+	exit(IWM_EXIT_USAGE);
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { O_RATE = 256, O_DELTAMIN, O_FAILED, O_RETRIES, O_DELETE,
+	    O_DRYRUN, O_PROGRESS, O_NOPROGRESS, O_STATS };
+	static const struct option longopts[] = {
+		IWM_REMOTE_LONGOPTS,
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "rate", required_argument, NULL, O_RATE },
+		{ "delta-min", required_argument, NULL, O_DELTAMIN },
+		{ "failed", required_argument, NULL, O_FAILED },
+		{ "retries", required_argument, NULL, O_RETRIES },
+		{ "delete", no_argument, NULL, O_DELETE },
+		{ "dry-run", no_argument, NULL, O_DRYRUN },
+		{ "progress", no_argument, NULL, O_PROGRESS },
+		{ "no-progress", no_argument, NULL, O_NOPROGRESS },
+		{ "stats", no_argument, NULL, O_STATS },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct iwm_push_opts o;
+	long v;
+	int ch, rc, progress = -1;
+
+	iwm_setprogname(argv[0]);
+	memset(&o, 0, sizeof(o));
+	o.input = "-";
+	o.jobs = 4;
+	o.retries = 3;
+	o.delta_min = 1 << 20;
+	while ((ch = getopt_long(argc, argv, "j:vh", longopts, NULL)) != -1) {
+		if (iwm_remote_opt(&o.remote, ch, optarg))
+			continue;
+		switch (ch) {
+		case 'j':
+			if (iwm_parse_int(optarg, 1, 64, &v) == -1) {
+				iwm_warnx("-j '%s': expected 1 to 64", optarg);
+				usage();
+			}
+			o.jobs = (unsigned)v;
+			break;
+		case O_RATE:
+			if (iwm_parse_size(optarg, &o.rate) == -1) {
+				iwm_warnx("--rate '%s': expected bytes a second "
+				    "(k, M, G suffixes)", optarg);
+				usage();
+			}
+			break;
+		case O_DELTAMIN:
+			if (iwm_parse_size(optarg, &o.delta_min) == -1) {
+				iwm_warnx("--delta-min '%s': expected a size",
+				    optarg);
+				usage();
+			}
+			break;
+		case O_FAILED:
+			o.failed = optarg;
+			break;
+		case O_RETRIES:
+			if (iwm_parse_int(optarg, 0, 100, &v) == -1) {
+				iwm_warnx("--retries '%s': expected 0 to 100",
+				    optarg);
+				usage();
+			}
+			o.retries = (unsigned)v;
+			break;
+		case O_DELETE:
+			o.do_delete = 1;
+			break;
+		case O_DRYRUN:
+			o.dry_run = 1;
+			break;
+		case O_PROGRESS:
+			progress = 1;
+			break;
+		case O_NOPROGRESS:
+			progress = 0;
+			break;
+		case O_STATS:
+			o.stats = 1;
+			break;
+		case 'v':
+			o.remote.verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind > 1)
+		usage();
+	if (optind < argc)
+		o.input = argv[optind];
+	if (o.remote.url == NULL && !o.dry_run)
+		usage();
+	if (o.remote.fingerprint != NULL && o.remote.cacert != NULL) {
+		iwm_warnx("--fingerprint and --cacert exclude each other");
+		usage();
+	}
+	o.progress = progress == -1 ? isatty(STDERR_FILENO) : progress;
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	rc = iwm_push_run(&o);
+	if (iwm_close_stdout() == -1) {
+		iwm_warn_err();
+		if (rc == 0 || rc == 1)
+			rc = IWM_EXIT_IO;
+	}
+	return rc;
+}

@@ -1,0 +1,1199 @@
+/*
+ * push.c: the engine of iwm-push.  Reads a diff as a stream and keeps
+ * up to -j requests in flight on one libcurl multi handle:
+ *
+ *  - small files, directories and deletions travel in batches (one
+ *    POST /v1/batch carries up to BATCH_ITEMS records and their data);
+ *  - larger files go alone (PUT), and changed files of at least
+ *    --delta-min bytes as librsync deltas against the agent's signature;
+ *  - a deleted directory is removed once everything below it is gone.
+ *
+ * Records are journalled on stdout in input order (a reorder queue),
+ * so the journal is itself a manifest.  Memory is bounded by the
+ * requests in flight and QUEUE_MAX queued records, not by the input.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "transfer.h"
+
+#define BATCH_ITEMS	2000
+#define BATCH_BYTES	(8u << 20)
+#define SMALL_FILE	(1u << 20)	/* larger files are sent alone */
+#define QUEUE_MAX	100000
+
+enum ist { I_PENDING, I_OK, I_SKIP, I_FAIL };
+
+struct item {
+	struct item	*next;
+	char		 op, type;
+	uint64_t	 size;
+	int64_t		 sec;
+	long		 nsec;
+	unsigned	 mode;
+	char		*root, *path, *source;
+	size_t		 plen;
+	enum ist	 st;
+	char		*note;
+	int		 sent;		/* in the current batch body */
+	int		 busy;		/* owned by a job: not journalled yet */
+	int		 delta;		/* went as a delta */
+};
+
+enum jkind { J_BATCH, J_PUT, J_SIG, J_DELTA };
+
+struct job {
+	enum jkind	 kind;
+	struct item	**items;
+	size_t		 n, cap;
+	uint64_t	 bytes;
+	CURL		*easy;
+	struct curl_slist *hdrs;
+	struct iwm_buf	 resp;
+	/* batch body */
+	size_t		 cur;
+	struct iwm_buf	 chunk;
+	size_t		 off;
+	/* single file */
+	int		 fd;
+	uint64_t	 fsize, fsent;
+	/* delta */
+	uint64_t	 bsize;
+	char		 bmtime[40];
+	struct iwm_rs_delta *delta;
+	unsigned	 tries;
+	double		 when;		/* retry not before */
+	struct job	*next;		/* retry list */
+	struct job	*lnext, *lprev;	/* in flight */
+};
+
+struct push {
+	const struct iwm_push_opts *o;
+	struct iwm_client cl;
+	CURLM		*multi;
+	struct iwm_mreader mr;
+	struct iwm_scope *scope;
+	size_t		 nscope;
+	FILE		*failed;
+	struct item	*head, *tail;
+	size_t		 nqueue;
+	struct job	*batch;
+	struct item	**dstack;	/* directories to delete */
+	size_t		 ndstack, dcap;
+	struct item	*held;
+	int		 barrier, held_ready, eof;
+	unsigned	 inflight;
+	struct job	*retry;
+	struct job	*live;
+	int		 fatal;		/* exit status when >= 64 */
+	double		 t0, lastprog;
+	/* figures */
+	uint64_t	 files, fbytes, deltas, dirs, deleted, vanished, nfailed;
+	uint64_t	 planned, wire_up, wire_down, nodelete;
+};
+
+static volatile sig_atomic_t sig_stop, sig_pause;
+
+static void
+on_stop(int s)
+{
+	sig_stop++;
+}
+
+static void
+on_tstp(int s)
+{
+	sig_pause = 1;
+}
+
+static void
+on_cont(int s)
+{
+	sig_pause = 0;
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --- the reorder queue and the journal ------------------------------ */
+
+static void
+item_free(struct item *it)
+{
+	free(it->root);
+	free(it->path);
+	free(it->source);
+	free(it->note);
+	free(it);
+}
+
+static void
+item_done(struct item *it, enum ist st, const char *fmt, ...)
+    IWM_PRINTF(3, 4);
+
+static void
+item_done(struct item *it, enum ist st, const char *fmt, ...)
+{
+	struct iwm_buf b = { 0 };
+	char tmp[512];
+	va_list ap;
+
+	it->st = st;
+	free(it->note);
+	it->note = NULL;
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(tmp, sizeof(tmp), fmt, ap);
+		va_end(ap);
+		iwm_buf_adds(&b, tmp);
+		it->note = iwm_buf_steal(&b);
+	}
+}
+
+static void
+to_rec(const struct item *it, struct iwm_rec *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->op = it->op;
+	r->type = it->type;
+	r->size = it->size;
+	r->mtime_sec = it->sec;
+	r->mtime_nsec = it->nsec;
+	r->mode = it->mode;
+	r->root = it->root;
+	r->path = it->path;
+	r->path_len = it->plen;
+	r->source = it->source;
+	r->note = it->note;
+}
+
+static void
+emit(struct push *p)
+{
+	struct iwm_rec r;
+
+	while (p->head != NULL && p->head->st != I_PENDING &&
+	    !p->head->busy) {
+		struct item *it = p->head;
+
+		to_rec(it, &r);
+		switch (it->st) {
+		case I_OK:
+			r.note = NULL;
+			if (iwm_mwrite_rec(stdout, &r) == -1 && p->fatal == 0) {
+				iwm_warnx("journal: %s", strerror(errno));
+				p->fatal = IWM_EXIT_IO;
+			}
+			if (it->op == IWM_OP_DELETE)
+				p->deleted++;
+			else if (it->type == IWM_TYPE_DIR)
+				p->dirs++;
+			else {
+				p->files++;
+				p->fbytes += it->size;
+				p->deltas += it->delta;
+			}
+			break;
+		case I_SKIP:
+			p->vanished++;
+			iwm_warnx("%s: vanished since the scan, skipped",
+			    it->source ? it->source : it->path);
+			break;
+		case I_FAIL:
+			p->nfailed++;
+			iwm_warnx("%s %s: %s", it->root, it->path,
+			    it->note ? it->note : "failed");
+			if (p->failed != NULL)
+				iwm_mwrite_rec(p->failed, &r);
+			break;
+		default:
+			break;
+		}
+		p->head = it->next;
+		if (p->head == NULL)
+			p->tail = NULL;
+		p->nqueue--;
+		item_free(it);
+	}
+}
+
+/* --- jobs ----------------------------------------------------------- */
+
+static struct job *
+job_new(enum jkind k)
+{
+	struct job *j = iwm_calloc(1, sizeof(*j));
+
+	j->kind = k;
+	j->fd = -1;
+	return j;
+}
+
+static void
+job_add(struct job *j, struct item *it)
+{
+	if (j->n == j->cap) {
+		j->cap = j->cap ? j->cap * 2 : 64;
+		j->items = iwm_reallocarray(j->items, j->cap, sizeof(*j->items));
+	}
+	j->items[j->n++] = it;
+	it->busy = 1;
+	if (it->type == IWM_TYPE_FILE && it->op != IWM_OP_DELETE)
+		j->bytes += it->size;
+}
+
+static void
+job_reset_transfer(struct job *j)
+{
+	if (j->easy != NULL)
+		curl_easy_cleanup(j->easy);
+	j->easy = NULL;
+	curl_slist_free_all(j->hdrs);
+	j->hdrs = NULL;
+	iwm_buf_reset(&j->resp);
+	iwm_buf_reset(&j->chunk);
+	j->off = j->cur = 0;
+	if (j->fd != -1)
+		close(j->fd);
+	j->fd = -1;
+	j->fsent = 0;
+	iwm_rs_delta_free(j->delta);
+	j->delta = NULL;
+}
+
+static void
+job_free(struct job *j)
+{
+	job_reset_transfer(j);
+	iwm_buf_free(&j->resp);
+	iwm_buf_free(&j->chunk);
+	free(j->items);
+	free(j);
+}
+
+static void
+live_add(struct push *p, struct job *j)
+{
+	curl_easy_setopt(j->easy, CURLOPT_HTTPHEADER, j->hdrs);
+	curl_multi_add_handle(p->multi, j->easy);
+	j->lprev = NULL;
+	j->lnext = p->live;
+	if (p->live != NULL)
+		p->live->lprev = j;
+	p->live = j;
+	p->inflight++;
+}
+
+static void
+live_del(struct push *p, struct job *j)
+{
+	curl_multi_remove_handle(p->multi, j->easy);
+	if (j->lprev != NULL)
+		j->lprev->lnext = j->lnext;
+	else
+		p->live = j->lnext;
+	if (j->lnext != NULL)
+		j->lnext->lprev = j->lprev;
+	j->lnext = j->lprev = NULL;
+	p->inflight--;
+}
+
+static size_t
+write_resp(char *d, size_t sz, size_t n, void *arg)
+{
+	struct job *j = arg;
+
+	iwm_buf_add(&j->resp, d, sz * n);
+	return sz * n;
+}
+
+static void
+add_path(struct iwm_buf *b, const char *prefix, const struct item *it)
+{
+	iwm_buf_adds(b, prefix);
+	iwm_url_escape(b, it->root, strlen(it->root));
+	iwm_buf_addc(b, '/');
+	iwm_url_escape(b, it->path, it->plen);
+}
+
+static void
+hdr_add(struct job *j, const char *fmt, ...) IWM_PRINTF(2, 3);
+
+static void
+hdr_add(struct job *j, const char *fmt, ...)
+{
+	char tmp[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	j->hdrs = curl_slist_append(j->hdrs, tmp);
+}
+
+/* Open the source as it is now; 0 ok, -1 vanished or failed (item set). */
+static int
+open_source(struct item *it, struct stat *sb)
+{
+	int fd;
+
+	if (it->source == NULL) {
+		item_done(it, I_FAIL, "no SOURCE path in the record");
+		return -1;
+	}
+	if ((fd = open(it->source, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			item_done(it, I_SKIP, NULL);
+		else
+			item_done(it, I_FAIL, "%s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, sb) == -1 || !S_ISREG(sb->st_mode)) {
+		item_done(it, I_FAIL, "not a regular file any more");
+		close(fd);
+		return -1;
+	}
+	it->sec = sb->st_mtim.tv_sec;
+	it->nsec = sb->st_mtim.tv_nsec;
+	it->mode = sb->st_mode & 07777;
+	return fd;
+}
+
+static void
+batch_header(struct iwm_buf *b, const struct item *it, uint64_t size)
+{
+	char op = it->op == IWM_OP_DELETE ? '-' : '+';
+
+	iwm_buf_printf(b, "%c\t%c\t%llu\t", op, it->type,
+	    (unsigned long long)size);
+	iwm_fmt_mtime(b, it->sec, it->nsec);
+	iwm_buf_printf(b, "\t%o\t%s\t", it->mode, it->root);
+	iwm_escape_buf(b, it->path, it->plen);
+	iwm_buf_adds(b, "\t-\n");
+}
+
+/* The next record of a batch body, with its data read whole. */
+static void
+batch_next(struct job *j, struct item *it)
+{
+	struct stat sb;
+	size_t hl;
+	int fd;
+
+	iwm_buf_reset(&j->chunk);
+	j->off = 0;
+	it->sent = 0;
+	if (it->st != I_PENDING)
+		return;
+	if (it->op == IWM_OP_DELETE || it->type == IWM_TYPE_DIR) {
+		batch_header(&j->chunk, it, 0);
+		it->sent = 1;
+		return;
+	}
+	if ((fd = open_source(it, &sb)) == -1)
+		return;
+	batch_header(&j->chunk, it, 0);	/* measured, rewritten below */
+	hl = j->chunk.len;
+	iwm_buf_reset(&j->chunk);
+	iwm_buf_grow(&j->chunk, hl + 32 + (size_t)sb.st_size);
+	/* Leave room for the header, read the data after it. */
+	{
+		size_t cap = (size_t)sb.st_size, got = 0, room = hl + 32;
+		char *data = j->chunk.ptr + room;
+
+		while (got < cap) {
+			ssize_t r = read(fd, data + got, cap - got);
+
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				if (r == -1) {
+					item_done(it, I_FAIL, "read: %s",
+					    strerror(errno));
+					close(fd);
+					return;
+				}
+				break;	/* shrank: send what is there now */
+			}
+			got += (size_t)r;
+		}
+		close(fd);
+		it->size = got;
+		{
+			struct iwm_buf h = { 0 };
+
+			batch_header(&h, it, got);
+			memmove(j->chunk.ptr + (room - h.len),
+			    h.ptr, h.len);
+			j->off = room - h.len;
+			j->chunk.len = room + got;
+			iwm_buf_free(&h);
+		}
+	}
+	it->sent = 1;
+}
+
+static size_t
+batch_read(char *buf, size_t sz, size_t nm, void *arg)
+{
+	struct job *j = arg;
+	size_t want = sz * nm, out = 0;
+
+	if (sig_stop > 1)
+		return CURL_READFUNC_ABORT;
+	while (out < want) {
+		size_t n;
+
+		if (j->off >= j->chunk.len) {
+			if (j->cur == j->n)
+				break;
+			batch_next(j, j->items[j->cur++]);
+			continue;
+		}
+		n = j->chunk.len - j->off;
+		if (n > want - out)
+			n = want - out;
+		memcpy(buf + out, j->chunk.ptr + j->off, n);
+		j->off += n;
+		out += n;
+	}
+	return out;
+}
+
+static size_t
+file_read(char *buf, size_t sz, size_t nm, void *arg)
+{
+	struct job *j = arg;
+	size_t want = sz * nm;
+	ssize_t r;
+
+	if (sig_stop > 1)
+		return CURL_READFUNC_ABORT;
+	if (want > j->fsize - j->fsent)
+		want = (size_t)(j->fsize - j->fsent);
+	if (want == 0)
+		return 0;
+	do
+		r = read(j->fd, buf, want);
+	while (r == -1 && errno == EINTR);
+	if (r <= 0)
+		return CURL_READFUNC_ABORT;	/* shrank: try again */
+	j->fsent += (uint64_t)r;
+	return (size_t)r;
+}
+
+static size_t
+delta_read(char *buf, size_t sz, size_t nm, void *arg)
+{
+	struct job *j = arg;
+	ssize_t r;
+
+	if (sig_stop > 1)
+		return CURL_READFUNC_ABORT;
+	if ((r = iwm_rs_delta_read(j->delta, buf, sz * nm)) < 0)
+		return CURL_READFUNC_ABORT;
+	return (size_t)r;
+}
+
+static void
+common_setup(struct push *p, struct job *j)
+{
+	curl_easy_setopt(j->easy, CURLOPT_PRIVATE, j);
+	curl_easy_setopt(j->easy, CURLOPT_WRITEFUNCTION, write_resp);
+	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
+	/* No "Expect: 100-continue" round trip. */
+	j->hdrs = curl_slist_append(j->hdrs, "Expect:");
+	if (p->o->rate > 0) {
+		curl_off_t r = (curl_off_t)(p->o->rate / p->o->jobs);
+
+		curl_easy_setopt(j->easy, CURLOPT_MAX_SEND_SPEED_LARGE,
+		    r > 0 ? r : 1);
+	}
+}
+
+/* Build the request of J and add it to the multi handle. */
+static int
+job_start(struct push *p, struct job *j)
+{
+	struct iwm_buf path = { 0 };
+	struct item *it = j->n > 0 ? j->items[0] : NULL;
+	struct stat sb;
+	int fd;
+
+	job_reset_transfer(j);
+	switch (j->kind) {
+	case J_BATCH:
+		j->easy = iwm_client_easy(&p->cl, "/v1/batch");
+		if (j->easy == NULL)
+			break;
+		common_setup(p, j);
+		curl_easy_setopt(j->easy, CURLOPT_POST, 1L);
+		curl_easy_setopt(j->easy, CURLOPT_READFUNCTION, batch_read);
+		curl_easy_setopt(j->easy, CURLOPT_READDATA, j);
+		j->hdrs = curl_slist_append(j->hdrs,
+		    "Content-Type: application/x-iwm-batch");
+		break;
+	case J_PUT:
+		if ((fd = open_source(it, &sb)) == -1)
+			return 0;	/* settled: vanished or failed */
+		j->fd = fd;
+		j->fsize = (uint64_t)sb.st_size;
+		it->size = j->fsize;
+		add_path(&path, "/v1/file/", it);
+		j->easy = iwm_client_easy(&p->cl, path.ptr);
+		if (j->easy == NULL)
+			break;
+		common_setup(p, j);
+		curl_easy_setopt(j->easy, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(j->easy, CURLOPT_INFILESIZE_LARGE,
+		    (curl_off_t)j->fsize);
+		curl_easy_setopt(j->easy, CURLOPT_READFUNCTION, file_read);
+		curl_easy_setopt(j->easy, CURLOPT_READDATA, j);
+		hdr_add(j, "X-Iwm-Size: %llu", (unsigned long long)j->fsize);
+		hdr_add(j, "X-Iwm-Mtime: %lld.%09ld", (long long)it->sec,
+		    it->nsec);
+		hdr_add(j, "X-Iwm-Mode: %o", it->mode);
+		break;
+	case J_SIG:
+		add_path(&path, "/v1/sig/", it);
+		j->easy = iwm_client_easy(&p->cl, path.ptr);
+		if (j->easy == NULL)
+			break;
+		common_setup(p, j);
+		break;
+	case J_DELTA:
+		/* Only started from delta_start(). */
+		break;
+	}
+	iwm_buf_free(&path);
+	if (j->easy == NULL) {
+		iwm_warnx("cannot set up a transfer: %s", iwm_err());
+		p->fatal = IWM_EXIT_SOFTWARE;
+		return -1;
+	}
+	live_add(p, j);
+	return 1;
+}
+
+/* The signature is in: start the delta upload, or fall back to a PUT. */
+static int
+delta_start(struct push *p, struct job *j)
+{
+	struct item *it = j->items[0];
+	struct curl_header *h1 = NULL, *h2 = NULL;
+	struct iwm_buf path = { 0 }, sig = { 0 };
+	struct stat sb;
+	int fd;
+
+	if (curl_easy_header(j->easy, "X-Iwm-Size", 0, CURLH_HEADER, -1,
+	    &h1) != CURLHE_OK || curl_easy_header(j->easy, "X-Iwm-Mtime", 0,
+	    CURLH_HEADER, -1, &h2) != CURLHE_OK ||
+	    iwm_parse_u64(h1->value, &j->bsize) == -1 ||
+	    strlen(h2->value) >= sizeof(j->bmtime)) {
+		iwm_warnx("signature response without X-Iwm-Size/Mtime");
+		p->fatal = IWM_EXIT_PROTO;
+		return -1;
+	}
+	memcpy(j->bmtime, h2->value, strlen(h2->value) + 1);
+	/* Keep the signature across the reset of the transfer. */
+	sig = j->resp;
+	memset(&j->resp, 0, sizeof(j->resp));
+	job_reset_transfer(j);
+	j->kind = J_DELTA;
+	if ((fd = open_source(it, &sb)) == -1) {
+		iwm_buf_free(&sig);
+		return 0;
+	}
+	j->fd = fd;
+	it->size = (uint64_t)sb.st_size;
+	j->delta = iwm_rs_delta_new(sig.ptr, sig.len, fd);
+	iwm_buf_free(&sig);
+	if (j->delta == NULL) {
+		item_done(it, I_FAIL, "%s", iwm_err());
+		return 0;
+	}
+	add_path(&path, "/v1/delta/", it);
+	j->easy = iwm_client_easy(&p->cl, path.ptr);
+	iwm_buf_free(&path);
+	common_setup(p, j);
+	curl_easy_setopt(j->easy, CURLOPT_POST, 1L);
+	curl_easy_setopt(j->easy, CURLOPT_READFUNCTION, delta_read);
+	curl_easy_setopt(j->easy, CURLOPT_READDATA, j);
+	j->hdrs = curl_slist_append(j->hdrs,
+	    "Content-Type: application/x-librsync-delta");
+	hdr_add(j, "X-Iwm-Base-Size: %llu", (unsigned long long)j->bsize);
+	hdr_add(j, "X-Iwm-Base-Mtime: %s", j->bmtime);
+	hdr_add(j, "X-Iwm-Size: %llu", (unsigned long long)it->size);
+	hdr_add(j, "X-Iwm-Mtime: %lld.%09ld", (long long)it->sec, it->nsec);
+	hdr_add(j, "X-Iwm-Mode: %o", it->mode);
+	live_add(p, j);
+	return 1;
+}
+
+static void
+job_settle(struct push *p, struct job *j)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++) {
+		if (j->items[i]->st == I_PENDING)
+			item_done(j->items[i], I_FAIL, "not sent");
+		j->items[i]->busy = 0;
+	}
+	job_free(j);
+}
+
+/* Per-record results of a batch: "CODE[\tmessage]" per sent record. */
+static int
+batch_results(struct job *j)
+{
+	char *line = j->resp.ptr, *nl;
+	size_t i = 0;
+
+	if (line == NULL || strncmp(line, "#iwm-batch 1", 12) != 0)
+		return -1;
+	line = strchr(line, '\n');
+	for (; line != NULL && *++line != '\0'; line = nl) {
+		long code;
+		char *tab;
+
+		if ((nl = strchr(line, '\n')) == NULL)
+			return -1;
+		*nl = '\0';
+		while (i < j->n && !j->items[i]->sent)
+			i++;
+		if (i == j->n)
+			return -1;
+		if ((tab = strchr(line, '\t')) != NULL)
+			*tab++ = '\0';
+		if (iwm_parse_int(line, 100, 599, &code) == -1)
+			return -1;
+		if (code == 200)
+			item_done(j->items[i], I_OK, NULL);
+		else
+			item_done(j->items[i], I_FAIL, "agent: %ld %s", code,
+			    tab ? tab : "");
+		i++;
+	}
+	while (i < j->n && !j->items[i]->sent)
+		i++;
+	return i == j->n ? 0 : -1;
+}
+
+static int
+transient(CURLcode cc, long http)
+{
+	if (cc != CURLE_OK)
+		return !iwm_client_pin_mismatch() &&
+		    cc != CURLE_PEER_FAILED_VERIFICATION &&
+		    cc != CURLE_ABORTED_BY_CALLBACK;
+	return http == 500 || http == 502 || http == 503 || http == 504;
+}
+
+static void
+job_retry(struct push *p, struct job *j, const char *why)
+{
+	size_t i;
+
+	if (j->tries++ >= p->o->retries) {
+		iwm_warnx("giving up after %u tries: %s", j->tries, why);
+		p->fatal = IWM_EXIT_UNAVAIL;
+		job_settle(p, j);
+		return;
+	}
+	if (p->o->progress)
+		iwm_warnx("retrying (%s)", why);
+	for (i = 0; i < j->n; i++)
+		j->items[i]->st = I_PENDING;
+	if (j->kind == J_DELTA)
+		j->kind = J_SIG;
+	job_reset_transfer(j);
+	j->when = now() + (1 << (j->tries < 5 ? j->tries : 5)) * 0.5;
+	j->next = p->retry;
+	p->retry = j;
+}
+
+static void
+job_done(struct push *p, struct job *j, CURLcode cc)
+{
+	struct item *it = j->items[0];
+	curl_off_t up = 0, down = 0;
+	long http = 0, hs = 0, rs = 0;
+
+	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &http);
+	curl_easy_getinfo(j->easy, CURLINFO_SIZE_UPLOAD_T, &up);
+	curl_easy_getinfo(j->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
+	curl_easy_getinfo(j->easy, CURLINFO_HEADER_SIZE, &hs);
+	curl_easy_getinfo(j->easy, CURLINFO_REQUEST_SIZE, &rs);
+	p->wire_up += (uint64_t)up + (uint64_t)rs;
+	p->wire_down += (uint64_t)down + (uint64_t)hs;
+	live_del(p, j);
+	if (sig_stop > 1 && cc != CURLE_OK) {
+		job_settle(p, j);
+		return;
+	}
+	if (cc == CURLE_ABORTED_BY_CALLBACK && j->kind == J_PUT) {
+		/* The file shrank while it was read: send it again. */
+		job_retry(p, j, "source changed while read");
+		return;
+	}
+	if (transient(cc, http)) {
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", cc != CURLE_OK ?
+		    curl_easy_strerror(cc) : "agent error");
+		if (cc == CURLE_OK)
+			snprintf(why, sizeof(why), "HTTP %ld", http);
+		job_retry(p, j, why);
+		return;
+	}
+	if (cc != CURLE_OK || http == 401) {
+		int rc = iwm_client_fail(cc, http, j->resp.ptr, p->cl.base);
+
+		if (p->fatal == 0)
+			p->fatal = rc;
+		job_settle(p, j);
+		return;
+	}
+	switch (j->kind) {
+	case J_BATCH:
+		if (http != 200 || batch_results(j) == -1) {
+			if (p->fatal == 0)
+				p->fatal = iwm_client_fail(cc, http == 200 ?
+				    0 : http, j->resp.ptr, "batch");
+			if (http == 200 && p->fatal != 0)
+				iwm_warnx("batch: malformed results");
+		}
+		break;
+	case J_PUT:
+		if (http == 200)
+			item_done(it, I_OK, NULL);
+		else
+			item_done(it, I_FAIL, "agent: %.*s",
+			    j->resp.ptr ? (int)strcspn(j->resp.ptr, "\n") : 0,
+			    j->resp.ptr ? j->resp.ptr : "");
+		break;
+	case J_SIG:
+		if (http == 200) {
+			int r = delta_start(p, j);
+
+			if (r == 1)
+				return;		/* still going */
+			if (r == -1)
+				break;
+			job_settle(p, j);
+			return;
+		}
+		/* No base to patch (gone, or not a file): send it whole. */
+		j->kind = J_PUT;
+		if (job_start(p, j) != 1)
+			job_settle(p, j);
+		return;
+	case J_DELTA:
+		if (http == 200) {
+			it->delta = 1;
+			item_done(it, I_OK, NULL);
+			break;
+		}
+		if (http == 409 || http == 400) {
+			/* The base moved under us: send it whole. */
+			j->kind = J_PUT;
+			if (job_start(p, j) != 1)
+				job_settle(p, j);
+			return;
+		}
+		item_done(it, I_FAIL, "agent: %.*s",
+		    j->resp.ptr ? (int)strcspn(j->resp.ptr, "\n") : 0,
+		    j->resp.ptr ? j->resp.ptr : "");
+		break;
+	}
+	job_settle(p, j);
+}
+
+/* --- reading the diff ------------------------------------------------ */
+
+static int
+inside(const struct item *dir, const struct item *it)
+{
+	return strcmp(dir->root, it->root) == 0 && it->plen > dir->plen &&
+	    memcmp(it->path, dir->path, dir->plen) == 0 &&
+	    it->path[dir->plen] == '/';
+}
+
+/* A queued item for REC, or NULL when there is nothing to do. */
+static struct item *
+make_item(struct push *p, const struct iwm_rec *rec)
+{
+	struct item *it;
+	char op = rec->op;
+
+	if (op == IWM_OP_SAME)
+		return NULL;
+	if (op == IWM_OP_LIST)
+		op = IWM_OP_CREATE;	/* a plain scan: copy everything */
+	if (op == IWM_OP_DELETE && !p->o->do_delete) {
+		p->nodelete++;
+		return NULL;
+	}
+	it = iwm_calloc(1, sizeof(*it));
+	it->op = op;
+	it->type = rec->type;
+	it->size = rec->size;
+	it->sec = rec->mtime_sec;
+	it->nsec = rec->mtime_nsec;
+	it->mode = rec->mode;
+	it->root = iwm_strdup(rec->root);
+	it->path = iwm_strndup(rec->path, rec->path_len);
+	it->plen = rec->path_len;
+	it->source = rec->source ? iwm_strdup(rec->source) : NULL;
+	if (p->tail != NULL)
+		p->tail->next = it;
+	else
+		p->head = it;
+	p->tail = it;
+	p->nqueue++;
+	if (it->type == IWM_TYPE_FILE && op != IWM_OP_DELETE)
+		p->planned += it->size;
+	if (op == IWM_OP_DELETE && p->scope != NULL &&
+	    !iwm_scope_contains(p->scope, p->nscope, it->root, it->path,
+	    it->plen))
+		item_done(it, I_FAIL, "deletion outside the manifest's scope "
+		    "refused");
+	return it;
+}
+
+static struct job *
+take_batch(struct push *p)
+{
+	struct job *j = p->batch;
+
+	p->batch = NULL;
+	return j;
+}
+
+/* The next request to start, or NULL for "not now". */
+static struct job *
+next_job(struct push *p)
+{
+	struct job *j;
+	struct item *it;
+
+	for (;;) {
+		if (p->barrier) {
+			/* Deleted directories go once their contents have. */
+			if (p->batch != NULL)
+				return take_batch(p);
+			if (p->inflight > 0 || p->retry != NULL)
+				return NULL;
+			j = job_new(J_BATCH);
+			while (p->ndstack > 0 && (p->held == NULL ||
+			    !inside(p->dstack[p->ndstack - 1], p->held)))
+				job_add(j, p->dstack[--p->ndstack]);
+			p->barrier = 0;
+			p->held_ready = p->held != NULL;
+			if (j->n > 0)
+				return j;
+			job_free(j);
+			continue;
+		}
+		if (p->held_ready) {
+			it = p->held;
+			p->held = NULL;
+			p->held_ready = 0;
+		} else {
+			const struct iwm_rec *rec;
+			int r;
+
+			if (p->eof) {
+				if (p->ndstack > 0) {
+					p->barrier = 1;
+					continue;
+				}
+				return p->batch ? take_batch(p) : NULL;
+			}
+			if (p->nqueue >= QUEUE_MAX && p->head != NULL &&
+			    !(p->head->op == IWM_OP_DELETE &&
+			    p->head->type == IWM_TYPE_DIR))
+				return p->batch ? take_batch(p) : NULL;
+			if ((r = iwm_mreader_next(&p->mr, &rec)) == -1) {
+				iwm_warn_err();
+				p->fatal = IWM_EXIT_DATA;
+				p->eof = 1;
+				return NULL;
+			}
+			if (r == 0) {
+				p->eof = 1;
+				continue;
+			}
+			if ((it = make_item(p, rec)) == NULL)
+				continue;
+			if (p->ndstack > 0 &&
+			    !inside(p->dstack[p->ndstack - 1], it)) {
+				p->held = it;
+				p->barrier = 1;
+				continue;
+			}
+		}
+		if (it->st != I_PENDING)
+			continue;
+		if (p->o->dry_run) {
+			item_done(it, I_OK, NULL);
+			continue;
+		}
+		if (it->op == IWM_OP_DELETE && it->type == IWM_TYPE_DIR) {
+			if (p->ndstack == p->dcap) {
+				p->dcap = p->dcap ? p->dcap * 2 : 16;
+				p->dstack = iwm_reallocarray(p->dstack, p->dcap,
+				    sizeof(*p->dstack));
+			}
+			p->dstack[p->ndstack++] = it;
+			continue;
+		}
+		if (it->type == IWM_TYPE_FILE && it->op != IWM_OP_DELETE) {
+			if (it->op == IWM_OP_UPDATE && it->size >= p->o->delta_min &&
+			    it->size > 0) {
+				j = job_new(J_SIG);
+				job_add(j, it);
+				return j;
+			}
+			if (it->size > SMALL_FILE) {
+				j = job_new(J_PUT);
+				job_add(j, it);
+				return j;
+			}
+		}
+		if (p->batch == NULL)
+			p->batch = job_new(J_BATCH);
+		job_add(p->batch, it);
+		if (p->batch->n >= BATCH_ITEMS || p->batch->bytes >= BATCH_BYTES)
+			return take_batch(p);
+	}
+}
+
+/* --- progress and the main loop -------------------------------------- */
+
+static void
+fmt_bytes(char *buf, size_t len, double b)
+{
+	const char *u = "B";
+
+	if (b >= 1e9)
+		b /= 1e9, u = "GB";
+	else if (b >= 1e6)
+		b /= 1e6, u = "MB";
+	else if (b >= 1e3)
+		b /= 1e3, u = "kB";
+	snprintf(buf, len, "%.1f %s", b, u);
+}
+
+static void
+progress(struct push *p, int last)
+{
+	double t = now(), el = t - p->t0, rate;
+	char b1[32], b2[32], eta[32] = "";
+
+	if (!p->o->progress || (!last && t - p->lastprog < 0.5))
+		return;
+	p->lastprog = t;
+	rate = el > 0 ? p->fbytes / el : 0;
+	fmt_bytes(b1, sizeof(b1), (double)p->fbytes);
+	fmt_bytes(b2, sizeof(b2), rate);
+	if (p->eof && rate > 0 && p->planned > p->fbytes)
+		snprintf(eta, sizeof(eta), ", ETA %.0f s",
+		    (p->planned - p->fbytes) / rate);
+	fprintf(stderr, "\r%s: %llu files, %s, %s/s%s%s\033[K%s", iwm_progname,
+	    (unsigned long long)p->files, b1, b2, eta,
+	    sig_pause ? " (pausing)" : sig_stop ? " (cancelling)" : "",
+	    last ? "\n" : "");
+}
+
+static void
+pump(struct push *p)
+{
+	struct job *j, **jp;
+	CURLMsg *m;
+	int running, left;
+	double t = now();
+
+	/* Retries whose time has come. */
+	for (jp = &p->retry; (j = *jp) != NULL; ) {
+		if (j->when <= t || sig_stop) {
+			*jp = j->next;
+			j->next = NULL;
+			if (sig_stop) {
+				job_settle(p, j);
+				continue;
+			}
+			if (job_start(p, j) != 1)
+				job_settle(p, j);
+		} else
+			jp = &j->next;
+	}
+	curl_multi_perform(p->multi, &running);
+	while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &j);
+		job_done(p, j, m->data.result);
+	}
+	if (p->inflight > 0 || p->retry != NULL)
+		curl_multi_poll(p->multi, NULL, 0, 100, NULL);
+}
+
+static void
+abort_all(struct push *p)
+{
+	while (p->live != NULL) {
+		struct job *j = p->live;
+
+		live_del(p, j);
+		job_settle(p, j);
+	}
+}
+
+int
+iwm_push_run(const struct iwm_push_opts *o)
+{
+	struct push p;
+	struct sigaction sa;
+	struct job *j;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.o = o;
+	p.t0 = now();
+	if (iwm_mreader_open(&p.mr, o->input) == -1) {
+		iwm_warn_err();
+		return IWM_EXIT_DATA;
+	}
+	/* The reader parsed the header's scope= (NULL: none given). */
+	p.scope = p.mr.scope;
+	p.nscope = p.mr.nscope;
+	if (!o->dry_run && iwm_client_init(&p.cl, &o->remote) == -1) {
+		iwm_warn_err();
+		iwm_mreader_close(&p.mr);
+		return IWM_EXIT_USAGE;
+	}
+	if (o->failed != NULL) {
+		if ((p.failed = fopen(o->failed, "w")) == NULL) {
+			iwm_warnx("%s: %s", o->failed, strerror(errno));
+			rc = IWM_EXIT_IO;
+			goto out;
+		}
+		iwm_mwrite_header(p.failed, "failed");
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_tstp;
+	sigaction(SIGTSTP, &sa, NULL);
+	sa.sa_handler = on_cont;
+	sigaction(SIGCONT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	p.multi = curl_multi_init();
+	curl_multi_setopt(p.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)o->jobs);
+	curl_multi_setopt(p.multi, CURLMOPT_MAXCONNECTS, (long)o->jobs);
+	iwm_mwrite_header(stdout, o->dry_run ? "journal dry-run" : "journal");
+
+	for (;;) {
+		if (sig_stop > 1) {
+			abort_all(&p);
+			break;
+		}
+		while (!sig_stop && !sig_pause && !p.fatal &&
+		    p.inflight < o->jobs && (j = next_job(&p)) != NULL)
+			if (job_start(&p, j) != 1)
+				job_settle(&p, j);
+		emit(&p);
+		progress(&p, 0);
+		if (p.inflight == 0 && p.retry == NULL) {
+			if (sig_pause && !sig_stop && !p.fatal) {
+				fflush(stdout);
+				iwm_warnx("paused (SIGCONT resumes)");
+				raise(SIGSTOP);
+				sig_pause = 0;
+				iwm_warnx("resumed");
+				continue;
+			}
+			if (sig_stop || p.fatal || (p.eof && p.batch == NULL &&
+			    p.ndstack == 0 && !p.barrier && !p.held_ready))
+				break;
+		}
+		pump(&p);
+	}
+	/* Whatever never started is simply not journalled. */
+	if (p.batch != NULL)
+		job_free(take_batch(&p));
+	for (j = p.retry; j != NULL; j = p.retry) {
+		p.retry = j->next;
+		job_settle(&p, j);
+	}
+	while (p.head != NULL && p.head->st == I_PENDING) {
+		struct item *it = p.head;
+
+		p.head = it->next;
+		p.nqueue--;
+		item_free(it);
+	}
+	emit(&p);
+	progress(&p, 1);
+	if (p.nodelete > 0)
+		iwm_warnx("%llu deletion(s) not applied (no --delete)",
+		    (unsigned long long)p.nodelete);
+	if (o->stats)
+		fprintf(stderr, "%s: stats files=%llu bytes=%llu deltas=%llu "
+		    "dirs=%llu deleted=%llu vanished=%llu failed=%llu "
+		    "wire_up=%llu wire_down=%llu wire=%llu seconds=%.3f\n",
+		    iwm_progname, (unsigned long long)p.files,
+		    (unsigned long long)p.fbytes, (unsigned long long)p.deltas,
+		    (unsigned long long)p.dirs, (unsigned long long)p.deleted,
+		    (unsigned long long)p.vanished,
+		    (unsigned long long)p.nfailed,
+		    (unsigned long long)p.wire_up,
+		    (unsigned long long)p.wire_down,
+		    (unsigned long long)(p.wire_up + p.wire_down),
+		    now() - p.t0);
+	if (p.fatal)
+		rc = p.fatal;
+	else if (sig_stop) {
+		iwm_warnx("cancelled; run the same pass again to continue");
+		rc = IWM_EXIT_CANCELLED;
+	} else
+		rc = p.nfailed > 0 ? IWM_EXIT_DIFF : IWM_EXIT_OK;
+out:
+	if (p.failed != NULL && fclose(p.failed) != 0) {
+		iwm_warnx("%s: %s", o->failed, strerror(errno));
+		rc = rc ? rc : IWM_EXIT_IO;
+	}
+	while (p.head != NULL) {
+		struct item *it = p.head;
+
+		p.head = it->next;
+		item_free(it);
+	}
+	if (p.multi != NULL)
+		curl_multi_cleanup(p.multi);
+	free(p.dstack);
+	iwm_mreader_close(&p.mr);
+	if (!o->dry_run)
+		iwm_client_free(&p.cl);
+	return rc;
+}

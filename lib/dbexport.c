@@ -194,7 +194,7 @@ carrier_create(struct exp *e)
 	}
 	/* A scratch file until renamed: no journal, no syncs but the last. */
 	if (cexec(e, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; "
-	    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-32768; "
+	    "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-8192; "
 	    "PRAGMA page_size=16384;"
 	    "CREATE TABLE _iwm_meta(key TEXT PRIMARY KEY, value TEXT);"
 	    "CREATE TABLE _iwm_tables(tbl TEXT PRIMARY KEY, ord INTEGER, "
@@ -898,7 +898,8 @@ list_tables(struct exp *e, struct xtable **tv, size_t *nt)
 
 		if (sqlite3_prepare_v2(e->s, "SELECT name, sql FROM "
 		    "sqlite_master WHERE type='table' AND name NOT LIKE "
-		    "'sqlite!_%' ESCAPE '!' AND sql NOT LIKE 'CREATE VIRTUAL%' "
+		    "'sqlite!_%' ESCAPE '!' AND name NOT LIKE '!_iwm!_%' "
+		    "ESCAPE '!' AND sql NOT LIKE 'CREATE VIRTUAL%' "
 		    "ORDER BY name", -1, &st, NULL) != SQLITE_OK) {
 			if (sqlite3_errcode(e->s) == SQLITE_NOTADB) {
 				iwm_seterr("%s: %s: not a SQLite database",

@@ -20,6 +20,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,6 +71,7 @@ struct job {
 	/* delta */
 	uint64_t	 bsize;
 	char		 bmtime[40];
+	int		 have_bsize;
 	struct iwm_rs_delta *delta;
 	unsigned	 tries;
 	double		 when;		/* retry not before */
@@ -321,6 +323,37 @@ write_resp(char *d, size_t sz, size_t n, void *arg)
 
 	iwm_buf_add(&j->resp, d, sz * n);
 	return sz * n;
+}
+
+/* The base's size and mtime come back as headers of the signature. */
+static size_t
+sig_header(char *d, size_t sz, size_t n, void *arg)
+{
+	struct job *j = arg;
+	size_t len = sz * n, vl;
+	char tmp[64];
+	const char *v;
+
+	if (len > 12 && strncasecmp(d, "X-Iwm-Size:", 11) == 0)
+		v = d + 11;
+	else if (len > 13 && strncasecmp(d, "X-Iwm-Mtime:", 12) == 0)
+		v = d + 12;
+	else
+		return len;
+	while (v < d + len && *v == ' ')
+		v++;
+	vl = (size_t)(d + len - v);
+	while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n'))
+		vl--;
+	if (vl >= sizeof(tmp))
+		return len;
+	memcpy(tmp, v, vl);
+	tmp[vl] = '\0';
+	if (d[6] == 'S' || d[6] == 's')
+		j->have_bsize = iwm_parse_u64(tmp, &j->bsize) == 0;
+	else
+		memcpy(j->bmtime, tmp, vl + 1);
+	return len;
 }
 
 static void
@@ -576,6 +609,10 @@ job_start(struct push *p, struct job *j)
 		if (j->easy == NULL)
 			break;
 		common_setup(p, j);
+		j->have_bsize = 0;
+		j->bmtime[0] = '\0';
+		curl_easy_setopt(j->easy, CURLOPT_HEADERFUNCTION, sig_header);
+		curl_easy_setopt(j->easy, CURLOPT_HEADERDATA, j);
 		break;
 	case J_DELTA:
 		/* Only started from delta_start(). */
@@ -596,21 +633,15 @@ static int
 delta_start(struct push *p, struct job *j)
 {
 	struct item *it = j->items[0];
-	struct curl_header *h1 = NULL, *h2 = NULL;
 	struct iwm_buf path = { 0 }, sig = { 0 };
 	struct stat sb;
 	int fd;
 
-	if (curl_easy_header(j->easy, "X-Iwm-Size", 0, CURLH_HEADER, -1,
-	    &h1) != CURLHE_OK || curl_easy_header(j->easy, "X-Iwm-Mtime", 0,
-	    CURLH_HEADER, -1, &h2) != CURLHE_OK ||
-	    iwm_parse_u64(h1->value, &j->bsize) == -1 ||
-	    strlen(h2->value) >= sizeof(j->bmtime)) {
+	if (!j->have_bsize || j->bmtime[0] == '\0') {
 		iwm_warnx("signature response without X-Iwm-Size/Mtime");
 		p->fatal = IWM_EXIT_PROTO;
 		return -1;
 	}
-	memcpy(j->bmtime, h2->value, strlen(h2->value) + 1);
 	/* Keep the signature across the reset of the transfer. */
 	sig = j->resp;
 	memset(&j->resp, 0, sizeof(j->resp));

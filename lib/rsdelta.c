@@ -39,7 +39,7 @@ int
 iwm_rs_signature(int fd, uint64_t size, struct iwm_buf *sig)
 {
 	rs_magic_number magic = RS_BLAKE2_SIG_MAGIC;
-	size_t block = 0, strong = 0;
+	size_t block = 0, strong = (size_t)-1;	/* minimum safe strong sum */
 	rs_buffers_t bufs;
 	rs_result res;
 	rs_job_t *job;

@@ -4,20 +4,24 @@
  * --delete, and only inside the source's declared scope), and with -a
  * what is the same (=).  Memory does not depend on the manifests' size.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "manifest.h"
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr, "usage: %s [-a] [--delete] [--modify-window SECONDS] "
-	    "SOURCE TARGET\n", iwm_progname);
-	exit(IWM_EXIT_USAGE);
+	fprintf(status == 0 ? stdout : stderr, "usage: %s [-a] [--delete] "
+	    "[--modify-window SECONDS] SOURCE TARGET\n", iwm_progname);
+	exit(status);
 }
+
+static FILE *out;
 
 static int
 emit(char op, const struct iwm_rec *from, int keep_source)
@@ -28,11 +32,43 @@ emit(char op, const struct iwm_rec *from, int keep_source)
 	if (!keep_source)
 		r.source = NULL;
 	r.note = NULL;
-	if (iwm_mwrite_rec(stdout, &r) == -1) {
+	if (iwm_mwrite_rec(out, &r) == -1) {
 		iwm_seterr_errno("standard output");
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Copy the spooled output to stdout; drop the deletions when the source
+ * manifest turned out incomplete (a failed or cut-off scan must never
+ * delete what it did not see).
+ */
+static int
+unspool(FILE *spool, int keep_deletions)
+{
+	struct iwm_lines l;
+	char *line;
+	size_t len;
+	int rc;
+
+	if (fflush(spool) == EOF || lseek(fileno(spool), 0, SEEK_SET) == -1) {
+		iwm_seterr_errno("spool file");
+		return -1;
+	}
+	iwm_lines_fdopen(&l, fileno(spool), "spool");
+	while ((rc = iwm_lines_next(&l, &line, &len)) == 1) {
+		if (!keep_deletions && line[0] == IWM_OP_DELETE)
+			continue;
+		line[len] = '\n';
+		if (fwrite(line, 1, len + 1, stdout) != len + 1) {
+			iwm_seterr_errno("standard output");
+			rc = -1;
+			break;
+		}
+	}
+	free(l.buf);
+	return rc;
 }
 
 /* The seed's quick check: a file differs when its size or mtime does. */
@@ -64,9 +100,10 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct iwm_mreader src, tgt;
+	FILE *spool = NULL;
 	const struct iwm_rec *rs = NULL, *rt = NULL;
 	struct iwm_buf hdr = { 0 };
-	int ch, all = 0, del = 0, differ = 0, rc, warned = 0;
+	int ch, all = 0, del = 0, differ = 0, rc, warned = 0, deletions = 0;
 	long window = 0;
 
 	iwm_setprogname(argv[0]);
@@ -81,32 +118,44 @@ main(int argc, char *argv[])
 		case 'w':
 			if (iwm_parse_int(optarg, 0, 1L << 30, &window) == -1) {
 				iwm_warnx("--modify-window: %s", iwm_err());
-				usage();
+				usage(IWM_EXIT_USAGE);
 			}
 			break;
+		case 'h':
+			usage(0);
+			break;
 		default:
-			usage();
+			usage(IWM_EXIT_USAGE);
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc != 2)
-		usage();
+		usage(IWM_EXIT_USAGE);
 	if (strcmp(argv[0], "-") == 0 && strcmp(argv[1], "-") == 0) {
 		iwm_warnx("SOURCE and TARGET cannot both be standard input");
-		usage();
+		usage(IWM_EXIT_USAGE);
 	}
-	if (iwm_mreader_open(&src, argv[0]) == -1 ||
-	    iwm_mreader_open(&tgt, argv[1]) == -1) {
+	if (iwm_mreader_open(&src, argv[0]) == -1) {
 		iwm_warn_err();
-		return IWM_EXIT_DATA;
+		return src.lines.fd == -1 ? IWM_EXIT_NOINPUT : IWM_EXIT_DATA;
+	}
+	if (iwm_mreader_open(&tgt, argv[1]) == -1) {
+		iwm_warn_err();
+		return tgt.lines.fd == -1 ? IWM_EXIT_NOINPUT : IWM_EXIT_DATA;
 	}
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	out = stdout;
+	/* Deletions wait until the source is known to be complete. */
+	if (del && (out = spool = tmpfile()) == NULL) {
+		iwm_warnx("temporary file: %s", strerror(errno));
+		return IWM_EXIT_IO;
+	}
 	if (src.scope != NULL) {
 		iwm_buf_adds(&hdr, "scope=");
 		iwm_scope_format(&hdr, src.scope, src.nscope);
 	}
-	if (iwm_mwrite_header(stdout, hdr.ptr) == -1)
+	if (iwm_mwrite_header(out, hdr.ptr) == -1)
 		goto ioerr;
 	if ((rc = iwm_mreader_next(&src, &rs)) == -1 ||
 	    (rc = iwm_mreader_next(&tgt, &rt)) == -1)
@@ -122,6 +171,7 @@ main(int argc, char *argv[])
 			if (iwm_scope_contains(src.scope, src.nscope,
 			    rt->root, rt->path, rt->path_len)) {
 				differ = 1;
+				deletions++;
 				if (del && emit(IWM_OP_DELETE, rt, 0) == -1)
 					goto ioerr;
 			} else if (del && src.scope == NULL && !warned) {
@@ -146,6 +196,19 @@ main(int argc, char *argv[])
 			rt = NULL;
 		}
 	}
+	if (spool != NULL) {
+		if (!src.complete && deletions > 0)
+			iwm_warnx("%s is incomplete (no %s line: its scan "
+			    "failed or was cut off): %d deletion%s not listed",
+			    argv[0], IWM_MANIFEST_END, deletions,
+			    deletions == 1 ? "" : "s");
+		if (unspool(spool, src.complete) == -1)
+			goto ioerr;
+		fclose(spool);
+	}
+	/* Complete only when the source was: a diff knows no more. */
+	if (src.complete && iwm_mwrite_end(stdout) == -1)
+		goto ioerr;
 	iwm_mreader_close(&src);
 	iwm_mreader_close(&tgt);
 	iwm_buf_free(&hdr);

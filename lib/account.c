@@ -58,6 +58,19 @@ prefix_match(const char *path, const char *prefix, int windows)
 }
 
 int
+iwm_path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	int win = iwm_path_is_windows(dir);
+
+	if (n == 0 || !prefix_match(path, dir, win))
+		return 0;
+	/* At a separator: /opt/icewarp is not a prefix of /opt/icewarp2. */
+	return dir[n - 1] == '/' || dir[n - 1] == '\\' || path[n] == '\0' ||
+	    path[n] == '/' || (win && path[n] == '\\');
+}
+
+int
 iwm_pathmap_add(struct iwm_pathmaps *m, const char *spec)
 {
 	const char *eq = strchr(spec, '=');
@@ -165,26 +178,29 @@ has_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* DIR ("/.../john/") ends in the component NAME. */
+static int
+dir_named(const char *dir, const char *name)
+{
+	size_t dl = strlen(dir), nl = strlen(name);
+
+	return dl >= nl + 2 && dir[dl - nl - 2] == '/' &&
+	    strncmp(dir + dl - nl - 1, name, nl) == 0;
+}
+
 static int
 cmp_dir(const void *a, const void *b)
 {
 	const struct iwm_account *x = *(const struct iwm_account *const *)a;
 	const struct iwm_account *y = *(const struct iwm_account *const *)b;
 	int c = iwm_path_cmp(x->dir, strlen(x->dir), y->dir, strlen(y->dir));
-	size_t dl;
 	int xo, yo;
 
 	if (c != 0)
 		return c;
 	/* Same directory: its owner is the account whose name it bears. */
-	dl = strlen(x->dir);
-	xo = dl > strlen(x->alias) + 1 &&
-	    strncmp(x->dir + dl - strlen(x->alias) - 1, x->alias,
-	    strlen(x->alias)) == 0;
-	dl = strlen(y->dir);
-	yo = dl > strlen(y->alias) + 1 &&
-	    strncmp(y->dir + dl - strlen(y->alias) - 1, y->alias,
-	    strlen(y->alias)) == 0;
+	xo = dir_named(x->dir, x->alias);
+	yo = dir_named(y->dir, y->alias);
 	if (xo != yo)
 		return xo ? -1 : 1;
 	return strcmp(x->email, y->email);
@@ -281,19 +297,25 @@ load_one(void *arg, char **f, size_t nf)
 				iwm_buf_addc(&b, '/');
 			a.dir = iwm_buf_steal(&b);
 		}
+		/*
+		 * An unusable path is this account's problem, not the
+		 * whole scan's: say so, and let the caller know that what
+		 * it lists is incomplete.
+		 */
 		if (a.dir == NULL) {
-			char msg[1024];
-
-			snprintf(msg, sizeof(msg), "%s", iwm_err());
-			iwm_seterr("account %s: %s", a.email, msg);
-			free(a.email);
-			free(a.alias);
-			free(a.domain);
-			free(a.mailboxpath);
-			return -1;
-		}
-		if (stat(a.dir, &st) == 0 && S_ISDIR(st.st_mode))
+			iwm_warnx("account %s: %s", a.email, iwm_err());
+			x->as->nproblems++;
+		} else if (stat(a.dir, &st) == 0 && S_ISDIR(st.st_mode))
 			a.cls = IWM_ACCT_REGULAR;	/* refined later */
+		else if (!has_prefix(a.dir, x->as->maildir) &&
+		    (x->as->archivedir == NULL ||
+		    !has_prefix(a.dir, x->as->archivedir))) {
+			/* Outside the mail dir: an unmounted disk? */
+			iwm_warnx("account %s: mailbox %s does not exist (a "
+			    "disk not mounted, or a wrong --path-map?)",
+			    a.email, a.dir);
+			x->as->nproblems++;
+		}
 	}
 	x->as->v = iwm_reallocarray(x->as->v, x->as->n + 1, sizeof(a));
 	x->as->v[x->as->n++] = a;

@@ -32,6 +32,8 @@ struct iwm_pathmaps {
 int	 iwm_pathmap_add(struct iwm_pathmaps *, const char *spec);
 void	 iwm_pathmap_free(struct iwm_pathmaps *);
 int	 iwm_path_is_windows(const char *);
+/* PATH lies in DIR (both as the server reports them; Windows-aware). */
+int	 iwm_path_under(const char *path, const char *dir);
 int	 iwm_path_is_absolute(const char *);
 /*
  * Turn a path the server reported into a local absolute path with '/'
@@ -55,6 +57,7 @@ struct iwm_account {
 struct iwm_accounts {
 	struct iwm_account *v;
 	size_t	 n;
+	size_t	 nproblems;	/* accounts whose mailbox path is unusable */
 	char	*maildir;	/* local, '/'-terminated */
 	char	*archivedir;	/* local, '/'-terminated, or NULL */
 };

@@ -21,6 +21,7 @@
 #define IWM_EXIT_BLOCK	 2	/* blocking problems (dependency errors) */
 #define IWM_EXIT_USAGE	64
 #define IWM_EXIT_DATA	65
+#define IWM_EXIT_NOINPUT 66
 #define IWM_EXIT_UNAVAIL 69
 #define IWM_EXIT_SOFTWARE 70
 #define IWM_EXIT_IO	74

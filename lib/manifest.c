@@ -403,8 +403,10 @@ int
 iwm_mreader_open(struct iwm_mreader *r, const char *file)
 {
 	memset(r, 0, sizeof(*r));
-	if (iwm_lines_open(&r->lines, file) == -1)
+	if (iwm_lines_open(&r->lines, file) == -1) {
+		r->lines.fd = -1;	/* tells "cannot open" from bad data */
 		return -1;
+	}
 	return read_header(r);
 }
 
@@ -443,6 +445,12 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 			return rc;
 		if (line[0] != '#')
 			break;
+		if (strcmp(line, IWM_MANIFEST_END) == 0)
+			r->complete = 1;
+	}
+	if (r->complete) {
+		iwm_seterr("record after the %s line", IWM_MANIFEST_END);
+		goto bad;
 	}
 	if (iwm_rec_parse(line, len, &r->rec) == -1)
 		goto bad;
@@ -517,6 +525,12 @@ iwm_mwrite_header(FILE *fp, const char *words)
 			return -1;
 	}
 	return putc('\n', fp) == EOF ? -1 : 0;
+}
+
+int
+iwm_mwrite_end(FILE *fp)
+{
+	return fputs(IWM_MANIFEST_END "\n", fp) == EOF ? -1 : 0;
 }
 
 static void

@@ -13,6 +13,13 @@
 
 #include "iwm.h"
 
+/*
+ * The last line of a complete manifest.  A producer writes it only when
+ * it listed everything it meant to; consumers never delete on the word
+ * of a manifest without it (a failed or cut-off scan).
+ */
+#define IWM_MANIFEST_END "#iwm-end"
+
 #define IWM_OP_LIST	'.'
 #define IWM_OP_CREATE	'+'
 #define IWM_OP_UPDATE	'~'
@@ -51,6 +58,7 @@ struct iwm_mreader {
 	struct iwm_buf	 prev;		/* key of the previous record */
 	size_t		 prev_rootlen;
 	int		 have_prev;
+	int		 complete;	/* IWM_MANIFEST_END was read */
 	struct iwm_rec	 rec;
 };
 
@@ -69,6 +77,7 @@ int	 iwm_rec_parse(char *line, size_t len, struct iwm_rec *);
 /* Writing: stdio, escaped, fast.  Return -1 on a write error. */
 int	 iwm_mwrite_header(FILE *, const char *words);	/* words may be NULL */
 int	 iwm_mwrite_rec(FILE *, const struct iwm_rec *);
+int	 iwm_mwrite_end(FILE *);
 /* Append PATH/SOURCE/NOTE escapes of s[0..len) to a buffer. */
 void	 iwm_escape_buf(struct iwm_buf *, const char *s, size_t len);
 

@@ -3,14 +3,19 @@
 . "$(dirname "$0")/../lib.sh"
 
 T='	'
-mk() {
-	# mk FILE HEADER-WORDS RECORD...: write a manifest
+mk_partial() {
+	# mk_partial FILE HEADER-WORDS RECORD...: a manifest without its end
 	f=$1
 	printf '#iwm-manifest 1%s\n' "${2:+ $2}" >"$f"
 	shift 2
 	for r in "$@"; do
 		printf '%s\n' "$r" >>"$f"
 	done
+}
+mk() {
+	# mk FILE HEADER-WORDS RECORD...: a complete manifest
+	mk_partial "$@"
+	echo '#iwm-end' >>"$1"
 }
 rec() {
 	# rec TYPE SIZE MTIME ROOT PATH
@@ -86,8 +91,21 @@ ok "the stdin name is '-'" sh -c 'iwm-diff - "$1" <"$2" 2>&1 >/dev/null | grep -
 exits "usage error: one argument" 64 iwm-diff "$TMP/same"
 exits "usage error: both standard input" 64 iwm-diff - -
 exits "usage error: bad --modify-window" 64 iwm-diff --modify-window x "$TMP/same" "$TMP/same"
-exits "missing file: exit 65" 65 iwm-diff "$TMP/nope" "$TMP/same"
+exits "missing file: exit 66" 66 iwm-diff "$TMP/nope" "$TMP/same"
 ok "a full disk fails the pipeline" sh -c '! iwm-diff -a "$1" "$1" >/dev/full 2>/dev/null' - "$TMP/same"
+
+# An incomplete source (a failed or cut-off scan) never deletes.
+mk_partial "$TMP/cut" "scope=mail:a.example/" "$(rec d 0 5.0 mail a.example)" \
+    "$(rec f 10 100.0 mail a.example/new)"
+iwm-diff --delete "$TMP/cut" "$TMP/tgt" >"$TMP/out" 2>"$TMP/err"
+is "incomplete source: additions still listed, no deletions" "$(ops "$TMP/out")" "+ a.example/new;"
+ok "... and it says why" grep -q "is incomplete (no #iwm-end line" "$TMP/err"
+ok "... and its output is not marked complete" sh -c '! grep -q "^#iwm-end" "$1"' - "$TMP/out"
+iwm-diff --delete "$TMP/src" "$TMP/tgt" >"$TMP/out"
+ok "complete source: output ends with #iwm-end" sh -c '[ "$(tail -n 1 "$1")" = "#iwm-end" ]' - "$TMP/out"
+printf '#iwm-manifest 1\n#iwm-end\n.\tf\t1\t1\t644\tmail\tx\t-\n' >"$TMP/after"
+exits "a record after #iwm-end is refused" 65 iwm-diff "$TMP/after" "$TMP/same"
+exits "--help: exit 0" 0 iwm-diff --help
 
 # A component-order merge: "a/b" sorts before "a-b" and "a.b".
 mk "$TMP/o1" "scope=data" "$(rec d 0 1.0 data a)" "$(rec f 1 1.0 data a/b)" "$(rec f 1 1.0 data a-b)" "$(rec f 1 1.0 data a.b)"

@@ -71,6 +71,27 @@ ok "logs are listed" grep -q '	logs	' "$TMP/m"
 ok "scope: per-domain mail and archive, whole logs" grep -qx \
     '#iwm-manifest 1 scope=archive:dom1.example/,archive:dom2.example/,logs,mail:dom1.example/,mail:dom2.example/' "$TMP/m"
 ok "the manifest is in order (iwm-diff accepts it)" sh -c 'iwm-diff -a "$1" "$1" >/dev/null' - "$TMP/m"
+ok "a complete scan ends with #iwm-end" sh -c '[ "$(tail -n 1 "$1")" = "#iwm-end" ]' - "$TMP/m"
+
+# A mailbox that cannot be read makes the scan incomplete: exit 1, and
+# no #iwm-end, so nothing is ever deleted on its word.
+brk=$TMP/brk
+iwsim create "$brk" --seed 3 --domains 1 --users 2 --externs 1 >/dev/null
+mv "$brk/external" "$brk/external.unmounted"
+iwm-scan --tool "$brk/tool.sh" >"$TMP/bm" 2>"$TMP/berr"
+is "an extern on a missing disk: exit 1" "$?" 1
+ok "... with a warning naming the account" grep -q "extern1@dom1.example: mailbox .* does not exist" "$TMP/berr"
+ok "... and no #iwm-end" sh -c '! grep -q "^#iwm-end" "$1"' - "$TMP/bm"
+ok "... the others are still listed" grep -q "	mail	dom1.example/user1/" "$TMP/bm"
+mv "$brk/external.unmounted" "$brk/external"
+mv "$brk/archive" "$brk/archive.unmounted"
+iwm-scan --tool "$brk/tool.sh" >"$TMP/bm" 2>"$TMP/berr"
+is "the archive directory missing while auto-archive is on: exit 1" "$?" 1
+ok "... no #iwm-end" sh -c '! grep -q "^#iwm-end" "$1"' - "$TMP/bm"
+mv "$brk/archive.unmounted" "$brk/archive"
+iwm-scan --tool "$brk/tool.sh" --domain DOM1.Example >"$TMP/bm"
+ok "--domain is case-insensitive" grep -q "	archive	dom1.example/" "$TMP/bm"
+exits "--help: exit 0" 0 iwm-scan --help
 
 iwm-scan --tool "$tool" --domain dom2.example >"$TMP/d2"
 ok "--domain: only that domain" sh -c '! grep -q dom1.example "$1" && grep -q "	mail	dom2.example/" "$1"' - "$TMP/d2"
@@ -86,9 +107,11 @@ iwm-diff --delete "$TMP/d2" "$TMP/m" >"$TMP/dd"
 ok "a domain scan marks nothing of another domain for deletion" sh -c '! grep "^-" "$1" | grep -q dom1.example' - "$TMP/dd"
 
 srv2=$TMP/noarch
-iwsim create "$srv2" --seed 3 --domains 1 --users 2 --no-archive >/dev/null
+iwsim create "$srv2" --seed 3 --domains 1 --users 2 --archivists 1 --no-archive >/dev/null
 iwm-scan --tool "$srv2/tool.sh" >"$TMP/na"
 ok "auto-archive off: no archive records and no archive scope" sh -c '! grep -q "archive" "$1"' - "$TMP/na"
+ok "auto-archive off: archivists are still archivists, not copied" sh -c \
+    'iwm-scan --tool "$1/tool.sh" --accounts | grep -q "^archive1@dom1.example	archivist"' - "$srv2"
 
 # Windows source: paths reported as C:\..., E:\..., mapped with --path-map.
 win=$TMP/win

@@ -9,10 +9,13 @@
  */
 #include <sys/stat.h>
 
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "account.h"
 #include "icewarp.h"
@@ -30,12 +33,13 @@ struct rootarg {
 struct scan {
 	struct iwm_walk_stats st[3];	/* archive, logs, mail */
 	int	 out_failed;
+	int	 incomplete;	/* something was not listed: no #iwm-end */
 };
 
 static void
-usage(void)
+usage(int status)
 {
-	fprintf(stderr,
+	fprintf(status == 0 ? stdout : stderr,
 	    "usage: %s [-v] [--tool PATH] [--roots LIST] [--domain DOMAIN]...\n"
 	    "\t[--path-map FROM=TO]... [--accounts] [--summary]\n"
 	    "       %s --root NAME=DIR [--root NAME=DIR]...\n"
@@ -43,7 +47,7 @@ usage(void)
 	    " --cacert FILE]\n"
 	    "\t[--proxy URL] [--insecure-http] [--roots LIST] [--domain DOMAIN]..."
 	    "\n", iwm_progname, iwm_progname, iwm_progname);
-	exit(IWM_EXIT_USAGE);
+	exit(status);
 }
 
 static int
@@ -82,19 +86,8 @@ cmp_rel(const void *a, const void *b)
 	    strlen(y->rel) - 1);
 }
 
-static uint64_t
-sum(const struct iwm_walk_stats *st, size_t n, size_t field)
-{
-	uint64_t t = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		t += field == 0 ? st[i].unreadable : st[i].vanished;
-	return t;
-}
-
 static int
-scan_plain(struct rootarg *roots, size_t nroots, struct scan *s)
+scan_plain(struct rootarg *roots, size_t nroots, struct scan *s, int summary)
 {
 	struct iwm_buf hdr = { 0 };
 	size_t i;
@@ -111,12 +104,23 @@ scan_plain(struct rootarg *roots, size_t nroots, struct scan *s)
 	if (iwm_mwrite_header(stdout, hdr.ptr) == -1)
 		return IWM_EXIT_IO;
 	iwm_buf_free(&hdr);
-	for (i = 0; i < nroots; i++)
+	for (i = 0; i < nroots; i++) {
+		struct iwm_walk_stats st = { 0 };
+
 		if (iwm_walk(roots[i].name, roots[i].dir, "", 0, 0, write_rec,
-		    s, &s->st[0]) == -1) {
+		    s, &st) == -1) {
 			iwm_warn_err();
-			return s->out_failed ? IWM_EXIT_IO : IWM_EXIT_UNAVAIL;
+			return s->out_failed ? IWM_EXIT_IO : IWM_EXIT_NOINPUT;
 		}
+		if (st.unreadable > 0)
+			s->incomplete = 1;
+		if (summary)
+			fprintf(stderr, "%-8s %10llu files %8llu dirs "
+			    "%14llu bytes\n", roots[i].name,
+			    (unsigned long long)st.files,
+			    (unsigned long long)st.dirs,
+			    (unsigned long long)st.bytes);
+	}
 	return -1;
 }
 
@@ -184,8 +188,11 @@ scan_mail(const struct iwm_accounts *as, struct scan *s)
 		char *path;
 
 		if (prev != NULL && strncmp(a->rel, prev, strlen(prev)) == 0) {
-			iwm_warnx("%s: mailbox %s lands inside %s; skipped",
-			    a->email, a->rel, prev);
+			/* An extern's default place holds another mailbox. */
+			iwm_warnx("%s: mailbox %s would land inside %s; not "
+			    "listed: move one of them on the source", a->email,
+			    a->rel, prev);
+			s->incomplete = 1;
 			continue;
 		}
 		if (emit_parents(as->maildir, a->rel, prev, s) == -1) {
@@ -197,9 +204,14 @@ scan_mail(const struct iwm_accounts *as, struct scan *s)
 		    &s->st[2]);
 		free(path);
 		if (rc == -1 && !s->out_failed) {
-			/* The directory went away since the export. */
+			/* Gone since the export: the account went away. */
 			iwm_warn_err();
-			s->st[2].vanished++;
+			if (errno == ENOENT)
+				s->st[2].vanished++;
+			else {
+				s->st[2].unreadable++;
+				s->incomplete = 1;
+			}
 			rc = 0;
 		}
 		prev = a->rel;
@@ -300,7 +312,7 @@ main(int argc, char *argv[])
 	char **domains = NULL, *val[4] = { NULL }, *logdir = NULL;
 	struct iwm_remote_opts remote = { 0 };
 	const char *toolopt = NULL, *rootlist = NULL;
-	size_t ndomains = 0, nplain = 0, i;
+	size_t ndomains = 0, ndomains_given = 0, nplain = 0, i;
 	int ch, roots = -1, accounts = 0, summary = 0, verbose = 0;
 	int archive_on, rc = -1;
 
@@ -319,16 +331,21 @@ main(int argc, char *argv[])
 			    !iwm_path_valid(optarg, strlen(optarg))) {
 				iwm_warnx("--domain '%s': not a domain name",
 				    optarg);
-				usage();
+				usage(IWM_EXIT_USAGE);
 			}
+			/* Domain names are case-insensitive; IceWarp's are
+			 * stored, and named on disk, in lower case. */
+			for (char *p = optarg; *p != '\0'; p++)
+				*p = (char)tolower((unsigned char)*p);
 			domains = iwm_reallocarray(domains, ndomains + 1,
 			    sizeof(*domains));
-			domains[ndomains++] = optarg;
+			domains[ndomains++] = iwm_strdup(optarg);
+			ndomains_given++;
 			break;
 		case 'm':
 			if (iwm_pathmap_add(&maps, optarg) == -1) {
 				iwm_warn_err();
-				usage();
+				usage(IWM_EXIT_USAGE);
 			}
 			break;
 		case 'r': {
@@ -337,14 +354,14 @@ main(int argc, char *argv[])
 			if (eq == NULL || eq == optarg || eq[1] != '/') {
 				iwm_warnx("--root '%s': expected NAME=/abs/dir",
 				    optarg);
-				usage();
+				usage(IWM_EXIT_USAGE);
 			}
 			*eq = '\0';
 			if (!iwm_root_valid(optarg)) {
 				iwm_warnx("--root: '%s' is not a root name "
 				    "(lower-case letters, digits, - and _)",
 				    optarg);
-				usage();
+				usage(IWM_EXIT_USAGE);
 			}
 			plain = iwm_reallocarray(plain, nplain + 1,
 			    sizeof(*plain));
@@ -361,14 +378,17 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose = 1;
 			break;
+		case 'h':
+			usage(0);
+			break;
 		default:
 			if (iwm_remote_opt(&remote, ch, optarg))
 				break;
-			usage();
+			usage(IWM_EXIT_USAGE);
 		}
 	}
 	if (optind != argc)
-		usage();
+		usage(IWM_EXIT_USAGE);
 	/* --target: the agent lists its own roots (client.c). */
 	if (remote.url != NULL) {
 		char *sc;
@@ -376,11 +396,13 @@ main(int argc, char *argv[])
 		if (nplain > 0 || toolopt != NULL || accounts || summary) {
 			iwm_warnx("--target does not go with --root, --tool, "
 			    "--accounts or --summary");
-			usage();
+			usage(IWM_EXIT_USAGE);
 		}
 		sc = iwm_remote_scope(rootlist, domains, ndomains);
 		rc = iwm_remote_list(&remote, sc, stdout);
 		free(sc);
+		for (i = 0; i < ndomains; i++)
+			free(domains[i]);
 		free(domains);
 		if (iwm_close_stdout() == -1) {
 			iwm_warn_err();
@@ -390,16 +412,17 @@ main(int argc, char *argv[])
 		return rc;
 	}
 	if (rootlist != NULL && parse_roots(rootlist, &roots) == -1)
-		usage();
+		usage(IWM_EXIT_USAGE);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	if (nplain > 0) {
 		if (toolopt != NULL || ndomains > 0 || roots != -1 ||
-		    accounts) {
+		    accounts || maps.n > 0) {
 			iwm_warnx("--root lists plain directories; it does not "
-			    "go with --tool, --domain, --roots or --accounts");
-			usage();
+			    "go with --tool, --domain, --roots, --path-map or "
+			    "--accounts");
+			usage(IWM_EXIT_USAGE);
 		}
-		rc = scan_plain(plain, nplain, &s);
+		rc = scan_plain(plain, nplain, &s, summary);
 		goto done;
 	}
 	if (iwm_tool_find(&tool, toolopt) == -1 ||
@@ -424,27 +447,61 @@ main(int argc, char *argv[])
 		rc = IWM_EXIT_DATA;
 		goto done;
 	}
-	if (iwm_accounts_load(&as, &tool, &maps, val[0],
-	    archive_on ? val[2] : NULL, domains, ndomains) == -1) {
+	/* A path the server reports but iwm cannot map is bad data. */
+	for (i = 0; i < 3; i += 2) {
+		char *p;
+
+		if (*val[i] == '\0' && i == 2)
+			continue;
+		if ((p = iwm_path_localize(&maps, val[i])) == NULL) {
+			iwm_warn_err();
+			rc = IWM_EXIT_DATA;
+			goto done;
+		}
+		free(p);
+	}
+	/*
+	 * Archivists are told by the archive path even when auto-archive
+	 * is off: their data is never copied into the mail directory.
+	 */
+	if (iwm_accounts_load(&as, &tool, &maps, val[0], val[2], domains,
+	    ndomains_given) == -1) {
 		iwm_warn_err();
 		rc = IWM_EXIT_UNAVAIL;
 		goto done;
 	}
+	if (as.nproblems > 0)
+		s.incomplete = 1;
 	if (accounts) {
 		print_accounts(&as);
 		rc = -1;
 		goto done;
 	}
-	/* The scope: each scanned domain of mail and archive, all logs. */
-	if (ndomains == 0)
-		for (i = 0; i < as.n; i++) {
+	/*
+	 * The scope: each scanned domain of mail and archive, all logs.
+	 * A mailbox stored under another top directory than its domain's
+	 * adds that directory, so everything listed is inside the scope.
+	 */
+	for (i = 0; i < as.n; i++) {
+		const struct iwm_account *a = &as.v[i];
+
+		if (ndomains_given == 0) {
 			domains = iwm_reallocarray(domains, ndomains + 1,
 			    sizeof(*domains));
-			domains[ndomains++] = as.v[i].domain;
+			domains[ndomains++] = iwm_strdup(a->domain);
 		}
+		if (a->rel != NULL && (a->cls == IWM_ACCT_REGULAR ||
+		    a->cls == IWM_ACCT_EXTERN)) {
+			domains = iwm_reallocarray(domains, ndomains + 1,
+			    sizeof(*domains));
+			domains[ndomains++] = iwm_strndup(a->rel,
+			    strcspn(a->rel, "/"));
+		}
+	}
 	qsort(domains, ndomains, sizeof(*domains), cmp_str);
 	for (i = 0; i + 1 < ndomains; )
 		if (strcmp(domains[i], domains[i + 1]) == 0) {
+			free(domains[i + 1]);
 			memmove(domains + i + 1, domains + i + 2,
 			    (ndomains - i - 2) * sizeof(*domains));
 			ndomains--;
@@ -464,6 +521,12 @@ main(int argc, char *argv[])
 	if (iwm_mwrite_header(stdout, hdr.ptr) == -1) {
 		rc = IWM_EXIT_IO;
 		goto done;
+	}
+	if ((roots & ROOT_ARCHIVE) && as.archivedir != NULL &&
+	    access(as.archivedir, F_OK) == -1) {
+		/* The archive is on but not there: a disk not mounted? */
+		iwm_warnx("archive %s: %s", as.archivedir, strerror(errno));
+		s.incomplete = 1;
 	}
 	if (roots & ROOT_ARCHIVE)
 		for (i = 0; i < ndomains; i++) {
@@ -486,21 +549,33 @@ main(int argc, char *argv[])
 		goto walkfail;
 	if (summary)
 		print_summary(&as, &s, roots);
+	for (i = 0; i < 3; i++)
+		if (s.st[i].unreadable > 0)
+			s.incomplete = 1;
 	goto done;
 walkfail:
 	iwm_warn_err();
 	rc = s.out_failed ? IWM_EXIT_IO : IWM_EXIT_UNAVAIL;
 done:
+	/* Only a listing that left nothing out may ever cause deletions. */
+	if (rc == -1 && !accounts && !s.incomplete &&
+	    iwm_mwrite_end(stdout) == -1)
+		rc = IWM_EXIT_IO;
 	if (iwm_close_stdout() == -1) {
 		iwm_warn_err();
 		if (rc == -1)
 			rc = IWM_EXIT_IO;
 	}
 	if (rc == -1)
-		rc = sum(s.st, 3, 0) > 0 ? IWM_EXIT_DIFF : IWM_EXIT_OK;
+		rc = s.incomplete ? IWM_EXIT_DIFF : IWM_EXIT_OK;
+	if (s.incomplete && !accounts)
+		iwm_warnx("the listing is incomplete: it cannot cause "
+		    "deletions on the target");
 	for (i = 0; i < 4; i++)
 		free(val[i]);
 	free(logdir);
+	for (i = 0; i < ndomains; i++)
+		free(domains[i]);
 	free(domains);
 	free(plain);
 	iwm_accounts_free(&as);

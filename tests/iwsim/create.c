@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { CLS_USER, CLS_ARCHIVIST, CLS_EXTERN, CLS_SHARED, CLS_LIST, CLS_GROUP, CLS_RESOURCE };
@@ -464,9 +465,13 @@ write_config(struct sim *sm)
 	buf_puts(&b, " \"$@\"\n");
 	wfile(sm, "tool.sh", buf_str(&b), 0755);
 
+	/* Real servers write IWS_INSTALL_DIR="/opt/icewarp"; quote otherwise only when needed. */
 	b.len = 0;
 	buf_puts(&b, "IWS_INSTALL_DIR=");
-	shq(&b, sm->phys);
+	if (strpbrk(sm->phys, "\"$`\\") == NULL)
+		buf_printf(&b, "\"%s\"", sm->phys);
+	else
+		shq(&b, sm->phys);
 	buf_puts(&b, "\nIWS_PROCESS_USER=\"icewarp\"\nIWS_VERSION=\"" IWSIM_VERSION "\"\n");
 	wfile(sm, "icewarp.conf", buf_str(&b), 0644);
 
@@ -673,13 +678,11 @@ write_databases(struct sim *sm, struct acct *v, size_t n)
 	buf_free(&s);
 }
 
-/* Mailboxes, archive, externs, shared folders and unused directories. */
+/* The mailboxes with index % nworkers == worker. */
 static void
-write_mail(struct sim *sm, struct acct *v, size_t n)
+write_mailboxes(struct sim *sm, struct mailgen *mg, struct acct *v, size_t n, long worker, long nworkers)
 {
-	struct mailgen *mg = mail_new(sm);
-
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = (size_t)worker; i < n; i += (size_t)nworkers) {
 		struct acct *a = &v[i];
 		char owner[256], *dn, *arch = NULL;
 		struct rng r;
@@ -695,6 +698,59 @@ write_mail(struct sim *sm, struct acct *v, size_t n)
 			util_die("cannot write mailbox %s", a->physdir);
 		free(arch);
 		free(dn);
+	}
+}
+
+/*
+ * Mailboxes, archive, externs, shared folders and unused directories. The
+ * mailboxes are split over one process per core (writing is kernel-bound);
+ * each mailbox has its own PRNG stream, so the split changes nothing.
+ */
+static void
+write_mail(struct sim *sm, struct acct *v, size_t n)
+{
+	struct mailgen *mg = mail_new(sm);
+	long nw = sysconf(_SC_NPROCESSORS_ONLN);
+	pid_t pids[4];
+	int fds[4];
+
+	if (nw < 1)
+		nw = 1;
+	if (nw > 4)
+		nw = 4;
+	if (n < 64)
+		nw = 1;
+	fflush(NULL);
+	for (long w = 0; w < nw; w++) {
+		int pfd[2];
+
+		if (pipe(pfd) != 0 || (pids[w] = fork()) < 0)
+			util_die("fork: %s", strerror(errno));
+		if (pids[w] == 0) {
+			unsigned long long st[2];
+
+			close(pfd[0]);
+			write_mailboxes(sm, mg, v, n, w, nw);
+			st[0] = sm->nmsg;
+			st[1] = sm->nbytes;
+			if (write(pfd[1], st, sizeof st) != (ssize_t)sizeof st)
+				_exit(1);
+			_exit(0);
+		}
+		close(pfd[1]);
+		fds[w] = pfd[0];
+	}
+	for (long w = 0; w < nw; w++) {
+		unsigned long long st[2];
+		int status;
+
+		if (read(fds[w], st, sizeof st) != (ssize_t)sizeof st)
+			st[0] = st[1] = 0;
+		close(fds[w]);
+		if (waitpid(pids[w], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			util_die("writing mailboxes failed");
+		sm->nmsg += st[0];
+		sm->nbytes += st[1];
 	}
 	/* A shared account's folder: a folder of another user, with messages. */
 	for (size_t i = 0; i < n; i++) {
@@ -857,7 +913,7 @@ create_main(int argc, char **argv)
 			free(p);
 		}
 	}
-	if (fs_dir_times(sm.phys, IWSIM_NOW - 60) != 0)
+	if (fs_dir_times(sm.phys, IWSIM_DIR_TIME, 3) != 0)
 		util_die("%s: cannot set directory times", sm.phys);
 	if (sm.verbose)
 		printf("iwsim: created %s: %ld domains, %zu accounts, %llu messages, %llu bytes%s\n", sm.phys,

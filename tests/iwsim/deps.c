@@ -394,10 +394,11 @@ deps_apply(struct sim *sm, struct store *st)
 		set_sys(st, "C_System_Services_SIP_LocalNet", "10.20.0.0/16;192.168.50.0/24");
 	for (size_t i = 0; i < sm->plants.n; i++) {
 		struct plant *p = &sm->plants.v[i];
-		const char *rel = path_settings[p->arg].rel;
+		const char *rel;
 
 		if (p->kind != PK_PATH)
 			continue;
+		rel = path_settings[p->arg].rel;
 		b.len = 0;
 		if (p->where == 0) {
 			buf_puts(&b, rel);

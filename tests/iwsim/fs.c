@@ -10,11 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* mkdir -p: try the leaf first; on ENOENT make the parent (recursively) and retry. */
 int
 fs_mkdirs(const char *path)
 {
 	char tmp[4096];
 	size_t n = strlen(path);
+	char *slash;
 
 	if (n == 0 || n >= sizeof tmp)
 		return -1;
@@ -23,15 +25,13 @@ fs_mkdirs(const char *path)
 	if (errno != ENOENT)
 		return -1;
 	memcpy(tmp, path, n + 1);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+	slash = strrchr(tmp, '/');
+	if (slash == NULL || slash == tmp)
+		return -1;
+	*slash = '\0';
+	if (fs_mkdirs(tmp) != 0)
+		return -1;
+	if (mkdir(path, 0755) != 0 && errno != EEXIST)
 		return -1;
 	return 0;
 }
@@ -84,18 +84,22 @@ fs_touch(const char *path, time_t mtime)
 }
 
 /*
- * Directory mtimes change while the tree is built; set them all at the end
- * so that two builds with one seed list the same times. d_type avoids a
- * stat per file.
+ * Directory mtimes change while the tree is built; they are set once a
+ * directory is complete so that two builds with one seed list the same
+ * times. Mailbox folders are set by mail.c as they are finished; this walk
+ * sets the top of the tree down to MAXDEPTH (depth-MAXDEPTH directories are
+ * touched, not opened), so it stays cheap with 50,000 mailboxes.
  */
 static int
-dir_times(int dfd, const char *name, time_t t)
+dir_times(int dfd, const char *name, time_t t, int depth, int maxdepth)
 {
 	struct timespec ts[2];
 	DIR *d;
 	struct dirent *e;
 	int fd, rc = 0;
 
+	ts[0].tv_sec = ts[1].tv_sec = t;
+	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -105,20 +109,21 @@ dir_times(int dfd, const char *name, time_t t)
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL) {
+		struct stat sb;
+
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN) {
-			struct stat sb;
-
-			if (e->d_type == DT_UNKNOWN &&
-			    (fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(sb.st_mode)))
-				continue;
-			if (dir_times(fd, e->d_name, t) != 0)
+		if (e->d_type != DT_DIR &&
+		    (e->d_type != DT_UNKNOWN || fstatat(fd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+		     !S_ISDIR(sb.st_mode)))
+			continue;
+		if (depth + 1 < maxdepth) {
+			if (dir_times(fd, e->d_name, t, depth + 1, maxdepth) != 0)
 				rc = -1;
+		} else if (utimensat(fd, e->d_name, ts, AT_SYMLINK_NOFOLLOW) != 0) {
+			rc = -1;
 		}
 	}
-	ts[0].tv_sec = ts[1].tv_sec = t;
-	ts[0].tv_nsec = ts[1].tv_nsec = 0;
 	if (futimens(fd, ts) != 0)
 		rc = -1;
 	closedir(d);
@@ -126,9 +131,9 @@ dir_times(int dfd, const char *name, time_t t)
 }
 
 int
-fs_dir_times(const char *root, time_t t)
+fs_dir_times(const char *root, time_t t, int maxdepth)
 {
-	return dir_times(AT_FDCWD, root, t);
+	return dir_times(AT_FDCWD, root, t, 0, maxdepth);
 }
 
 int

@@ -64,7 +64,8 @@ size_t rand_lognormal(struct rng *r, double median, double sigma);
 int fs_mkdirs(const char *path);
 int fs_write(const char *path, const void *p, size_t n, time_t mtime, mode_t mode);
 int fs_touch(const char *path, time_t mtime);
-int fs_dir_times(const char *root, time_t t);
+int fs_dir_times(const char *root, time_t t, int maxdepth);
+#define IWSIM_DIR_TIME (IWSIM_NOW - 60)
 int fs_is_empty_dir(const char *path);
 
 /* store.c: the simulator's private state (D/.iwsim/state.db) */

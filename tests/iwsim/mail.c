@@ -199,13 +199,13 @@ mail_folder(struct mailgen *mg, struct rng *r, const char *dir, const char *arch
 			mg->sm->nbytes += mg->msg.len;
 		}
 	}
-	if (write_index(mg, dir, n > 0 ? t : IWSIM_NOW, n + 1, validity) != 0)
+	if (write_index(mg, dir, n > 0 ? t : IWSIM_NOW, n + 1, validity) != 0 || fs_touch(dir, IWSIM_DIR_TIME) != 0)
 		rc = -1;
 	if (arch) {
 		struct buf keep = mg->idx;
 
 		mg->idx = aidx;
-		if (write_index(mg, arch, alast, n / 2 + 1, validity) != 0)
+		if (write_index(mg, arch, alast, n / 2 + 1, validity) != 0 || fs_touch(arch, IWSIM_DIR_TIME) != 0)
 			rc = -1;
 		mg->idx = keep;
 		buf_free(&aidx);
@@ -268,7 +268,17 @@ mail_mailbox(struct mailgen *mg, struct rng *r, const char *dir, const char *arc
 			snprintf(path, sizeof path, "%s/%s/Old", dir, name);
 			if (mail_folder(mg, r, path, NULL, owner, n) != 0)
 				return -1;
+			/* Creating Old changed its parent's mtime. */
+			snprintf(path, sizeof path, "%s/%s", dir, name);
+			if (fs_touch(path, IWSIM_DIR_TIME) != 0)
+				return -1;
 		}
 	}
-	return settings_xml(dir, owner);
+	if (settings_xml(dir, owner) != 0)
+		return -1;
+	snprintf(path, sizeof path, "%s/~webmail", dir);
+	if (fs_touch(path, IWSIM_DIR_TIME) != 0 || fs_touch(dir, IWSIM_DIR_TIME) != 0 ||
+	    (arch && fs_touch(arch, IWSIM_DIR_TIME) != 0))
+		return -1;
+	return 0;
 }

@@ -77,6 +77,8 @@ struct job {
 	double		 when;		/* retry not before */
 	struct job	*next;		/* retry list */
 	struct job	*lnext, *lprev;	/* in flight */
+	struct push	*p;
+	int		 paused;	/* by the rate limit */
 };
 
 struct push {
@@ -99,6 +101,7 @@ struct push {
 	struct job	*live;
 	int		 fatal;		/* exit status when >= 64 */
 	double		 t0, lastprog;
+	double		 tokens, tlast;	/* --rate: one bucket for all */
 	/* figures */
 	uint64_t	 files, fbytes, deltas, dirs, deleted, vanished, nfailed;
 	uint64_t	 planned, wire_up, wire_down, nodelete;
@@ -482,6 +485,47 @@ batch_next(struct job *j, struct item *it)
 	it->sent = 1;
 }
 
+/*
+ * --rate is one token bucket shared by every transfer (a per-handle
+ * limit would split it -j ways even when one file is moving).  A read
+ * callback that finds it empty pauses its transfer; pump() resumes it.
+ */
+static double
+rate_quantum(const struct push *p)
+{
+	double q = (double)p->o->rate / 20;
+
+	return q < 1 ? 1 : q > 16384 ? 16384 : q;
+}
+
+static size_t
+rate_allow(struct job *j, size_t want)
+{
+	struct push *p = j->p;
+	double t;
+
+	if (p->o->rate == 0)
+		return want;
+	t = now();
+	p->tokens += (t - p->tlast) * (double)p->o->rate;
+	p->tlast = t;
+	if (p->tokens > (double)p->o->rate / 10 + 16384)
+		p->tokens = (double)p->o->rate / 10 + 16384;
+	/* Send in pieces of at least 16 KiB: fewer, fuller TLS records. */
+	if (p->tokens < rate_quantum(p)) {
+		j->paused = 1;
+		return 0;
+	}
+	return p->tokens < (double)want ? (size_t)p->tokens : want;
+}
+
+static void
+rate_used(struct job *j, size_t n)
+{
+	if (j->p->o->rate > 0)
+		j->p->tokens -= (double)n;
+}
+
 static size_t
 batch_read(char *buf, size_t sz, size_t nm, void *arg)
 {
@@ -490,6 +534,8 @@ batch_read(char *buf, size_t sz, size_t nm, void *arg)
 
 	if (sig_stop > 1)
 		return CURL_READFUNC_ABORT;
+	if ((want = rate_allow(j, want)) == 0)
+		return CURL_READFUNC_PAUSE;
 	while (out < want) {
 		size_t n;
 
@@ -506,6 +552,7 @@ batch_read(char *buf, size_t sz, size_t nm, void *arg)
 		j->off += n;
 		out += n;
 	}
+	rate_used(j, out);
 	return out;
 }
 
@@ -522,12 +569,15 @@ file_read(char *buf, size_t sz, size_t nm, void *arg)
 		want = (size_t)(j->fsize - j->fsent);
 	if (want == 0)
 		return 0;
+	if ((want = rate_allow(j, want)) == 0)
+		return CURL_READFUNC_PAUSE;
 	do
 		r = read(j->fd, buf, want);
 	while (r == -1 && errno == EINTR);
 	if (r <= 0)
 		return CURL_READFUNC_ABORT;	/* shrank: try again */
 	j->fsent += (uint64_t)r;
+	rate_used(j, (size_t)r);
 	return (size_t)r;
 }
 
@@ -535,12 +585,16 @@ static size_t
 delta_read(char *buf, size_t sz, size_t nm, void *arg)
 {
 	struct job *j = arg;
+	size_t want;
 	ssize_t r;
 
 	if (sig_stop > 1)
 		return CURL_READFUNC_ABORT;
-	if ((r = iwm_rs_delta_read(j->delta, buf, sz * nm)) < 0)
+	if ((want = rate_allow(j, sz * nm)) == 0)
+		return CURL_READFUNC_PAUSE;
+	if ((r = iwm_rs_delta_read(j->delta, buf, want)) < 0)
 		return CURL_READFUNC_ABORT;
+	rate_used(j, (size_t)r);
 	return (size_t)r;
 }
 
@@ -552,12 +606,7 @@ common_setup(struct push *p, struct job *j)
 	curl_easy_setopt(j->easy, CURLOPT_WRITEDATA, j);
 	/* No "Expect: 100-continue" round trip. */
 	j->hdrs = curl_slist_append(j->hdrs, "Expect:");
-	if (p->o->rate > 0) {
-		curl_off_t r = (curl_off_t)(p->o->rate / p->o->jobs);
-
-		curl_easy_setopt(j->easy, CURLOPT_MAX_SEND_SPEED_LARGE,
-		    r > 0 ? r : 1);
-	}
+	j->p = p;
 }
 
 /* Build the request of J and add it to the multi handle. */
@@ -1076,6 +1125,20 @@ pump(struct push *p)
 		} else
 			jp = &j->next;
 	}
+	/* Resume transfers the rate limit paused, once tokens are back. */
+	if (p->o->rate > 0) {
+		struct job *l, *ln;
+
+		(void)rate_allow(&(struct job){ .p = p }, 1);
+		for (l = p->live; l != NULL && p->tokens >= rate_quantum(p);
+		    l = ln) {
+			ln = l->lnext;
+			if (l->paused) {
+				l->paused = 0;
+				curl_easy_pause(l->easy, CURLPAUSE_CONT);
+			}
+		}
+	}
 	curl_multi_perform(p->multi, &running);
 	while ((m = curl_multi_info_read(p->multi, &left)) != NULL) {
 		if (m->msg != CURLMSG_DONE)
@@ -1084,7 +1147,8 @@ pump(struct push *p)
 		job_done(p, j, m->data.result);
 	}
 	if (p->inflight > 0 || p->retry != NULL)
-		curl_multi_poll(p->multi, NULL, 0, 100, NULL);
+		curl_multi_poll(p->multi, NULL, 0, p->o->rate ? 10 : 100,
+		    NULL);
 }
 
 static void
@@ -1108,7 +1172,7 @@ iwm_push_run(const struct iwm_push_opts *o)
 
 	memset(&p, 0, sizeof(p));
 	p.o = o;
-	p.t0 = now();
+	p.t0 = p.tlast = now();
 	if (iwm_mreader_open(&p.mr, o->input) == -1) {
 		iwm_warn_err();
 		return IWM_EXIT_DATA;

@@ -52,6 +52,14 @@ push() {
 	    --fingerprint "$FP" --no-progress "$@"
 }
 
+# push_bg ARGS...: iwm-push itself in the background, its pid in PUSH_PID
+# (a backgrounded function would be a subshell, not iwm-push).
+push_bg() {
+	iwm-push --target "$URL" --credentials "$TMP/cred" \
+	    --fingerprint "$FP" --no-progress "$@" &
+	PUSH_PID=$!
+}
+
 tscan() {
 	iwm-scan --target "$URL" --credentials "$TMP/cred" \
 	    --fingerprint "$FP" "$@"

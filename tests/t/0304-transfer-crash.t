@@ -1,0 +1,52 @@
+#!/bin/sh
+# kill -9 of iwm-push, and of iwm-serve, in the middle of a copy: after
+# a restart the same pass converges to an identical tree and no
+# temporary file remains.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/serve.sh"
+
+src=$TMP/src
+dst=$TMP/dst
+mkdir -p "$dst"
+i=0
+while [ $i -lt 40 ]; do
+	mkdir -p "$src/dom/u$((i % 4))/INBOX"
+	head -c 65536 /dev/urandom >"$src/dom/u$((i % 4))/INBOX/$i.imap"
+	i=$((i + 1))
+done
+head -c 6291456 /dev/urandom >"$src/dom/big.dat"
+ok "agent starts" serve_start --root mail="$dst"
+
+# A slow push (1 MiB/s), killed after a second.
+iwm-scan --root mail="$src" >"$TMP/src.m"
+push_bg --rate 1M -j 2 "$TMP/src.m" >/dev/null 2>&1
+pid=$PUSH_PID
+sleep 1.2
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+sleep 0.3
+ok "push killed mid-copy: something was copied" test -n "$(find "$dst" -type f -print)"
+ok "push killed: the agent removed its temp files" no_temps "$dst"
+ok "re-run converges" pass "$src"
+ok "identical" diff -r "$src" "$dst"
+ok "mtimes identical" same_mtimes "$src" "$dst"
+
+# Now kill the agent during a large upload.
+find "$dst" -mindepth 1 -delete	# the agent holds the root open
+push_bg --rate 1M -j 1 --retries 0 "$TMP/src.m" >/dev/null 2>"$TMP/err"
+pid=$PUSH_PID
+sleep 1.5
+serve_kill9
+wait "$pid"
+rc=$?
+ok "push fails when the agent dies (exit $rc)" test "$rc" -ge 64
+ok "the agent died with an upload under a temp name" \
+    test -n "$(find "$dst" -name '.iwm-tmp-*' -print)"
+ok "agent restarts" serve_start --root mail="$dst"
+ok "restart swept the temp files" no_temps "$dst"
+ok "the sweep is logged" grep -q "removed 1 unfinished upload" "$TMP/serve.log"
+ok "re-run converges" pass "$src"
+ok "identical" diff -r "$src" "$dst"
+ok "mtimes identical" same_mtimes "$src" "$dst"
+ok "no temp files" no_temps "$dst"
+done_testing

@@ -1,0 +1,73 @@
+#!/bin/sh
+# Pause (SIGTSTP) after the transfers in flight, resume (SIGCONT);
+# cancel (SIGINT) after the current one, or at once on a second signal;
+# --rate 1M keeps a 4 MiB copy from finishing in under 3 seconds.
+. "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/serve.sh"
+
+src=$TMP/src
+dst=$TMP/dst
+mkdir -p "$src/d" "$dst"
+for n in 1 2 3; do
+	head -c 2097152 /dev/urandom >"$src/d/f$n"
+done
+ok "agent starts" serve_start --root mail="$dst"
+iwm-scan --root mail="$src" >"$TMP/src.m"
+nfiles() {
+	find "$dst" -type f ! -name '.iwm-tmp-*' | wc -l | tr -d ' '
+}
+
+# Pause and resume: 2 MiB files one at a time at 2 MiB/s.
+push_bg --rate 2M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
+pid=$PUSH_PID
+sleep 0.3
+kill -TSTP "$pid"
+sleep 1.4
+is "stopped after the transfer in flight" "$(ps -o stat= -p "$pid" | cut -c1)" T
+n1=$(nfiles)
+is "one file done" "$n1" 1
+sleep 0.6
+is "nothing moves while paused" "$(nfiles)" "$n1"
+ok "no upload in progress while paused" no_temps "$dst"
+kill -CONT "$pid"
+wait "$pid"
+is "resumed and finished (exit 0)" "$?" 0
+ok "all copied" diff -r "$src" "$dst"
+ok "pause and resume reported" sh -c 'grep -q paused "$1" && grep -q resumed "$1"' - "$TMP/err"
+
+# Cancel after the current transfer.
+find "$dst" -mindepth 1 -delete
+push_bg --rate 2M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
+pid=$PUSH_PID
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+is "cancel: exit 75" "$?" 75
+is "the file in flight was finished" "$(nfiles)" 1
+is "and journalled" "$(grep -c "d/f1" "$TMP/journal")" 1
+ok "cancel reported" grep -q cancelled "$TMP/err"
+
+# A second signal cancels at once.
+find "$dst" -mindepth 1 -delete
+push_bg --rate 2M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
+pid=$PUSH_PID
+sleep 0.3
+kill -INT "$pid"
+sleep 0.1
+kill -INT "$pid"
+wait "$pid"
+is "immediate cancel: exit 75" "$?" 75
+is "nothing finished" "$(nfiles)" 0
+sleep 0.3
+ok "no temp file left by the aborted upload" no_temps "$dst"
+
+# --rate.
+find "$dst" -mindepth 1 -delete
+head -c 4194304 /dev/urandom >"$src/d/f1"
+iwm-scan --root mail="$src" | grep -v -e 'f2	' -e 'f3	' >"$TMP/one.m"
+start=$(date +%s.%N)
+ok "rate-limited copy" push --rate 1M "$TMP/one.m"
+el=$(echo "$(date +%s.%N) - $start" | bc)
+ok "4 MiB at 1 MiB/s took $el s (>= 3)" test "$(echo "$el >= 3" | bc)" -eq 1
+ok "and arrived intact" cmp "$src/d/f1" "$dst/d/f1"
+done_testing

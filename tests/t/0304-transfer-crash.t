@@ -21,7 +21,13 @@ ok "agent starts" serve_start --root mail="$dst"
 iwm-scan --root mail="$src" >"$TMP/src.m"
 push_bg --rate 1M -j 2 "$TMP/src.m" >/dev/null 2>&1
 pid=$PUSH_PID
-sleep 1.2
+n=0
+while [ -z "$(find "$dst" -type f ! -name '.iwm-tmp-*' -print)" ] &&
+    [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+sleep 0.2
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 sleep 0.3
@@ -35,7 +41,12 @@ ok "mtimes identical" same_mtimes "$src" "$dst"
 find "$dst" -mindepth 1 -delete	# the agent holds the root open
 push_bg --rate 1M -j 1 --retries 0 "$TMP/src.m" >/dev/null 2>"$TMP/err"
 pid=$PUSH_PID
-sleep 1.5
+n=0
+while [ -z "$(find "$dst" -name '.iwm-tmp-*' -print)" ] && [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+sleep 0.2
 serve_kill9
 wait "$pid"
 rc=$?

@@ -276,13 +276,10 @@ secret_at(const char *v, size_t i)
 
 /* Shorten a value for a message line; one line, secrets masked. */
 static void
-add_value(struct iwm_buf *b, const char *v)
+add_shown(struct iwm_buf *b, const char *v)
 {
 	size_t i, k, n = strlen(v);
 
-	if (n == 0)
-		return;
-	iwm_buf_adds(b, " (");
 	for (i = 0; i < n && i < 80; i++) {
 		if ((k = secret_at(v, i)) > 0) {
 			iwm_buf_add(b, v + i, k);
@@ -298,9 +295,28 @@ add_value(struct iwm_buf *b, const char *v)
 	}
 	if (n > 80)
 		iwm_buf_adds(b, "...");
+}
+
+static void
+add_value(struct iwm_buf *b, const char *v)
+{
+	if (*v == '\0')
+		return;
+	iwm_buf_adds(b, " (");
+	add_shown(b, v);
 	iwm_buf_addc(b, ')');
 }
 
+/* A value as messages show it; valid until the next call. */
+static const char *
+show(const char *v)
+{
+	static struct iwm_buf b;
+
+	iwm_buf_reset(&b);
+	add_shown(&b, v);
+	return b.ptr != NULL ? b.ptr : "";
+}
 static xmlDoc *
 parse_xml(struct audit *a, const char *text, size_t len, const char *cat,
     const char *obj)
@@ -667,22 +683,22 @@ check_path(struct audit *a, const struct iwm_depsitem *it, const char *v,
 		return;
 	if (enable != NULL && !is_true(enable)) {
 		iwm_finding_add(a->f, IWM_SEV_INFO, "path", it->text,
-		    "%s is set to %s but disabled", it->w[0], v);
+		    "%s is set to %s but disabled", it->w[0], show(v));
 		return;
 	}
 	if (!iwm_path_is_absolute(v))
 		iwm_finding_add(a->f, IWM_SEV_INFO, "path", it->text,
-		    "relative path %s: it moves with the installation", v);
+		    "relative path %s: it moves with the installation", show(v));
 	else if (a->installpath != NULL && *a->installpath != '\0' &&
 	    iwm_path_under(v, a->installpath))
 		iwm_finding_add(a->f, IWM_SEV_WARNING, "path", it->text,
 		    "absolute path %s inside the install directory: check "
-		    "that it matches the target's install directory", v);
+		    "that it matches the target's install directory", show(v));
 	else
 		iwm_finding_add(a->f, IWM_SEV_ERROR, "path", it->text,
 		    "absolute path %s outside the install directory: it is "
-		    "not migrated; create it on the target or change %s", v,
-		    it->w[0]);
+		    "not migrated; create it on the target or change %s",
+		    show(v), it->w[0]);
 }
 
 /*
@@ -785,14 +801,14 @@ iwm_deps_audit(const struct iwm_depsconf *conf, const struct iwm_tool *tool,
 			iwm_finding_add(f, IWM_SEV_WARNING, "voip", it->w[0],
 			    "VoIP local network %s differs from the default: "
 			    "the target keeps its own; set it there if it "
-			    "should match", v);
+			    "should match", show(v));
 		else if (strcmp(it->kind, "path-check") == 0)
 			check_path(&a, it, v, en);
 		else if (strcmp(it->kind, "nonempty") == 0 && v != NULL &&
 		    *v != '\0')
 			iwm_finding_add(f, IWM_SEV_WARNING, it->w[1], it->text,
 			    "%s is set (%s): it is not migrated; set it up on "
-			    "the target", it->w[0], v);
+			    "the target", it->w[0], show(v));
 		else if (strcmp(it->kind, "preserve") == 0)
 			iwm_finding_add(f, IWM_SEV_INFO, "preserved", it->w[0],
 			    "the target keeps its own %s; the source's is not "

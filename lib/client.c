@@ -185,8 +185,7 @@ iwm_client_easy(struct iwm_client *cl, const char *path)
 		curl_easy_setopt(e, CURLOPT_SSL_CTX_FUNCTION, sslctx_cb);
 	} else if (cl->o->cacert != NULL)
 		curl_easy_setopt(e, CURLOPT_CAINFO, cl->o->cacert);
-	if (cl->o->verbose)
-		curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+	/* No CURLOPT_VERBOSE: it would print the Authorization header. */
 	return e;
 }
 

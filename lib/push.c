@@ -797,7 +797,7 @@ job_retry(struct push *p, struct job *j, const char *why)
 		job_settle(p, j);
 		return;
 	}
-	if (p->o->progress)
+	if (p->o->progress || p->o->remote.verbose)
 		iwm_warnx("retrying (%s)", why);
 	for (i = 0; i < j->n; i++)
 		j->items[i]->st = I_PENDING;

@@ -11,13 +11,12 @@ serve_start() {
 		chmod 600 "$TMP/cred"
 	fi
 	FP=$(cat "$TMP/fp")
-	SERVE_ARGS="$*"
 	rm -f "$TMP/ready"
-	# shellcheck disable=SC2086
 	iwm-serve --listen 127.0.0.1:0 --cert "$TMP/cert/cert.pem" \
 	    --key "$TMP/cert/key.pem" --users "$TMP/users" \
 	    --ready-file "$TMP/ready" "$@" 2>>"$TMP/serve.log" &
 	SERVE_PID=$!
+	# shellcheck disable=SC2034 # read by tests/lib.sh
 	T_CLEANUP='serve_stop'
 	s_n=0
 	while [ ! -s "$TMP/ready" ]; do
@@ -57,6 +56,7 @@ push() {
 push_bg() {
 	iwm-push --target "$URL" --credentials "$TMP/cred" \
 	    --fingerprint "$FP" --no-progress "$@" &
+	# shellcheck disable=SC2034 # read by the test
 	PUSH_PID=$!
 }
 

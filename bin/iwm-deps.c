@@ -10,7 +10,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include "deps.h"
+#include "manifest.h"
+#include "transfer.h"
+
+#define NROOTS	3
+static const char *const rootnames[NROOTS] = { "archive", "logs", "mail" };
 
 enum format { FMT_TSV, FMT_CSV, FMT_TABLE };
 
@@ -21,7 +28,9 @@ usage(int status)
 	    "usage: %s [--tool PATH] [--path-map FROM=TO]... "
 	    "[--format tsv|csv|table]\n"
 	    "\t[--csv FILE] [--min-severity info|warning|error] "
-	    "[--ignore CATEGORY]...\n\t[--data FILE]\n", iwm_progname);
+	    "[--ignore CATEGORY]...\n\t[--data FILE] [--target URL "
+	    "[--credentials FILE] [--fingerprint SHA256 | --cacert FILE]\n"
+	    "\t[--proxy URL]]\n", iwm_progname);
 	exit(status);
 }
 
@@ -120,6 +129,175 @@ write_table(FILE *fp, const struct iwm_findings *f, enum iwm_sev min)
 	    count[2]);
 }
 
+/*
+ * Bytes per root that a migration copies: what iwm-scan lists (the same
+ * account rules), read from its manifest through a pipe.
+ */
+static int
+source_bytes(const char *tool, char *const *maps, size_t nmaps,
+    uint64_t bytes[NROOTS])
+{
+	struct iwm_mreader r;
+	const struct iwm_rec *rec;
+	const char **argv = iwm_calloc(nmaps * 2 + 4, sizeof(*argv));
+	char exe[4096], *slash;
+	ssize_t n;
+	size_t i, k = 0;
+	int pfd[2], status, rc = 0;
+	pid_t pid;
+
+	/* The iwm-scan beside this program, else the one on PATH. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 16);
+	if (n > 0 && (exe[n] = '\0', slash = strrchr(exe, '/')) != NULL) {
+		memcpy(slash + 1, "iwm-scan", sizeof("iwm-scan"));
+		if (access(exe, X_OK) == -1)
+			memcpy(exe, "iwm-scan", sizeof("iwm-scan"));
+	} else
+		memcpy(exe, "iwm-scan", sizeof("iwm-scan"));
+	argv[k++] = exe;
+	argv[k++] = "--tool";
+	argv[k++] = tool;
+	for (i = 0; i < nmaps; i++) {
+		argv[k++] = "--path-map";
+		argv[k++] = maps[i];
+	}
+	if (pipe(pfd) == -1 || (pid = fork()) == -1) {
+		iwm_seterr_errno("iwm-scan");
+		free(argv);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pfd[1], STDOUT_FILENO);
+		close(pfd[0]);
+		close(pfd[1]);
+		execvp(exe, (char *const *)argv);
+		fprintf(stderr, "%s: cannot run %s: %s\n", iwm_progname, exe,
+		    strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	free(argv);
+	memset(bytes, 0, NROOTS * sizeof(*bytes));
+	if (iwm_mreader_fdopen(&r, pfd[0], "iwm-scan") == -1)
+		rc = -1;
+	while (rc == 0 && (rc = iwm_mreader_next(&r, &rec)) == 1) {
+		for (i = 0; i < NROOTS; i++)
+			if (strcmp(rec->root, rootnames[i]) == 0)
+				bytes[i] += rec->size;
+		rc = 0;
+	}
+	close(pfd[0]);
+	iwm_mreader_close(&r);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	/* Exit 1 (a directory it could not read) still gives a total. */
+	if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) > 1)) {
+		iwm_seterr("iwm-scan failed (exit %d)", WIFEXITED(status) ?
+		    WEXITSTATUS(status) : 128 + WTERMSIG(status));
+		rc = -1;
+	}
+	return rc;
+}
+
+static void
+human(char *buf, size_t len, uint64_t v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u == 0 ? "%.0f %s" : "%.1f %s", d, unit[u]);
+}
+
+/*
+ * The seed's disk space check: what the source copies against the free
+ * space on the target, root by root.  Roots reporting the same free and
+ * total bytes are taken to share a file system: their needs add up.
+ */
+static int
+check_space(struct iwm_findings *f, const struct iwm_remote_opts *ro,
+    const char *tool, char *const *maps, size_t nmaps)
+{
+	uint64_t need[NROOTS], fr[NROOTS] = { 0 }, tot[NROOTS] = { 0 };
+	int have[NROOTS] = { 0 };
+	char *info = NULL, *line, *save = NULL;
+	size_t ilen = 0, i, j;
+	FILE *mem;
+	int rc;
+
+	if ((mem = open_memstream(&info, &ilen)) == NULL) {
+		iwm_seterr_errno("memory stream");
+		return IWM_EXIT_SOFTWARE;
+	}
+	rc = iwm_remote_info(ro, mem);
+	fclose(mem);
+	if (rc != 0) {
+		free(info);
+		return rc;
+	}
+	for (line = strtok_r(info, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		char name[64];
+		unsigned long long a, b;
+
+		if (sscanf(line, "root\t%63[^\t]\t%llu\t%llu", name, &a, &b) != 3)
+			continue;
+		for (i = 0; i < NROOTS; i++)
+			if (strcmp(name, rootnames[i]) == 0) {
+				fr[i] = a;
+				tot[i] = b;
+				have[i] = 1;
+			}
+	}
+	free(info);
+	if (source_bytes(tool, maps, nmaps, need) == -1) {
+		iwm_warn_err();
+		return IWM_EXIT_UNAVAIL;
+	}
+	for (i = 0; i < NROOTS; i++) {
+		uint64_t sum = need[i];
+		char hn[32], hf[32], obj[128];
+		struct iwm_buf with = { 0 };
+
+		if (need[i] == 0)
+			continue;
+		if (!have[i]) {
+			iwm_finding_add(f, IWM_SEV_WARNING, "disk-space",
+			    rootnames[i], "the target agent serves no %s root: "
+			    "its free space is unknown", rootnames[i]);
+			continue;
+		}
+		for (j = 0; j < NROOTS; j++)
+			if (j != i && have[j] && fr[j] == fr[i] &&
+			    tot[j] == tot[i] && need[j] > 0) {
+				sum += need[j];
+				iwm_buf_printf(&with, " with %s", rootnames[j]);
+			}
+		human(hn, sizeof(hn), sum);
+		human(hf, sizeof(hf), fr[i]);
+		snprintf(obj, sizeof(obj), "target %s", rootnames[i]);
+		if (sum > fr[i])
+			iwm_finding_add(f, IWM_SEV_ERROR, "disk-space", obj,
+			    "the source copies %s (%llu bytes%s) but the "
+			    "target has %s (%llu bytes) free: free space on "
+			    "the target (data already there counts as "
+			    "needed; --ignore disk-space to go on)", hn,
+			    (unsigned long long)sum, with.len > 0 ? with.ptr :
+			    "", hf, (unsigned long long)fr[i]);
+		else
+			iwm_finding_add(f, IWM_SEV_INFO, "disk-space", obj,
+			    "the source copies %s (%llu bytes%s); the target "
+			    "has %s free", hn, (unsigned long long)sum,
+			    with.len > 0 ? with.ptr : "", hf);
+		iwm_buf_free(&with);
+	}
+	return 0;
+}
+
 /* Write the CSV beside FILE and rename it in: never half a file. */
 static int
 save_csv(const char *file, const struct iwm_findings *f, enum iwm_sev min)
@@ -158,14 +336,17 @@ main(int argc, char *argv[])
 		{ "ignore", required_argument, NULL, 'i' },
 		{ "data", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
+		IWM_REMOTE_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	struct iwm_findings f = { 0 };
 	struct iwm_depsconf conf;
 	struct iwm_pathmaps maps = { 0 };
 	struct iwm_tool tool;
+	struct iwm_remote_opts remote = { 0 };
 	const char *toolopt = NULL, *csvfile = NULL;
-	char *data = NULL;
+	char *data = NULL, **mapargs = NULL;
+	size_t nmapargs = 0;
 	enum iwm_sev min = IWM_SEV_INFO;
 	int ch, fmt = isatty(STDOUT_FILENO) ? FMT_TABLE : FMT_TSV, rc;
 	size_t i, count[3] = { 0 };
@@ -181,6 +362,9 @@ main(int argc, char *argv[])
 				iwm_warn_err();
 				usage(IWM_EXIT_USAGE);
 			}
+			mapargs = iwm_reallocarray(mapargs, nmapargs + 1,
+			    sizeof(*mapargs));
+			mapargs[nmapargs++] = optarg;
 			break;
 		case 'f':
 			if (strcmp(optarg, "tsv") == 0)
@@ -216,6 +400,8 @@ main(int argc, char *argv[])
 			usage(0);
 			break;
 		default:
+			if (iwm_remote_opt(&remote, ch, optarg))
+				break;
 			usage(IWM_EXIT_USAGE);
 		}
 	}
@@ -237,6 +423,9 @@ main(int argc, char *argv[])
 		iwm_warnx("audit failed: %s", iwm_err());
 		return IWM_EXIT_UNAVAIL;
 	}
+	if (remote.url != NULL &&
+	    (rc = check_space(&f, &remote, tool.path, mapargs, nmapargs)) != 0)
+		return rc;
 	iwm_findings_sort(&f);
 	if (csvfile != NULL && save_csv(csvfile, &f, min) == -1) {
 		iwm_warn_err();
@@ -257,6 +446,7 @@ main(int argc, char *argv[])
 	iwm_depsconf_free(&conf);
 	iwm_tool_free(&tool);
 	iwm_pathmap_free(&maps);
+	free(mapargs);
 	free(data);
 	if (iwm_close_stdout() == -1) {
 		iwm_warn_err();

@@ -145,4 +145,41 @@ ok "a variable unknown to the tool: a finding, the audit goes on" sh -c \
     'grep -q "^warning	audit	C_No_Such_Variable	" "$1" && grep -q "	executable	" "$1"' - "$TMP/out"
 exits "--format bogus: exit 64" 64 iwm-deps --tool "$srv/tool.sh" --format bogus
 exits "--help: exit 0" 0 iwm-deps --help
+# The disk space check against a target agent (iwm-serve over TLS).
+. "$TOP/tests/serve.sh"
+mk --messages 20 --size-median 20000
+big=$srv
+mkdir -p "$TMP/t/mail" "$TMP/t/archive" "$TMP/t/logs"
+ok "agent starts" serve_start --root mail="$TMP/t/mail" --root archive="$TMP/t/archive" --root logs="$TMP/t/logs"
+deps_t() {
+	iwm-deps --tool "$big/tool.sh" --format tsv --target "$URL" \
+	    --credentials "$TMP/cred" --fingerprint "$FP" "$@"
+}
+deps_t >"$TMP/out"
+ok "enough space: an info line per root with the sizes" sh -c \
+    'grep -q "^info	disk-space	target mail	the source copies [0-9.]* [KM]iB" "$1" && grep -q "^info	disk-space	target logs	" "$1"' - "$TMP/out"
+want=$(iwm-scan --tool "$big/tool.sh" | awk -F '\t' '$2 == "f" { s += $3 } END { print s }')
+ok "roots on one file system add up to what iwm-scan lists" grep -q \
+    "target mail	the source copies .* ($want bytes with archive with logs)" "$TMP/out"
+serve_stop
+if mkdir -p "$TMP/small" && mount -t tmpfs -o size=256k tmpfs "$TMP/small" 2>/dev/null; then
+	# shellcheck disable=SC2034 # run by tests/lib.sh on exit
+	T_CLEANUP='serve_stop; umount "$TMP/small"'
+	mkdir -p "$TMP/small/mail"
+	ok "agent starts on a small file system" serve_start --root mail="$TMP/small/mail" --root archive="$TMP/t/archive" --root logs="$TMP/t/logs"
+	# shellcheck disable=SC2034 # serve_start set it; run by lib.sh
+	T_CLEANUP='serve_stop; umount "$TMP/small"'
+	deps_t >"$TMP/out"
+	is "not enough space: exit 2" "$?" 2
+	ok "... an error with the numbers" sh -c \
+	    'grep -q "^error	disk-space	target mail	the source copies .* bytes.* but the target has .* ([0-9]* bytes) free" "$1"' - "$TMP/out"
+	deps_t --ignore disk-space >"$TMP/out"
+	ok "--ignore disk-space overrides it" sh -c '! grep -q "disk-space" "$1"' - "$TMP/out"
+else
+	T_NUM=$((T_NUM + 1))
+	echo "ok $T_NUM # skip cannot mount a small tmpfs here"
+fi
+exits "a wrong fingerprint: refused (77)" 77 iwm-deps --tool "$big/tool.sh" --target "$URL" \
+    --credentials "$TMP/cred" --fingerprint "$(printf '%064d' 0)"
+
 done_testing

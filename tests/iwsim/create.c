@@ -33,6 +33,7 @@ usage(void)
 	fputs("usage: iwsim create DIR [--seed N] [--domains N] [--users N] [--folders N]\n"
 	      "       [--messages N] [--size-median BYTES] [--windows] [--archivists N]\n"
 	      "       [--externs N] [--shared N] [--unused N] [--remotes N] [--no-archive]\n"
+	      "       [--no-mailboxes]\n"
 	      "       [--plant KIND[:ARG...]]... [-v]\n"
 	      "       (iwsim --help for details)\n",
 	      stderr);
@@ -806,6 +807,7 @@ create_main(int argc, char **argv)
 		{"unused", required_argument, NULL, 'U'},
 		{"remotes", required_argument, NULL, 'R'},
 		{"no-archive", no_argument, NULL, 'n'},
+		{"no-mailboxes", no_argument, NULL, 'N'},
 		{"plant", required_argument, NULL, 'p'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -845,6 +847,7 @@ create_main(int argc, char **argv)
 		case 'U': num_opt("unused", optarg, 0, 100000, &sm.unused); break;
 		case 'R': num_opt("remotes", optarg, 0, 100000, &sm.remotes); break;
 		case 'n': sm.archive = 0; break;
+		case 'N': sm.no_mailboxes = 1; break;
 		case 'p':
 			if (deps_parse(&sm.plants, optarg) != 0) {
 				fprintf(stderr, "iwsim create: --plant: bad value '%s'\n", optarg);
@@ -901,7 +904,8 @@ create_main(int argc, char **argv)
 	write_config(&sm);
 	write_logs(&sm);
 	write_databases(&sm, accts, nacct);
-	write_mail(&sm, accts, nacct);
+	if (!sm.no_mailboxes)
+		write_mail(&sm, accts, nacct);
 	{
 		static const char *const dbs[] = {".iwsim/state.db", "config/accounts.db"};
 

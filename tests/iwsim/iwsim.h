@@ -139,6 +139,7 @@ struct sim {
 	int windows;
 	int archive;
 	int verbose;
+	int no_mailboxes;
 	uint64_t seed;
 	long domains, users, folders, messages, size_median;
 	long archivists, externs, shared, unused, remotes;

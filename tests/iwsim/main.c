@@ -40,6 +40,8 @@ iwsim_help(void)
 	      "  --unused N          mail/<domain>/olduserK/: data no account uses (0)\n"
 	      "  --remotes N         remote accounts raK (1)\n"
 	      "  --no-archive        C_System_Tools_AutoArchive_Enable 0 (archive/ still exists)\n"
+	      "  --no-mailboxes      accounts only, no mail/archive/extern data (for audits\n"
+	      "                      of many accounts, e.g. iwm-deps benchmarks)\n"
 	      "  --plant KIND[:ARG]  plant a dependency for iwm-deps (see below)\n"
 	      "  -v, --verbose       print a one-line summary\n"
 	      "Every domain also has list1 (U_Type 1), group1 (7) and resource1 (8),\n"

@@ -262,6 +262,11 @@ ok "create --no-archive" iwsim create "$N" --no-archive
 is "auto-archive off" "$("$N/tool.sh" get system C_System_Tools_AutoArchive_Enable)" "C_System_Tools_AutoArchive_Enable: 0"
 ok "the archive dir may still exist" test -d "$N/archive/dom1.example"
 
+NM=$TMP/nm
+ok "create --no-mailboxes" iwsim create "$NM" --no-mailboxes --users 50
+is "accounts without mailboxes" "$("$NM/tool.sh" export account '*@*' u_type | wc -l | tr -d ' ')" 106
+fails "no mailbox data" test -e "$NM/mail/dom1.example/user1"
+
 W=$TMP/w
 ok "create --windows" iwsim create "$W" --windows --externs 1 --archivists 1 --shared 1
 is "windows: install path" "$("$W/tool.sh" get system C_InstallPath)" "C_InstallPath: C:\\Program Files\\IceWarp\\"

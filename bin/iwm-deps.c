@@ -407,29 +407,36 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(IWM_EXIT_USAGE);
+	memset(&conf, 0, sizeof(conf));
+	memset(&tool, 0, sizeof(tool));
 	if (data == NULL && (data = iwm_datafile("deps.conf")) == NULL) {
 		iwm_warn_err();
-		return IWM_EXIT_NOINPUT;
+		rc = IWM_EXIT_NOINPUT;
+		goto out;
 	}
 	if (iwm_depsconf_load(&conf, data) == -1) {
 		iwm_warn_err();
-		return IWM_EXIT_DATA;
+		rc = IWM_EXIT_DATA;
+		goto out;
 	}
 	if (iwm_tool_find(&tool, toolopt) == -1) {
 		iwm_warn_err();
-		return IWM_EXIT_UNAVAIL;
+		rc = IWM_EXIT_UNAVAIL;
+		goto out;
 	}
 	if (iwm_deps_audit(&conf, &tool, &maps, &f) == -1) {
 		iwm_warnx("audit failed: %s", iwm_err());
-		return IWM_EXIT_UNAVAIL;
+		rc = IWM_EXIT_UNAVAIL;
+		goto out;
 	}
 	if (remote.url != NULL &&
 	    (rc = check_space(&f, &remote, tool.path, mapargs, nmapargs)) != 0)
-		return rc;
+		goto out;
 	iwm_findings_sort(&f);
 	if (csvfile != NULL && save_csv(csvfile, &f, min) == -1) {
 		iwm_warn_err();
-		return IWM_EXIT_IO;
+		rc = IWM_EXIT_IO;
+		goto out;
 	}
 	if (fmt == FMT_CSV)
 		write_csv(stdout, &f, min);
@@ -441,6 +448,11 @@ main(int argc, char *argv[])
 		count[f.v[i].sev]++;
 	rc = count[IWM_SEV_ERROR] > 0 ? IWM_EXIT_BLOCK :
 	    count[IWM_SEV_WARNING] > 0 ? IWM_EXIT_DIFF : IWM_EXIT_OK;
+	if (iwm_close_stdout() == -1) {
+		iwm_warn_err();
+		rc = IWM_EXIT_IO;
+	}
+out:
 	iwm_findings_free(&f);
 	free(f.ignore);
 	iwm_depsconf_free(&conf);
@@ -448,9 +460,5 @@ main(int argc, char *argv[])
 	iwm_pathmap_free(&maps);
 	free(mapargs);
 	free(data);
-	if (iwm_close_stdout() == -1) {
-		iwm_warn_err();
-		return IWM_EXIT_IO;
-	}
 	return rc;
 }

@@ -136,20 +136,25 @@ main(int argc, char *argv[])
 		iwm_warnx("SOURCE and TARGET cannot both be standard input");
 		usage(IWM_EXIT_USAGE);
 	}
+	memset(&tgt, 0, sizeof(tgt));
+	tgt.lines.fd = -1;
 	if (iwm_mreader_open(&src, argv[0]) == -1) {
+		rc = src.lines.fd == -1 ? IWM_EXIT_NOINPUT : IWM_EXIT_DATA;
 		iwm_warn_err();
-		return src.lines.fd == -1 ? IWM_EXIT_NOINPUT : IWM_EXIT_DATA;
+		goto out;
 	}
 	if (iwm_mreader_open(&tgt, argv[1]) == -1) {
+		rc = tgt.lines.fd == -1 ? IWM_EXIT_NOINPUT : IWM_EXIT_DATA;
 		iwm_warn_err();
-		return tgt.lines.fd == -1 ? IWM_EXIT_NOINPUT : IWM_EXIT_DATA;
+		goto out;
 	}
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	out = stdout;
 	/* Deletions wait until the source is known to be complete. */
 	if (del && (out = spool = tmpfile()) == NULL) {
 		iwm_warnx("temporary file: %s", strerror(errno));
-		return IWM_EXIT_IO;
+		rc = IWM_EXIT_IO;
+		goto out;
 	}
 	if (src.scope != NULL) {
 		iwm_buf_adds(&hdr, "scope=");
@@ -204,23 +209,28 @@ main(int argc, char *argv[])
 			    deletions == 1 ? "" : "s");
 		if (unspool(spool, src.complete) == -1)
 			goto ioerr;
-		fclose(spool);
 	}
 	/* Complete only when the source was: a diff knows no more. */
 	if (src.complete && iwm_mwrite_end(stdout) == -1)
 		goto ioerr;
+	if (iwm_close_stdout() == -1) {
+		iwm_warn_err();
+		rc = IWM_EXIT_IO;
+	} else
+		rc = differ ? IWM_EXIT_DIFF : IWM_EXIT_OK;
+	goto out;
+dataerr:
+	iwm_warn_err();
+	rc = IWM_EXIT_DATA;
+	goto out;
+ioerr:
+	iwm_warnx("standard output: write error");
+	rc = IWM_EXIT_IO;
+out:
+	if (spool != NULL)
+		fclose(spool);
 	iwm_mreader_close(&src);
 	iwm_mreader_close(&tgt);
 	iwm_buf_free(&hdr);
-	if (iwm_close_stdout() == -1) {
-		iwm_warn_err();
-		return IWM_EXIT_IO;
-	}
-	return differ ? IWM_EXIT_DIFF : IWM_EXIT_OK;
-dataerr:
-	iwm_warn_err();
-	return IWM_EXIT_DATA;
-ioerr:
-	iwm_warnx("standard output: write error");
-	return IWM_EXIT_IO;
+	return rc;
 }

@@ -13,6 +13,15 @@ for n in 1 2 3; do
 done
 ok "agent starts" serve_start --root mail="$dst"
 iwm-scan --root mail="$src" >"$TMP/src.m"
+# started: wait until an upload is under way (a temp file exists).
+started() {
+	n=0
+	while [ -z "$(find "$dst" -name '.iwm-tmp-*' -print)" ] && [ $n -lt 100 ]
+	do
+		sleep 0.05
+		n=$((n + 1))
+	done
+}
 nfiles() {
 	find "$dst" -type f ! -name '.iwm-tmp-*' | wc -l | tr -d ' '
 }
@@ -20,9 +29,13 @@ nfiles() {
 # Pause and resume: 2 MiB files one at a time at 2 MiB/s.
 push_bg --rate 2M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
-sleep 0.3
+started
 kill -TSTP "$pid"
-sleep 1.4
+n=0
+while [ "$(ps -o stat= -p "$pid" | cut -c1)" != T ] && [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
 is "stopped after the transfer in flight" "$(ps -o stat= -p "$pid" | cut -c1)" T
 n1=$(nfiles)
 is "one file done" "$n1" 1
@@ -39,7 +52,7 @@ ok "pause and resume reported" sh -c 'grep -q paused "$1" && grep -q resumed "$1
 find "$dst" -mindepth 1 -delete
 push_bg --rate 2M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
-sleep 0.3
+started
 kill -INT "$pid"
 wait "$pid"
 is "cancel: exit 75" "$?" 75
@@ -51,7 +64,7 @@ ok "cancel reported" grep -q cancelled "$TMP/err"
 find "$dst" -mindepth 1 -delete
 push_bg --rate 2M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
-sleep 0.3
+started
 kill -INT "$pid"
 sleep 0.1
 kill -INT "$pid"

@@ -35,7 +35,7 @@ UNITS   := $(UNIT_SRC:.c=)
 SIM_SRC := $(sort $(wildcard tests/iwsim/*.c))
 SIM_HDR := $(wildcard tests/iwsim/*.h)
 HDRS    := $(wildcard lib/*.h)
-SHELLS   = bin/iwm $(wildcard libexec/iwm/*) $(wildcard scripts/*) \
+SHELLS   = $(wildcard bin/iwm libexec/iwm/* scripts/* tests/iwsim/iwsim-db) \
 	   $(wildcard tests/*.sh tests/t/*.t examples/*.sh) .ci/run
 MANS    := $(wildcard man/man*/*.[0-9])
 

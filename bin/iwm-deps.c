@@ -30,7 +30,7 @@ usage(int status)
 	    "\t[--csv FILE] [--min-severity info|warning|error] "
 	    "[--ignore CATEGORY]...\n\t[--data FILE] [--target URL "
 	    "[--credentials FILE] [--fingerprint SHA256 | --cacert FILE]\n"
-	    "\t[--proxy URL]]\n", iwm_progname);
+	    "\t[--proxy URL] [--insecure-http]]\n", iwm_progname);
 	exit(status);
 }
 
@@ -308,14 +308,14 @@ save_csv(const char *file, const struct iwm_findings *f, enum iwm_sev min)
 
 	iwm_buf_printf(&tmp, "%s.tmp.%ld", file, (long)getpid());
 	if ((fp = fopen(tmp.ptr, "w")) == NULL) {
-		iwm_seterr_errno("%s", tmp.ptr);
+		iwm_seterr_errno("--csv %s", file);
 		iwm_buf_free(&tmp);
 		return -1;
 	}
 	write_csv(fp, f, min);
 	bad = ferror(fp);
 	if (fclose(fp) != 0 || bad || rename(tmp.ptr, file) == -1) {
-		iwm_seterr_errno("%s", file);
+		iwm_seterr_errno("--csv %s", file);
 		unlink(tmp.ptr);
 		iwm_buf_free(&tmp);
 		return -1;

@@ -34,8 +34,12 @@ iwm_datafile(const char *name)
 	char exe[PATH_MAX], *slash, *p;
 	ssize_t n;
 
-	if (env != NULL && *env != '\0')
-		return try_dir(env, name);
+	if (env != NULL && *env != '\0') {
+		if ((p = try_dir(env, name)) == NULL)
+			iwm_seterr("data file '%s' not found in IWM_DATADIR "
+			    "(%s)", name, env);
+		return p;
+	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {
 		exe[n] = '\0';

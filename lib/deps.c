@@ -57,6 +57,7 @@ iwm_finding_add(struct iwm_findings *f, enum iwm_sev sev, const char *cat,
 	va_end(ap);
 	b.len = (size_t)n;
 	x.sev = sev;
+	x.seq = f->n;
 	x.category = iwm_strdup(cat);
 	x.object = iwm_strdup(obj);
 	x.message = iwm_buf_steal(&b);
@@ -72,7 +73,7 @@ cmp_finding(const void *a, const void *b)
 	if (x->sev != y->sev)
 		return (int)x->sev - (int)y->sev;
 	/* Stable: findings of one severity keep the order found. */
-	return x < y ? -1 : x > y;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 void
@@ -317,6 +318,24 @@ show(const char *v)
 	add_shown(&b, v);
 	return b.ptr != NULL ? b.ptr : "";
 }
+static char *
+xml_error(void)
+{
+	const xmlError *e = xmlGetLastError();
+	struct iwm_buf m = { 0 };
+
+	iwm_buf_printf(&m, "not well-formed XML (line %d: %s): not checked; "
+	    "check it by hand", e != NULL ? e->line : 0,
+	    e != NULL && e->message != NULL ? e->message : "empty document");
+	/* libxml2's messages end with a newline. */
+	for (size_t i = 0; i < m.len; i++)
+		if (m.ptr[i] == '\n')
+			m.ptr[i] = ' ';
+	while (m.len > 0 && m.ptr[m.len - 1] == ' ')
+		m.ptr[--m.len] = '\0';
+	return iwm_buf_steal(&m);
+}
+
 static xmlDoc *
 parse_xml(struct audit *a, const char *text, size_t len, const char *cat,
     const char *obj)
@@ -325,17 +344,10 @@ parse_xml(struct audit *a, const char *text, size_t len, const char *cat,
 	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 
 	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
-		const xmlError *e = xmlGetLastError();
-		struct iwm_buf m = { 0 };
+		char *m = xml_error();
 
-		iwm_buf_adds(&m, e != NULL && e->message != NULL ?
-		    e->message : "empty document");
-		while (m.len > 0 && isspace((unsigned char)m.ptr[m.len - 1]))
-			m.ptr[--m.len] = '\0';
-		iwm_finding_add(a->f, IWM_SEV_WARNING, cat, obj,
-		    "not well-formed XML (line %d: %s): not checked; check it "
-		    "by hand", e != NULL ? e->line : 0, m.ptr);
-		iwm_buf_free(&m);
+		iwm_finding_add(a->f, IWM_SEV_WARNING, cat, obj, "%s", m);
+		free(m);
 		if (doc != NULL)
 			xmlFreeDoc(doc);
 		return NULL;
@@ -440,23 +452,63 @@ out:
 	return rc;
 }
 
-/* One level's rule XML: same actions, same severities as filters. */
+/*
+ * What one rule XML text says: each rule with risky actions, or why the
+ * text is not XML.  Many accounts carry the same rules (a template), so
+ * the parse of a text is kept and reused: emitting findings from it is
+ * cheap, parsing a document per account is not.
+ */
+struct rulesum {
+	char	*title;
+	int	 active;
+	char	*acts;
+};
+struct ruleset {
+	uint64_t	 hash;
+	char		*xml;
+	char		*error;		/* not well-formed: why */
+	struct rulesum	*v;
+	size_t		 n;
+};
+#define RULECACHE	256
+
+static struct ruleset rulecache[RULECACHE];
+
 static void
-check_rules(struct audit *a, const char *level, const char *owner,
-    const char *xml)
+ruleset_clear(struct ruleset *rs)
 {
-	struct iwm_buf obj = { 0 };
-	xmlDoc *doc;
+	size_t i;
+
+	for (i = 0; i < rs->n; i++) {
+		free(rs->v[i].title);
+		free(rs->v[i].acts);
+	}
+	free(rs->v);
+	free(rs->xml);
+	free(rs->error);
+	memset(rs, 0, sizeof(*rs));
+}
+
+static void
+rulecache_free(void)
+{
+	size_t i;
+
+	for (i = 0; i < RULECACHE; i++)
+		ruleset_clear(&rulecache[i]);
+}
+
+static void
+ruleset_parse(struct audit *a, const char *xml, struct ruleset *rs)
+{
+	xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	xmlNode *root, *r;
 
-	if (xml == NULL || *xml == '\0')
-		return;
-	if (owner != NULL)
-		iwm_buf_printf(&obj, "%s rules of %s", level, owner);
-	else
-		iwm_buf_printf(&obj, "%s rules", level);
-	if ((doc = parse_xml(a, xml, strlen(xml), "rule", obj.ptr)) == NULL) {
-		iwm_buf_free(&obj);
+	if (doc == NULL || xmlDocGetRootElement(doc) == NULL) {
+		rs->error = xml_error();
+		if (doc != NULL)
+			xmlFreeDoc(doc);
 		return;
 	}
 	root = xmlDocGetRootElement(doc);
@@ -464,9 +516,9 @@ check_rules(struct audit *a, const char *level, const char *owner,
 	r = strcasecmp((const char *)root->name, "RULE") == 0 ? root :
 	    root->children;
 	for (; r != NULL; r = r == root ? NULL : r->next) {
-		struct iwm_buf acts = { 0 }, o = { 0 };
+		struct iwm_buf acts = { 0 };
 		xmlNode *c, *it;
-		char *title, *active;
+		char *active;
 
 		if (r->type != XML_ELEMENT_NODE ||
 		    strcasecmp((const char *)r->name, "RULE") != 0)
@@ -496,27 +548,81 @@ check_rules(struct audit *a, const char *level, const char *owner,
 			}
 		}
 		if (acts.len > 0) {
-			title = child_text(r, "TITLE");
+			struct rulesum sum;
+
+			sum.title = child_text(r, "TITLE");
+			if (sum.title == NULL)
+				sum.title = iwm_strdup("(untitled)");
 			active = child_text(r, "ACTIVE");
-			iwm_buf_printf(&o, "%s rule '%s'%s%s", level,
-			    title != NULL ? title : "(untitled)",
-			    owner != NULL ? " of " : "",
-			    owner != NULL ? owner : "");
-			if (is_true(active))
-				iwm_finding_add(a->f, IWM_SEV_WARNING, "rule",
-				    o.ptr, "active; %s: recreate what it uses "
-				    "on the target and test it", acts.ptr);
-			else
-				iwm_finding_add(a->f, IWM_SEV_INFO, "rule",
-				    o.ptr, "inactive; %s", acts.ptr);
-			free(title);
+			sum.active = is_true(active);
 			free(active);
+			sum.acts = iwm_buf_steal(&acts);
+			rs->v = iwm_reallocarray(rs->v, rs->n + 1,
+			    sizeof(*rs->v));
+			rs->v[rs->n++] = sum;
 		}
 		iwm_buf_free(&acts);
-		iwm_buf_free(&o);
 	}
 	xmlFreeDoc(doc);
-	iwm_buf_free(&obj);
+}
+
+/* FNV-1a: cheap, and good enough to pick a cache slot. */
+static uint64_t
+hash_text(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+/* One level's rule XML: same actions, same severities as filters. */
+static void
+check_rules(struct audit *a, const char *level, const char *owner,
+    const char *xml)
+{
+	struct ruleset *rs;
+	uint64_t h;
+	size_t i;
+
+	if (xml == NULL || *xml == '\0')
+		return;
+	h = hash_text(xml);
+	rs = &rulecache[h % RULECACHE];
+	if (rs->xml == NULL || rs->hash != h || strcmp(rs->xml, xml) != 0) {
+		ruleset_clear(rs);
+		rs->hash = h;
+		rs->xml = iwm_strdup(xml);
+		ruleset_parse(a, xml, rs);
+	}
+	if (rs->error != NULL) {
+		struct iwm_buf obj = { 0 };
+
+		if (owner != NULL)
+			iwm_buf_printf(&obj, "%s rules of %s", level, owner);
+		else
+			iwm_buf_printf(&obj, "%s rules", level);
+		iwm_finding_add(a->f, IWM_SEV_WARNING, "rule", obj.ptr, "%s",
+		    rs->error);
+		iwm_buf_free(&obj);
+		return;
+	}
+	for (i = 0; i < rs->n; i++) {
+		const struct rulesum *r = &rs->v[i];
+		struct iwm_buf o = { 0 };
+
+		iwm_buf_printf(&o, "%s rule '%s'%s%s", level, r->title,
+		    owner != NULL ? " of " : "", owner != NULL ? owner : "");
+		if (r->active)
+			iwm_finding_add(a->f, IWM_SEV_WARNING, "rule", o.ptr,
+			    "active; %s: recreate what it uses on the target "
+			    "and test it", r->acts);
+		else
+			iwm_finding_add(a->f, IWM_SEV_INFO, "rule", o.ptr,
+			    "inactive; %s", r->acts);
+		iwm_buf_free(&o);
+	}
 }
 
 static void
@@ -851,5 +957,6 @@ out:
 	free(vals);
 	free(vars);
 	free(a.configdir);
+	rulecache_free();
 	return rc;
 }

@@ -15,6 +15,7 @@ int	 iwm_sev_parse(const char *, enum iwm_sev *);
 
 struct iwm_finding {
 	enum iwm_sev	 sev;
+	size_t		 seq;		/* order found */
 	char		*category;
 	char		*object;
 	char		*message;

@@ -492,13 +492,25 @@ iwm_mreader_close(struct iwm_mreader *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* Bytes that need an escape; everything else is copied as it is. */
+static const unsigned char needs_escape[256] = {
+	['\\'] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
+};
+
 void
 iwm_escape_buf(struct iwm_buf *b, const char *s, size_t len)
 {
 	size_t i, run = 0;
 
-	iwm_buf_grow(b, len);
-	for (i = 0; i < len; i++) {
+	/* Nearly every name needs no escape: one scan, one copy. */
+	for (i = 0; i < len && !needs_escape[(unsigned char)s[i]]; i++)
+		;
+	if (i == len) {
+		iwm_buf_add(b, s, len);
+		return;
+	}
+	iwm_buf_grow(b, len + 8);
+	for (; i < len; i++) {
 		const char *e;
 
 		switch (s[i]) {

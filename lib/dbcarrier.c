@@ -102,10 +102,11 @@ iwm_db_mysql_exec(MYSQL *m, const char *sql, const char *what)
 
 MYSQL *
 iwm_db_mysql_connect(const struct iwm_dbspec *s, const char *what,
-    int create_db)
+    int flags)
 {
 	MYSQL *m;
-	unsigned timeout = 10;
+	unsigned timeout = 10, infile = (flags & IWM_DBC_INFILE) != 0;
+	int create_db = (flags & IWM_DBC_CREATE) != 0;
 	char *desc = iwm_dbspec_describe(s);
 	const char *host = s->host;
 
@@ -117,6 +118,7 @@ iwm_db_mysql_connect(const struct iwm_dbspec *s, const char *what,
 	}
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+	mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &infile);
 	/* "localhost" would mean the default socket: use TCP with a port. */
 	if (host != NULL && strcmp(host, "localhost") == 0 && s->port != 0)
 		host = "127.0.0.1";

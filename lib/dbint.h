@@ -20,8 +20,16 @@ const char *iwm_db_generic_sqlite(const char *decl);
 /* Carrier declaration for a MySQL column of class G. */
 const char *iwm_db_carrier_decl(const char *g);
 
+/*
+ * Connect.  FLAGS: IWM_DBC_CREATE creates the database when missing;
+ * IWM_DBC_INFILE allows LOAD DATA LOCAL INFILE (the caller installs its
+ * own handler with mysql_set_local_infile_handler(), so the server can
+ * never make the client read a file).
+ */
+#define IWM_DBC_CREATE	1
+#define IWM_DBC_INFILE	2
 MYSQL	*iwm_db_mysql_connect(const struct iwm_dbspec *, const char *what,
-	    int create_db);
+	    int flags);
 int	 iwm_db_mysql_exec(MYSQL *, const char *sql, const char *what);
 int	 iwm_db_mysql_fail(MYSQL *, const char *what, const char *doing);
 sqlite3	*iwm_db_sqlite_open(const char *path, int flags, const char *what);

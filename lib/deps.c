@@ -220,7 +220,8 @@ struct audit {
 	struct iwm_findings	*f;
 	char			*configdir;	/* local, '/'-terminated */
 	char			*installpath;	/* as the server reports it */
-	const char		*user_rule, *user_ftp, *dblist, *dblist_val;
+	const char		*dblist, *dblist_val;
+	int			 skip[4];	/* export columns not to read */
 	size_t			 nlists_db, nexec;
 };
 
@@ -757,14 +758,17 @@ account_row(void *arg, char **f, size_t nf)
 		    "executable account: the program it runs is not "
 		    "migrated; install it on the target");
 	}
-	if (type == 1 && a->dblist != NULL && strcmp(f[4], a->dblist_val) == 0) {
+	if (type == 1 && a->dblist != NULL && !a->skip[3] &&
+	    strcmp(f[4], a->dblist_val) == 0) {
 		a->nlists_db++;
 		iwm_finding_add(a->f, IWM_SEV_WARNING, "mailing-list", f[0],
 		    "members come from a database: make that database "
 		    "reachable from the target and check the list");
 	}
-	check_rules(a, "user", f[0], f[2]);
-	check_ftp(a, "user", f[0], f[3]);
+	if (!a->skip[1])
+		check_rules(a, "user", f[0], f[2]);
+	if (!a->skip[2])
+		check_ftp(a, "user", f[0], f[3]);
 	(void)nf;
 	return 0;
 }
@@ -774,8 +778,10 @@ domain_row(void *arg, char **f, size_t nf)
 {
 	struct audit *a = arg;
 
-	check_rules(a, "domain", f[0], f[1]);
-	check_ftp(a, "domain", f[0], f[2]);
+	if (!a->skip[0])
+		check_rules(a, "domain", f[0], f[1]);
+	if (!a->skip[1])
+		check_ftp(a, "domain", f[0], f[2]);
 	(void)nf;
 	return 0;
 }
@@ -832,6 +838,50 @@ get_system(struct audit *a, const char **vars, size_t n, char **vals)
 	return 0;
 }
 
+static int
+noop_row(void *arg, char **f, size_t nf)
+{
+	return 0;
+}
+
+/*
+ * One export with every column; when the tool refuses it, find the
+ * variables it does not know (one small export each), report them, read
+ * SAFE in their place and skip those columns: a stale name in deps.conf
+ * costs a finding, not the audit.
+ */
+static int
+export_checked(struct audit *a, const char *kind, const char *pattern,
+    const char **vars, size_t nvars, const char *safe, iwm_export_cb cb)
+{
+	size_t i, before = a->f->n;
+
+	memset(a->skip, 0, sizeof(a->skip));
+	if (iwm_tool_export(a->tool, kind, pattern, vars, nvars, cb, a) == 0)
+		return 0;
+	/* Findings of a half-read export would come twice. */
+	while (a->f->n > before) {
+		struct iwm_finding *x = &a->f->v[--a->f->n];
+
+		free(x->category);
+		free(x->object);
+		free(x->message);
+	}
+	for (i = 0; i < nvars; i++) {
+		if (strcasecmp(vars[i], safe) == 0 ||
+		    iwm_tool_export(a->tool, kind, pattern, &vars[i], 1,
+		    noop_row, NULL) == 0)
+			continue;
+		iwm_finding_add(a->f, IWM_SEV_WARNING, "audit", vars[i],
+		    "the tool does not export this %s variable (%s): not "
+		    "checked; correct deps.conf for this IceWarp version",
+		    kind, iwm_err());
+		vars[i] = safe;
+		a->skip[i] = 1;
+	}
+	return iwm_tool_export(a->tool, kind, pattern, vars, nvars, cb, a);
+}
+
 static const char *
 sysval(const char **vars, char **vals, size_t n, const char *name)
 {
@@ -883,8 +933,33 @@ iwm_deps_audit(const struct iwm_depsconf *conf, const struct iwm_tool *tool,
 	if (get_system(&a, vars, n, vals) == -1)
 		goto out;
 	a.installpath = vals[0];
-	if (vals[1] == NULL ||
-	    (a.configdir = iwm_path_localize(maps, vals[1])) == NULL)
+	if (vals[1] == NULL && vals[0] != NULL) {
+		/* As scripts do: path.dat's first line, else <install>/config. */
+		char *inst = iwm_path_localize(maps, vals[0]);
+		struct iwm_buf pd = { 0 }, text = { 0 };
+		int missing = 1;
+
+		if (inst == NULL)
+			goto out;
+		iwm_buf_printf(&pd, "%spath.dat", inst);
+		if (read_file(pd.ptr, &text, &missing) == 0 && !missing &&
+		    text.len > 0 && text.ptr[0] != '\n' && text.ptr[0] != '\r')
+			vals[1] = iwm_strndup(text.ptr, strcspn(text.ptr, "\r\n"));
+		else {
+			iwm_buf_reset(&pd);
+			iwm_buf_printf(&pd, "%sconfig/", inst);
+			vals[1] = iwm_strdup(pd.ptr);
+		}
+		free(inst);
+		iwm_buf_free(&pd);
+		iwm_buf_free(&text);
+	}
+	if (vals[1] == NULL) {
+		iwm_seterr("the tool reports neither C_ConfigPath nor "
+		    "C_InstallPath");
+		goto out;
+	}
+	if ((a.configdir = iwm_path_localize(maps, vals[1])) == NULL)
 		goto out;
 	/* The system-level checks, in the order of the data file. */
 	for (i = 0; i < conf->n; i++) {
@@ -937,8 +1012,8 @@ iwm_deps_audit(const struct iwm_depsconf *conf, const struct iwm_tool *tool,
 
 		dvars[0] = dr != NULL ? dr->w[1] : "D_RulesContentXML";
 		dvars[1] = df != NULL ? df->w[1] : "D_FTP_DomainSettings";
-		if (iwm_tool_export(tool, "domain", "*", dvars, 2, domain_row,
-		    &a) == -1)
+		if (export_checked(&a, "domain", "*", dvars, 2, "d_type",
+		    domain_row) == -1)
 			goto out;
 		a.dblist = dl != NULL ? dl->w[0] : NULL;
 		a.dblist_val = dl != NULL ? dl->w[1] : NULL;
@@ -946,8 +1021,8 @@ iwm_deps_audit(const struct iwm_depsconf *conf, const struct iwm_tool *tool,
 		avars[1] = ur != NULL ? ur->w[1] : "U_RulesContentXML";
 		avars[2] = uf != NULL ? uf->w[1] : "U_FTP_UserSettings";
 		avars[3] = a.dblist != NULL ? a.dblist : "M_SendAllLists";
-		if (iwm_tool_export(tool, "account", "*@*", avars, 4,
-		    account_row, &a) == -1)
+		if (export_checked(&a, "account", "*@*", avars, 4, "u_type",
+		    account_row) == -1)
 			goto out;
 	}
 	rc = 0;

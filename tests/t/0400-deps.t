@@ -143,6 +143,27 @@ sed 's/C_System_Logging_Syslog_Server/C_No_Such_Variable/' "$TOP/lib/data/deps.c
 iwm-deps --tool "$srv/tool.sh" --data "$TMP/stale.conf" --format tsv >"$TMP/out"
 ok "a variable unknown to the tool: a finding, the audit goes on" sh -c \
     'grep -q "^warning	audit	C_No_Such_Variable	" "$1" && grep -q "	executable	" "$1"' - "$TMP/out"
+# A real tool refuses an export or get that names a variable it does not
+# know: a wrapper that does so for the names given in $REFUSE.
+cat >"$TMP/strict-tool.sh" <<EOF
+#!/bin/sh
+for v in \$REFUSE; do
+	case " \$* " in
+	*" \$v "*) echo "unknown variable \$v" >&2; exit 1 ;;
+	esac
+done
+exec "$srv/tool.sh" "\$@"
+EOF
+chmod +x "$TMP/strict-tool.sh"
+sed 's/U_FTP_UserSettings/U_No_Such_FTP/' "$TOP/lib/data/deps.conf" >"$TMP/stale2.conf"
+REFUSE=U_No_Such_FTP iwm-deps --tool "$TMP/strict-tool.sh" --data "$TMP/stale2.conf" --format tsv >"$TMP/out"
+ok "an account variable the tool refuses: an audit finding" grep -q "^warning	audit	U_No_Such_FTP	the tool does not export this account variable" "$TMP/out"
+ok "... the other account checks still ran, once each" sh -c \
+    '[ "$(grep -c "	executable	exec1@dom1.example	" "$1")" -eq 1 ] && grep -q "user rule .Run application. of user1@dom1.example" "$1"' - "$TMP/out"
+ok "... and no user FTP finding is made up" sh -c '! grep -q "user FTP settings" "$1"' - "$TMP/out"
+REFUSE=C_ConfigPath iwm-deps --tool "$TMP/strict-tool.sh" --format tsv >"$TMP/out2"
+ok "C_ConfigPath unknown: the config path comes from path.dat" sh -c \
+    'grep -q "^warning	audit	C_ConfigPath	" "$1" && grep -q "	content-filter	content filter" "$1"' - "$TMP/out2"
 exits "--format bogus: exit 64" 64 iwm-deps --tool "$srv/tool.sh" --format bogus
 exits "--help: exit 0" 0 iwm-deps --help
 # The disk space check against a target agent (iwm-serve over TLS).

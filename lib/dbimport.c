@@ -799,11 +799,14 @@ inf_error(void *ptr, char *buf, unsigned int len)
 	return 2000;
 }
 
-/* LOAD DATA refused by configuration (server or client side). */
+/*
+ * LOAD DATA LOCAL refused by configuration: MariaDB 4166 (10.5+) or
+ * 1148, MySQL 8 3948/3950, the client library 2068.
+ */
 static int
 infile_refused(unsigned e)
 {
-	return e == 1148 || e == 3948 || e == 3950 || e == 2068;
+	return e == 4166 || e == 1148 || e == 3948 || e == 3950 || e == 2068;
 }
 
 /*

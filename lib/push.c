@@ -708,6 +708,7 @@ delta_start(struct push *p, struct job *j)
 		item_done(it, I_FAIL, "%s", iwm_err());
 		return 0;
 	}
+	iwm_rs_delta_base_size(j->delta, j->bsize);
 	add_path(&path, "/v1/delta/", it);
 	j->easy = iwm_client_easy(&p->cl, path.ptr);
 	iwm_buf_free(&path);

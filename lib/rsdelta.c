@@ -1,12 +1,20 @@
 /*
- * rsdelta.c: librsync 2.x jobs driven by hand, so that signatures,
- * deltas and patches stream through HTTP bodies without temp files.
+ * rsdelta.c: librsync-format signatures, deltas and patches, streamed
+ * through HTTP bodies without temp files.
+ *
  * Signatures use BLAKE2 and the block and strong-sum lengths that
- * rs_sig_args() recommends for the file's size.
+ * rs_sig_args() recommends for the file's size; they are made here, by
+ * several threads over ranges of blocks, byte for byte what
+ * rs_sig_begin() would write.  Deltas against such a signature are
+ * searched here too, by several threads over ranges of the source,
+ * and written in librsync's delta format (rs_patch() applies them); a
+ * signature of another kind goes through librsync's own delta job.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <librsync.h>
@@ -14,7 +22,10 @@
 #include "transfer.h"
 
 #define RS_BUFSZ	(256 * 1024)
-
+#define RS_MAXTHREADS	4
+#define SIG_HDRLEN	12
+#define STRONG_MAX	32	/* BLAKE2 sums as librsync makes them */
+#define CHAR_OFFSET	31	/* librsync's rollsum */
 static ssize_t
 readfull(int fd, char *p, size_t n)
 {
@@ -35,65 +46,415 @@ readfull(int fd, char *p, size_t n)
 	return (ssize_t)got;
 }
 
+
+static ssize_t
+preadfull(int fd, void *buf, size_t n, uint64_t off)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = pread(fd, p + got, n - got, (off_t)(off + got));
+
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+static unsigned
+ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > RS_MAXTHREADS ? RS_MAXTHREADS : (unsigned)n;
+}
+
+static void
+put32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static uint32_t
+get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3];
+}
+
+/* --- BLAKE2b (RFC 7693), unkeyed, 32-byte digest, as librsync's ----- */
+
+static const uint64_t b2_iv[8] = {
+	0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL,
+	0x3c6ef372fe94f82bULL, 0xa54ff53a5f1d36f1ULL,
+	0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL,
+	0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL,
+};
+
+static uint64_t
+le64(const unsigned char *p)
+{
+	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
+	    (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
+	    (uint64_t)p[7] << 56;
+}
+
+#define ROTR64(x, n)	(((x) >> (n)) | ((x) << (64 - (n))))
+#define B2G(a, b, c, d, x, y) do {					\
+	a = a + b + (x); d = ROTR64(d ^ a, 32);				\
+	c = c + d; b = ROTR64(b ^ c, 24);				\
+	a = a + b + (y); d = ROTR64(d ^ a, 16);				\
+	c = c + d; b = ROTR64(b ^ c, 63);				\
+} while (0)
+#define B2ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12,	\
+    s13, s14, s15) do {							\
+	B2G(v0, v4, v8, v12, m[s0], m[s1]);				\
+	B2G(v1, v5, v9, v13, m[s2], m[s3]);				\
+	B2G(v2, v6, v10, v14, m[s4], m[s5]);				\
+	B2G(v3, v7, v11, v15, m[s6], m[s7]);				\
+	B2G(v0, v5, v10, v15, m[s8], m[s9]);				\
+	B2G(v1, v6, v11, v12, m[s10], m[s11]);				\
+	B2G(v2, v7, v8, v13, m[s12], m[s13]);				\
+	B2G(v3, v4, v9, v14, m[s14], m[s15]);				\
+} while (0)
+
+static void
+b2_compress(uint64_t h[8], const unsigned char *blk, uint64_t t, int last)
+{
+	uint64_t m[16], v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11,
+	    v12, v13, v14, v15;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		m[i] = le64(blk + 8 * i);
+	v0 = h[0]; v1 = h[1]; v2 = h[2]; v3 = h[3];
+	v4 = h[4]; v5 = h[5]; v6 = h[6]; v7 = h[7];
+	v8 = b2_iv[0]; v9 = b2_iv[1]; v10 = b2_iv[2]; v11 = b2_iv[3];
+	v12 = b2_iv[4] ^ t; v13 = b2_iv[5];
+	v14 = last ? ~b2_iv[6] : b2_iv[6]; v15 = b2_iv[7];
+	B2ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	B2ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
+	B2ROUND(11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4);
+	B2ROUND(7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8);
+	B2ROUND(9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13);
+	B2ROUND(2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9);
+	B2ROUND(12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11);
+	B2ROUND(13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10);
+	B2ROUND(6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5);
+	B2ROUND(10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0);
+	B2ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	B2ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
+	h[0] ^= v0 ^ v8; h[1] ^= v1 ^ v9; h[2] ^= v2 ^ v10;
+	h[3] ^= v3 ^ v11; h[4] ^= v4 ^ v12; h[5] ^= v5 ^ v13;
+	h[6] ^= v6 ^ v14; h[7] ^= v7 ^ v15;
+}
+
+/* The first LEN (<= 32) bytes of BLAKE2b-256 of P[0..N). */
+static void
+strong_sum(const unsigned char *p, size_t n, unsigned char *out, size_t len)
+{
+	uint64_t h[8];
+	unsigned char last[128], dig[STRONG_MAX];
+	uint64_t t = 0;
+	int i;
+
+	memcpy(h, b2_iv, sizeof(h));
+	h[0] ^= 0x01010000ULL ^ STRONG_MAX;
+	while (n > 128) {
+		t += 128;
+		b2_compress(h, p, t, 0);
+		p += 128;
+		n -= 128;
+	}
+	memset(last, 0, sizeof(last));
+	memcpy(last, p, n);
+	b2_compress(h, last, t + n, 1);
+	for (i = 0; i < 4; i++) {
+		uint64_t w = h[i];
+		int k;
+
+		for (k = 0; k < 8; k++)
+			dig[8 * i + k] = (unsigned char)(w >> (8 * k));
+	}
+	memcpy(out, dig, len);
+}
+
+/* --- librsync's rollsum (weak sum) ---------------------------------- */
+
+struct rollsum {
+	uint32_t s1, s2;	/* only the low 16 bits count */
+};
+
+static void
+roll_init(struct rollsum *r, const unsigned char *p, size_t n)
+{
+	uint32_t s1 = 0, s2 = 0;
+	size_t i = 0;
+
+	for (; i + 4 <= n; i += 4) {
+		s2 += 4 * s1 + 4 * (uint32_t)p[i] + 3 * (uint32_t)p[i + 1] +
+		    2 * (uint32_t)p[i + 2] + p[i + 3];
+		s1 += (uint32_t)p[i] + p[i + 1] + p[i + 2] + p[i + 3];
+	}
+	for (; i < n; i++) {
+		s1 += p[i];
+		s2 += s1;
+	}
+	/* Each byte counts as itself plus CHAR_OFFSET. */
+	s1 += (uint32_t)(n * CHAR_OFFSET);
+	s2 += (uint32_t)(n * (n + 1) / 2 * CHAR_OFFSET);
+	r->s1 = s1;
+	r->s2 = s2;
+}
+
+static inline void
+roll_rotate(struct rollsum *r, unsigned char out, unsigned char in,
+    uint32_t count)
+{
+	r->s1 += (uint32_t)in - out;
+	r->s2 += r->s1 - count * ((uint32_t)out + CHAR_OFFSET);
+}
+
+static inline uint32_t
+roll_digest(const struct rollsum *r)
+{
+	return (r->s2 & 0xffff) << 16 | (r->s1 & 0xffff);
+}
+
+static uint32_t
+weak_sum(const unsigned char *p, size_t n)
+{
+	struct rollsum r;
+
+	roll_init(&r, p, n);
+	return roll_digest(&r);
+}
+
+/* --- signatures ----------------------------------------------------- */
+
+struct sigjob {
+	int		 fd;
+	uint64_t	 size;
+	size_t		 block, strong;
+	uint64_t	 nblocks;
+	unsigned char	*out;		/* entries, after the header */
+	uint64_t	 b0, b1;	/* this thread's blocks */
+	int		 err;		/* errno, or -1: the file shrank */
+};
+
+static void *
+sig_thread(void *arg)
+{
+	struct sigjob *j = arg;
+	size_t per = j->block < RS_BUFSZ ? RS_BUFSZ / j->block : 1;
+	size_t esz = 4 + j->strong;
+	unsigned char *buf = iwm_malloc(per * j->block);
+	uint64_t b = j->b0;
+
+	while (b < j->b1) {
+		uint64_t off = b * j->block, n = j->b1 - b;
+		size_t want, k;
+		ssize_t got;
+
+		if (n > per)
+			n = per;
+		want = (size_t)(n * j->block);
+		if (off + want > j->size)
+			want = (size_t)(j->size - off);
+		if ((got = preadfull(j->fd, buf, want, off)) == -1) {
+			j->err = errno;
+			break;
+		}
+		if ((size_t)got != want) {
+			j->err = -1;
+			break;
+		}
+		for (k = 0; k < n; k++) {
+			size_t bl = want - k * j->block;
+			unsigned char *e = j->out + (b + k) * esz;
+
+			if (bl > j->block)
+				bl = j->block;
+			put32(e, weak_sum(buf + k * j->block, bl));
+			strong_sum(buf + k * j->block, bl, e + 4, j->strong);
+		}
+		b += n;
+	}
+	free(buf);
+	return NULL;
+}
+
 int
 iwm_rs_signature(int fd, uint64_t size, struct iwm_buf *sig)
 {
 	rs_magic_number magic = RS_BLAKE2_SIG_MAGIC;
 	size_t block = 0, strong = (size_t)-1;	/* minimum safe strong sum */
-	rs_buffers_t bufs;
-	rs_result res;
-	rs_job_t *job;
-	char *in = iwm_malloc(RS_BUFSZ);
-	int rc = -1;
+	struct sigjob jobs[RS_MAXTHREADS];
+	pthread_t tid[RS_MAXTHREADS];
+	unsigned nt, i, started;
+	uint64_t nblocks, per;
+	unsigned char *hdr;
+	size_t total;
 
-	if (rs_sig_args((rs_long_t)size, &magic, &block, &strong) != RS_DONE) {
+	if (rs_sig_args((rs_long_t)size, &magic, &block, &strong) != RS_DONE ||
+	    block == 0 || strong == 0 || strong > STRONG_MAX) {
 		iwm_seterr("librsync: bad signature arguments");
-		free(in);
 		return -1;
 	}
-	job = rs_sig_begin(block, strong, magic);
-	memset(&bufs, 0, sizeof(bufs));
-	for (;;) {
-		if (bufs.avail_in == 0 && !bufs.eof_in) {
-			ssize_t n = readfull(fd, in, RS_BUFSZ);
-
-			if (n == -1) {
-				iwm_seterr_errno("read");
-				goto done;
-			}
-			bufs.next_in = in;
-			bufs.avail_in = (size_t)n;
-			bufs.eof_in = n == 0;
-		}
-		iwm_buf_grow(sig, 64 * 1024);
-		bufs.next_out = sig->ptr + sig->len;
-		bufs.avail_out = sig->cap - sig->len - 1;
-		res = rs_job_iter(job, &bufs);
-		sig->len = (size_t)(bufs.next_out - sig->ptr);
-		sig->ptr[sig->len] = '\0';
-		if (res == RS_DONE)
+	nblocks = (size + block - 1) / block;
+	total = SIG_HDRLEN + (size_t)nblocks * (4 + strong);
+	iwm_buf_grow(sig, total + 1);
+	hdr = (unsigned char *)sig->ptr + sig->len;
+	put32(hdr, (uint32_t)magic);
+	put32(hdr + 4, (uint32_t)block);
+	put32(hdr + 8, (uint32_t)strong);
+	/* One thread per 4 MiB at least, up to the cores. */
+	nt = ncpu();
+	if (nt > size / (4 << 20))
+		nt = size < (8 << 20) ? 1 : (unsigned)(size / (4 << 20));
+	per = (nblocks + nt - 1) / nt;
+	for (i = 0; i < nt; i++) {
+		jobs[i] = (struct sigjob){ .fd = fd, .size = size,
+		    .block = block, .strong = strong, .nblocks = nblocks,
+		    .out = hdr + SIG_HDRLEN, .b0 = per * i,
+		    .b1 = per * (i + 1) };
+		if (jobs[i].b0 > nblocks)
+			jobs[i].b0 = nblocks;
+		if (jobs[i].b1 > nblocks)
+			jobs[i].b1 = nblocks;
+	}
+	started = 0;
+	for (i = 1; i < nt; i++) {
+		if (pthread_create(&tid[i], NULL, sig_thread, &jobs[i]) != 0)
 			break;
-		if (res != RS_BLOCKED) {
-			iwm_seterr("librsync: %s", rs_strerror(res));
-			goto done;
+		started = i;
+	}
+	/* Threads that could not start: this one does their share. */
+	for (i = started + 1; i < nt; i++)
+		sig_thread(&jobs[i]);
+	sig_thread(&jobs[0]);
+	for (i = 1; i <= started; i++)
+		pthread_join(tid[i], NULL);
+	for (i = 0; i < nt; i++) {
+		if (jobs[i].err == -1) {
+			iwm_seterr("file changed while being signed");
+			return -1;
+		}
+		if (jobs[i].err != 0) {
+			errno = jobs[i].err;
+			iwm_seterr_errno("read");
+			return -1;
 		}
 	}
-	rc = 0;
-done:
-	rs_job_free(job);
-	free(in);
-	return rc;
+	sig->len += total;
+	sig->ptr[sig->len] = '\0';
+	return 0;
 }
 
+/* --- deltas --------------------------------------------------------- */
+
+/*
+ * The source is cut into regions of whole blocks, searched by worker
+ * threads in any order and written out in order as they complete; a
+ * region's commands are copies of base blocks and literal ranges of
+ * the source, which are read again when written.
+ */
+#define REGION_MIN	(16u << 20)
+
+enum { OP_COPY, OP_LIT };
+struct dop {
+	int		 kind;
+	uint64_t	 off;		/* base offset, or source offset */
+	uint64_t	 len;
+};
+struct region {
+	uint64_t	 start, end;
+	struct dop	*ops;
+	size_t		 nops, cap;
+	int		 done;
+	int		 err;		/* errno */
+};
+
 struct iwm_rs_delta {
+	/* Another kind of signature: librsync's delta job. */
 	rs_signature_t	*sig;
 	rs_job_t	*job;
 	rs_buffers_t	 bufs;
+	char		*in;
 	int		 fd;
 	int		 done;
-	char		*in;
-	size_t		 inlen;		/* valid bytes at in */
+
+	/* BLAKE2 with rollsum: searched here. */
+	size_t		 block, strong;
+	uint32_t	 nblocks;
+	uint64_t	 base_size;	/* UINT64_MAX: unknown */
+	unsigned char	*sums;		/* weak, strong per block */
+	uint32_t	*table;		/* block + 1, open addressing */
+	uint32_t	 tmask;
+	uint64_t	 size;		/* of the source */
+	struct region	*regions;
+	size_t		 nregions, next, cur, curop;
+	uint64_t	 litdone;	/* of the current literal */
+	unsigned char	 pend[32];
+	size_t		 npend, pendoff;
+	int		 started, stop, hdr_sent, end_sent, cmd_sent;
+	unsigned	 nthreads;
+	pthread_t	 tid[RS_MAXTHREADS];
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
 };
+
+static uint32_t
+thash(uint32_t weak)
+{
+	return (weak * 0x9e3779b1u) ^ (weak >> 15);
+}
+
+static int
+load_sig(struct iwm_rs_delta *d, const unsigned char *p, size_t n)
+{
+	uint32_t i, tsize;
+	size_t esz;
+
+	d->block = get32(p + 4);
+	d->strong = get32(p + 8);
+	if (d->block == 0 || d->strong == 0 || d->strong > STRONG_MAX) {
+		iwm_seterr("signature from the agent: bad header");
+		return -1;
+	}
+	esz = 4 + d->strong;
+	if ((n - SIG_HDRLEN) % esz != 0 ||
+	    (n - SIG_HDRLEN) / esz >= UINT32_MAX / 4) {
+		iwm_seterr("signature from the agent: truncated");
+		return -1;
+	}
+	d->nblocks = (uint32_t)((n - SIG_HDRLEN) / esz);
+	d->sums = iwm_malloc(n - SIG_HDRLEN + 1);
+	memcpy(d->sums, p + SIG_HDRLEN, n - SIG_HDRLEN);
+	for (tsize = 16; tsize < 2 * d->nblocks; tsize *= 2)
+		;
+	d->tmask = tsize - 1;
+	d->table = iwm_calloc(tsize, sizeof(*d->table));
+	for (i = 0; i < d->nblocks; i++) {
+		uint32_t h = thash(get32(d->sums + i * esz)) & d->tmask;
+
+		while (d->table[h] != 0)
+			h = (h + 1) & d->tmask;
+		d->table[h] = i + 1;
+	}
+	return 0;
+}
 
 struct iwm_rs_delta *
 iwm_rs_delta_new(const char *sigp, size_t siglen, int srcfd)
@@ -103,6 +464,23 @@ iwm_rs_delta_new(const char *sigp, size_t siglen, int srcfd)
 	rs_job_t *job;
 	rs_result res;
 
+	d->fd = srcfd;
+	d->base_size = UINT64_MAX;
+	if (siglen >= SIG_HDRLEN &&
+	    get32((const unsigned char *)sigp) == RS_BLAKE2_SIG_MAGIC) {
+		struct stat sb;
+
+		if (load_sig(d, (const unsigned char *)sigp, siglen) == -1)
+			goto fail;
+		if (fstat(srcfd, &sb) == -1) {
+			iwm_seterr_errno("stat");
+			goto fail;
+		}
+		d->size = (uint64_t)sb.st_size;
+		pthread_mutex_init(&d->mu, NULL);
+		pthread_cond_init(&d->cv, NULL);
+		return d;
+	}
 	job = rs_loadsig_begin(&d->sig);
 	memset(&b, 0, sizeof(b));
 	b.next_in = (char *)sigp;
@@ -119,18 +497,366 @@ iwm_rs_delta_new(const char *sigp, size_t siglen, int srcfd)
 		goto fail;
 	}
 	d->job = rs_delta_begin(d->sig);
-	d->fd = srcfd;
 	d->in = iwm_malloc(RS_BUFSZ);
 	return d;
 fail:
 	if (d->sig != NULL)
 		rs_free_sumset(d->sig);
+	free(d->sums);
+	free(d->table);
 	free(d);
 	return NULL;
 }
 
-ssize_t
-iwm_rs_delta_read(struct iwm_rs_delta *d, char *out, size_t len)
+void
+iwm_rs_delta_base_size(struct iwm_rs_delta *d, uint64_t size)
+{
+	d->base_size = size;
+}
+
+static void
+add_op(struct region *r, int kind, uint64_t off, uint64_t len)
+{
+	struct dop *o = r->nops > 0 ? &r->ops[r->nops - 1] : NULL;
+
+	if (len == 0)
+		return;
+	if (o != NULL && o->kind == kind && o->off + o->len == off) {
+		o->len += len;
+		return;
+	}
+	if (r->nops == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 16;
+		r->ops = iwm_reallocarray(r->ops, r->cap, sizeof(*r->ops));
+	}
+	r->ops[r->nops++] = (struct dop){ kind, off, len };
+}
+
+/*
+ * The base block whose sums are WEAK and the strong sum of P[0..LEN),
+ * preferring PREFER (the block after the last copy); -1 if none.
+ */
+static int64_t
+find_block(struct iwm_rs_delta *d, uint32_t weak, const unsigned char *p,
+    size_t len, uint32_t prefer)
+{
+	size_t esz = 4 + d->strong;
+	unsigned char st[STRONG_MAX];
+	int have = 0;
+	uint32_t h, e;
+	int64_t found = -1;
+
+	if (prefer < d->nblocks &&
+	    get32(d->sums + (size_t)prefer * esz) == weak) {
+		strong_sum(p, len, st, d->strong);
+		have = 1;
+		if (memcmp(st, d->sums + (size_t)prefer * esz + 4,
+		    d->strong) == 0)
+			return prefer;
+	}
+	for (h = thash(weak) & d->tmask; (e = d->table[h]) != 0;
+	    h = (h + 1) & d->tmask) {
+		const unsigned char *s = d->sums + (size_t)(e - 1) * esz;
+
+		if (get32(s) != weak || e - 1 == prefer)
+			continue;
+		if (!have) {
+			strong_sum(p, len, st, d->strong);
+			have = 1;
+		}
+		if (memcmp(st, s + 4, d->strong) == 0) {
+			found = e - 1;
+			break;
+		}
+	}
+	return found;
+}
+
+/* Length of base block I: the last one may be short. */
+static size_t
+block_len(const struct iwm_rs_delta *d, uint32_t i)
+{
+	if (i + 1 == d->nblocks && d->base_size != UINT64_MAX &&
+	    d->base_size > (uint64_t)i * d->block &&
+	    d->base_size - (uint64_t)i * d->block < d->block)
+		return (size_t)(d->base_size - (uint64_t)i * d->block);
+	return d->block;
+}
+
+static void
+search_region(struct iwm_rs_delta *d, struct region *r, unsigned char *buf,
+    size_t bufcap)
+{
+	const size_t B = d->block;
+	uint64_t bufoff = r->start, lit = r->start, pos = r->start;
+	size_t buflen = 0;
+	uint32_t prefer = UINT32_MAX;
+	struct rollsum rs;
+	int fresh = 1;
+	uint32_t shortb = UINT32_MAX;
+	size_t shortlen = 0;
+
+	if (d->nblocks > 0 && block_len(d, d->nblocks - 1) < B) {
+		shortb = d->nblocks - 1;
+		shortlen = block_len(d, shortb);
+	}
+	while (!d->stop) {
+		size_t at;
+
+		/* Keep [pos, pos + B] in the buffer. */
+		if (pos + B + 1 > bufoff + buflen && bufoff + buflen < r->end) {
+			size_t keep = (size_t)(bufoff + buflen - pos), want;
+			ssize_t got;
+
+			memmove(buf, buf + (pos - bufoff), keep);
+			bufoff = pos;
+			buflen = keep;
+			want = bufcap - buflen;
+			if (want > r->end - (bufoff + buflen))
+				want = (size_t)(r->end - (bufoff + buflen));
+			got = preadfull(d->fd, buf + buflen, want,
+			    bufoff + buflen);
+			if (got == -1 || (size_t)got != want) {
+				r->err = got == -1 ? errno : EIO;
+				return;
+			}
+			buflen += want;
+		}
+		at = (size_t)(pos - bufoff);
+		/* The short last block, right after the block before it. */
+		if (prefer == shortb && pos + shortlen <= r->end &&
+		    find_block(d, weak_sum(buf + at, shortlen), buf + at,
+		    shortlen, shortb) == shortb) {
+			add_op(r, OP_LIT, lit, pos - lit);
+			add_op(r, OP_COPY, (uint64_t)shortb * B, shortlen);
+			pos += shortlen;
+			lit = pos;
+			prefer = UINT32_MAX;
+			fresh = 1;
+			continue;
+		}
+		if (pos + B > r->end)
+			break;
+		if (fresh) {
+			roll_init(&rs, buf + at, B);
+			fresh = 0;
+		}
+		{
+			int64_t b = find_block(d, roll_digest(&rs), buf + at, B,
+			    prefer);
+
+			if (b >= 0 && block_len(d, (uint32_t)b) == B) {
+				add_op(r, OP_LIT, lit, pos - lit);
+				add_op(r, OP_COPY, (uint64_t)b * B, B);
+				pos += B;
+				lit = pos;
+				prefer = (uint32_t)b + 1;
+				fresh = 1;
+				continue;
+			}
+		}
+		if (pos + B >= r->end) {
+			pos++;
+			break;
+		}
+		roll_rotate(&rs, buf[at], buf[at + B], (uint32_t)B);
+		pos++;
+		prefer = UINT32_MAX;
+	}
+	add_op(r, OP_LIT, lit, r->end - lit);
+}
+
+static void *
+delta_thread(void *arg)
+{
+	struct iwm_rs_delta *d = arg;
+	size_t bufcap = d->block * 2 + RS_BUFSZ * 4;
+	unsigned char *buf = iwm_malloc(bufcap);
+
+	for (;;) {
+		struct region *r;
+
+		pthread_mutex_lock(&d->mu);
+		if (d->stop || d->next == d->nregions) {
+			pthread_mutex_unlock(&d->mu);
+			break;
+		}
+		r = &d->regions[d->next++];
+		pthread_mutex_unlock(&d->mu);
+		search_region(d, r, buf, bufcap);
+		pthread_mutex_lock(&d->mu);
+		r->done = 1;
+		pthread_cond_broadcast(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+	}
+	free(buf);
+	return NULL;
+}
+
+static int
+delta_start(struct iwm_rs_delta *d)
+{
+	uint64_t rsz, off;
+	size_t i;
+
+	d->started = 1;
+	rsz = REGION_MIN / d->block * d->block;
+	if (rsz < d->block * 64)
+		rsz = d->block * 64;
+	d->nregions = d->size == 0 ? 1 : (size_t)((d->size + rsz - 1) / rsz);
+	d->regions = iwm_calloc(d->nregions, sizeof(*d->regions));
+	for (i = 0, off = 0; i < d->nregions; i++, off += rsz) {
+		d->regions[i].start = off < d->size ? off : d->size;
+		d->regions[i].end = off + rsz < d->size ? off + rsz : d->size;
+	}
+	d->nthreads = ncpu();
+	if (d->nthreads > d->nregions)
+		d->nthreads = (unsigned)d->nregions;
+	for (i = 0; i < d->nthreads; i++)
+		if (pthread_create(&d->tid[i], NULL, delta_thread, d) != 0)
+			break;
+	d->nthreads = (unsigned)i;
+	if (d->nthreads == 0)
+		delta_thread(d);	/* all of it, here */
+	return 0;
+}
+
+static size_t
+int_width(uint64_t v)
+{
+	return v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffffULL ? 4 : 8;
+}
+
+static int
+width_code(size_t w)
+{
+	return w == 1 ? 0 : w == 2 ? 1 : w == 4 ? 2 : 3;
+}
+
+static size_t
+put_int(unsigned char *p, uint64_t v, size_t w)
+{
+	size_t i;
+
+	for (i = 0; i < w; i++)
+		p[i] = (unsigned char)(v >> (8 * (w - 1 - i)));
+	return w;
+}
+
+/* Encode the command of OP into d->pend. */
+static void
+encode_op(struct iwm_rs_delta *d, const struct dop *o)
+{
+	unsigned char *p = d->pend;
+	size_t n = 0;
+
+	if (o->kind == OP_LIT) {
+		size_t w = int_width(o->len);
+
+		p[n++] = (unsigned char)(0x41 + width_code(w));
+		n += put_int(p + n, o->len, w);
+	} else {
+		size_t w1 = int_width(o->off), w2 = int_width(o->len);
+
+		p[n++] = (unsigned char)(0x45 + 4 * width_code(w1) +
+		    width_code(w2));
+		n += put_int(p + n, o->off, w1);
+		n += put_int(p + n, o->len, w2);
+	}
+	d->npend = n;
+	d->pendoff = 0;
+}
+
+static ssize_t
+own_delta_read(struct iwm_rs_delta *d, char *out, size_t len)
+{
+	size_t n = 0;
+
+	if (!d->started && delta_start(d) == -1)
+		return -1;
+	if (!d->hdr_sent) {
+		put32(d->pend, RS_DELTA_MAGIC);
+		d->npend = 4;
+		d->pendoff = 0;
+		d->hdr_sent = 1;
+	}
+	while (n < len) {
+		struct region *r;
+		struct dop *o;
+
+		if (d->pendoff < d->npend) {
+			size_t k = d->npend - d->pendoff;
+
+			if (k > len - n)
+				k = len - n;
+			memcpy(out + n, d->pend + d->pendoff, k);
+			d->pendoff += k;
+			n += k;
+			continue;
+		}
+		if (d->cur == d->nregions) {
+			if (d->end_sent)
+				break;
+			d->pend[0] = 0;		/* RS_OP_END */
+			d->npend = 1;
+			d->pendoff = 0;
+			d->end_sent = 1;
+			continue;
+		}
+		r = &d->regions[d->cur];
+		if (!r->done) {
+			if (n > 0)	/* hand back what there is first */
+				break;
+			pthread_mutex_lock(&d->mu);
+			while (!r->done)
+				pthread_cond_wait(&d->cv, &d->mu);
+			pthread_mutex_unlock(&d->mu);
+		}
+		if (r->err != 0) {
+			errno = r->err;
+			iwm_seterr_errno("read");
+			return -1;
+		}
+		if (d->curop == r->nops) {
+			d->cur++;
+			d->curop = 0;
+			continue;
+		}
+		o = &r->ops[d->curop];
+		if (!d->cmd_sent) {
+			encode_op(d, o);
+			d->cmd_sent = 1;
+			d->litdone = 0;
+			continue;
+		}
+		if (o->kind == OP_LIT && d->litdone < o->len) {
+			size_t k = len - n;
+			ssize_t got;
+
+			if (k > o->len - d->litdone)
+				k = (size_t)(o->len - d->litdone);
+			got = preadfull(d->fd, out + n, k, o->off + d->litdone);
+			if (got == -1) {
+				iwm_seterr_errno("read");
+				return -1;
+			}
+			if ((size_t)got != k) {
+				iwm_seterr("source file shrank while being "
+				    "sent");
+				return -1;
+			}
+			n += k;
+			d->litdone += k;
+			continue;
+		}
+		d->curop++;
+		d->cmd_sent = 0;
+	}
+	return (ssize_t)n;
+}
+
+static ssize_t
+lib_delta_read(struct iwm_rs_delta *d, char *out, size_t len)
 {
 	rs_result res;
 
@@ -163,14 +889,38 @@ iwm_rs_delta_read(struct iwm_rs_delta *d, char *out, size_t len)
 	return (ssize_t)(len - d->bufs.avail_out);
 }
 
+ssize_t
+iwm_rs_delta_read(struct iwm_rs_delta *d, char *out, size_t len)
+{
+	return d->sums != NULL ? own_delta_read(d, out, len) :
+	    lib_delta_read(d, out, len);
+}
+
 void
 iwm_rs_delta_free(struct iwm_rs_delta *d)
 {
+	size_t i;
+
 	if (d == NULL)
 		return;
-	rs_job_free(d->job);
-	rs_free_sumset(d->sig);
-	free(d->in);
+	if (d->sums != NULL) {
+		pthread_mutex_lock(&d->mu);
+		d->stop = 1;
+		pthread_mutex_unlock(&d->mu);
+		for (i = 0; i < d->nthreads; i++)
+			pthread_join(d->tid[i], NULL);
+		for (i = 0; i < d->nregions; i++)
+			free(d->regions[i].ops);
+		free(d->regions);
+		free(d->sums);
+		free(d->table);
+		pthread_mutex_destroy(&d->mu);
+		pthread_cond_destroy(&d->cv);
+	} else {
+		rs_job_free(d->job);
+		rs_free_sumset(d->sig);
+		free(d->in);
+	}
 	free(d);
 }
 

@@ -103,6 +103,9 @@ struct iwm_rs_delta *iwm_rs_delta_new(const char *sig, size_t siglen,
 	    int srcfd);
 /* Fill up to LEN bytes of delta; 0 at the end, -1 on error. */
 ssize_t	 iwm_rs_delta_read(struct iwm_rs_delta *, char *, size_t len);
+/* The base's size (from X-Iwm-Size), before the first read: lets a
+ * short last block match. */
+void	 iwm_rs_delta_base_size(struct iwm_rs_delta *, uint64_t);
 void	 iwm_rs_delta_free(struct iwm_rs_delta *);
 struct iwm_rs_patch;
 struct iwm_rs_patch *iwm_rs_patch_new(int basefd, struct iwm_fput *out);

@@ -22,7 +22,7 @@ usage(void)
 	    " | --insecure-http]\n"
 	    "\t(--tool PATH | --root NAME=DIR ...) [--fsync] [--threads N]\n"
 	    "\t[--max-connections N] [--timeout SECONDS] [--max-body SIZE]\n"
-	    "\t[--ready-file FILE] [-v]\n"
+	    "\t[--sig-cache DIR [--sig-cache-max SIZE]] [--ready-file FILE] [-v]\n"
 	    "       %s --make-cert DIR\n"
 	    "       %s --print-fingerprint --cert FILE\n"
 	    "       %s --add-user NAME --users FILE\n",
@@ -117,7 +117,8 @@ main(int argc, char *argv[])
 {
 	enum { O_LISTEN = 256, O_CERT, O_KEY, O_USERS, O_TOOL, O_ROOT,
 	    O_INSECURE, O_FSYNC, O_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY,
-	    O_READY, O_MAKECERT, O_ADDUSER, O_PRINTFP };
+	    O_READY, O_MAKECERT, O_ADDUSER, O_PRINTFP, O_SIGCACHE,
+	    O_SIGCACHEMAX };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "cert", required_argument, NULL, O_CERT },
@@ -131,6 +132,8 @@ main(int argc, char *argv[])
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "max-body", required_argument, NULL, O_MAXBODY },
+		{ "sig-cache", required_argument, NULL, O_SIGCACHE },
+		{ "sig-cache-max", required_argument, NULL, O_SIGCACHEMAX },
 		{ "ready-file", required_argument, NULL, O_READY },
 		{ "make-cert", required_argument, NULL, O_MAKECERT },
 		{ "add-user", required_argument, NULL, O_ADDUSER },
@@ -152,6 +155,7 @@ main(int argc, char *argv[])
 	o.max_conns = 64;
 	o.timeout = 120;
 	o.max_body = (uint64_t)64 << 30;
+	o.sig_cache_max = (uint64_t)256 << 20;
 	while ((ch = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case O_LISTEN:
@@ -207,6 +211,16 @@ main(int argc, char *argv[])
 			    o.max_body == 0) {
 				iwm_warnx("--max-body '%s': expected a size",
 				    optarg);
+				usage();
+			}
+			break;
+		case O_SIGCACHE:
+			o.sig_cache = optarg;
+			break;
+		case O_SIGCACHEMAX:
+			if (iwm_parse_size(optarg, &o.sig_cache_max) == -1) {
+				iwm_warnx("--sig-cache-max '%s': expected a "
+				    "size", optarg);
 				usage();
 			}
 			break;

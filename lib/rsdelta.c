@@ -924,29 +924,207 @@ iwm_rs_delta_free(struct iwm_rs_delta *d)
 	free(d);
 }
 
+/* --- signatures of uploads, as they stream in ----------------------- */
+
+struct iwm_rs_signer {
+	uint64_t	 size, fed;
+	size_t		 block, strong, have;
+	unsigned char	*part;		/* the block being filled */
+	struct iwm_buf	 sig;
+};
+
+struct iwm_rs_signer *
+iwm_rs_signer_new(uint64_t size)
+{
+	struct iwm_rs_signer *g;
+	rs_magic_number magic = RS_BLAKE2_SIG_MAGIC;
+	size_t block = 0, strong = (size_t)-1;
+	unsigned char hdr[SIG_HDRLEN];
+
+	if (rs_sig_args((rs_long_t)size, &magic, &block, &strong) != RS_DONE ||
+	    block == 0 || strong == 0 || strong > STRONG_MAX)
+		return NULL;
+	g = iwm_calloc(1, sizeof(*g));
+	g->size = size;
+	g->block = block;
+	g->strong = strong;
+	g->part = iwm_malloc(block);
+	put32(hdr, (uint32_t)magic);
+	put32(hdr + 4, (uint32_t)block);
+	put32(hdr + 8, (uint32_t)strong);
+	iwm_buf_add(&g->sig, hdr, sizeof(hdr));
+	return g;
+}
+
+static void
+signer_block(struct iwm_rs_signer *g, const unsigned char *p, size_t n)
+{
+	unsigned char e[4 + STRONG_MAX];
+
+	put32(e, weak_sum(p, n));
+	strong_sum(p, n, e + 4, g->strong);
+	iwm_buf_add(&g->sig, e, 4 + g->strong);
+}
+
+void
+iwm_rs_signer_feed(struct iwm_rs_signer *g, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	g->fed += n;
+	if (g->fed > g->size)
+		return;		/* refused by _end */
+	while (n > 0) {
+		size_t k;
+
+		if (g->have == 0 && n >= g->block) {
+			signer_block(g, p, g->block);
+			p += g->block;
+			n -= g->block;
+			continue;
+		}
+		k = g->block - g->have;
+		if (k > n)
+			k = n;
+		memcpy(g->part + g->have, p, k);
+		g->have += k;
+		p += k;
+		n -= k;
+		if (g->have == g->block) {
+			signer_block(g, g->part, g->block);
+			g->have = 0;
+		}
+	}
+}
+
+int
+iwm_rs_signer_end(struct iwm_rs_signer *g, struct iwm_buf *sig)
+{
+	if (g->fed != g->size)
+		return -1;
+	if (g->have > 0)
+		signer_block(g, g->part, g->have);
+	g->have = 0;
+	iwm_buf_add(sig, g->sig.ptr, g->sig.len);
+	return 0;
+}
+
+void
+iwm_rs_signer_free(struct iwm_rs_signer *g)
+{
+	if (g == NULL)
+		return;
+	free(g->part);
+	iwm_buf_free(&g->sig);
+	free(g);
+}
+
+/* --- patches -------------------------------------------------------- */
+
+/*
+ * librsync's delta format, applied here: copies go from the base to
+ * the output in the kernel (copy_file_range) where it can, and are
+ * remembered, so that the new file's signature can reuse the base's
+ * sums of the blocks that were copied whole and in step.
+ */
+#define MAX_COPIES	(1u << 20)
+
+struct pcopy {
+	uint64_t	 out, base, len;
+};
+
 struct iwm_rs_patch {
-	rs_job_t	*job;
 	int		 basefd;
 	struct iwm_fput	*out;
 	char		*obuf;
 	uint64_t	 written;
+	int		 state;		/* P_MAGIC ... */
+	unsigned char	 cmd[17];
+	size_t		 ncmd, need;
+	uint64_t	 litleft;
+	struct pcopy	*copies;
+	size_t		 ncopies, capcopies;
+	int		 untracked;	/* too many copies to remember */
 };
 
-static rs_result
-copy_cb(void *arg, rs_long_t pos, size_t *len, void **buf)
-{
-	struct iwm_rs_patch *p = arg;
-	ssize_t n;
+enum { P_MAGIC, P_OP, P_ARGS, P_LIT, P_END };
 
-	do
-		n = pread(p->basefd, *buf, *len, (off_t)pos);
-	while (n == -1 && errno == EINTR);
-	if (n == -1)
-		return RS_IO_ERROR;
-	if (n == 0)
-		return RS_INPUT_ENDED;
-	*len = (size_t)n;
-	return RS_DONE;
+static int
+patch_copy(struct iwm_rs_patch *p, uint64_t pos, uint64_t len)
+{
+	uint64_t left = len, at = pos;
+	int kernel = 1;
+
+	if (!p->untracked) {
+		struct pcopy *c = p->ncopies > 0 ?
+		    &p->copies[p->ncopies - 1] : NULL;
+
+		if (c != NULL && c->out + c->len == p->written &&
+		    c->base + c->len == pos)
+			c->len += len;
+		else if (p->ncopies == MAX_COPIES)
+			p->untracked = 1;
+		else {
+			if (p->ncopies == p->capcopies) {
+				p->capcopies = p->capcopies ?
+				    2 * p->capcopies : 64;
+				p->copies = iwm_reallocarray(p->copies,
+				    p->capcopies, sizeof(*p->copies));
+			}
+			p->copies[p->ncopies++] =
+			    (struct pcopy){ p->written, pos, len };
+		}
+	}
+	while (left > 0) {
+		ssize_t n;
+
+		if (kernel) {
+			loff_t off = (loff_t)at;
+
+			n = copy_file_range(p->basefd, &off, p->out->fd, NULL,
+			    left > (1u << 30) ? (1u << 30) : (size_t)left, 0);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1 && (errno == EXDEV || errno == EINVAL ||
+			    errno == ENOSYS || errno == EOPNOTSUPP ||
+			    errno == EBADF)) {
+				kernel = 0;
+				continue;
+			}
+		} else {
+			size_t k = left > RS_BUFSZ ? RS_BUFSZ : (size_t)left;
+
+			n = preadfull(p->basefd, p->obuf, k, at);
+			if (n > 0 && iwm_fput_write(p->out, p->obuf,
+			    (size_t)n) == -1) {
+				iwm_seterr_errno("write");
+				return -1;
+			}
+		}
+		if (n == -1) {
+			iwm_seterr_errno("copy from the base");
+			return -1;
+		}
+		if (n == 0) {
+			iwm_seterr("librsync patch: copy beyond the base");
+			return -1;
+		}
+		at += (uint64_t)n;
+		left -= (uint64_t)n;
+		p->written += (uint64_t)n;
+	}
+	return 0;
+}
+
+static uint64_t
+get_int(const unsigned char *c, size_t w)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < w; i++)
+		v = v << 8 | c[i];
+	return v;
 }
 
 struct iwm_rs_patch *
@@ -957,49 +1135,124 @@ iwm_rs_patch_new(int basefd, struct iwm_fput *out)
 	p->basefd = basefd;
 	p->out = out;
 	p->obuf = iwm_malloc(RS_BUFSZ);
-	p->job = rs_patch_begin(copy_cb, p);
+	p->state = P_MAGIC;
+	p->need = 4;
 	return p;
+}
+
+/* The argument bytes after opcode OP; -1 for a reserved one. */
+static int
+op_args(unsigned op)
+{
+	static const int w[4] = { 1, 2, 4, 8 };
+
+	if (op >= 0x01 && op <= 0x40)
+		return 0;
+	if (op >= 0x41 && op <= 0x44)
+		return w[op - 0x41];
+	if (op >= 0x45 && op <= 0x54)
+		return w[(op - 0x45) / 4] + w[(op - 0x45) % 4];
+	return -1;
+}
+
+static int
+patch_command(struct iwm_rs_patch *p)
+{
+	static const int w[4] = { 1, 2, 4, 8 };
+	unsigned op = p->cmd[0];
+
+	if (op >= 0x01 && op <= 0x40) {
+		p->litleft = op;
+		p->state = P_LIT;
+	} else if (op >= 0x41 && op <= 0x44) {
+		p->litleft = get_int(p->cmd + 1, (size_t)w[op - 0x41]);
+		p->state = P_LIT;
+	} else {
+		size_t w1 = (size_t)w[(op - 0x45) / 4];
+		size_t w2 = (size_t)w[(op - 0x45) % 4];
+
+		if (patch_copy(p, get_int(p->cmd + 1, w1),
+		    get_int(p->cmd + 1 + w1, w2)) == -1)
+			return -1;
+		p->state = P_OP;
+	}
+	if (p->state == P_LIT && p->litleft == 0)
+		p->state = P_OP;
+	return 0;
 }
 
 int
 iwm_rs_patch_feed(struct iwm_rs_patch *p, const char *in, size_t n, int eof)
 {
-	rs_buffers_t b;
-	rs_result res;
+	const unsigned char *c = (const unsigned char *)in;
 
-	memset(&b, 0, sizeof(b));
-	b.next_in = (char *)in;
-	b.avail_in = n;
-	b.eof_in = eof;
-	for (;;) {
-		size_t before = b.avail_in, w;
+	while (n > 0) {
+		size_t k;
+		int a;
 
-		b.next_out = p->obuf;
-		b.avail_out = RS_BUFSZ;
-		res = rs_job_iter(p->job, &b);
-		w = (size_t)(b.next_out - p->obuf);
-		if (w > 0) {
-			if (iwm_fput_write(p->out, p->obuf, w) == -1) {
+		switch (p->state) {
+		case P_MAGIC:
+		case P_ARGS:
+			k = p->need - p->ncmd;
+			if (k > n)
+				k = n;
+			memcpy(p->cmd + p->ncmd, c, k);
+			p->ncmd += k;
+			c += k;
+			n -= k;
+			if (p->ncmd < p->need)
+				break;
+			if (p->state == P_MAGIC) {
+				if (get32(p->cmd) != RS_DELTA_MAGIC) {
+					iwm_seterr("librsync patch: not a "
+					    "delta");
+					return -1;
+				}
+				p->state = P_OP;
+			} else if (patch_command(p) == -1)
+				return -1;
+			break;
+		case P_OP:
+			p->cmd[0] = *c++;
+			n--;
+			if (p->cmd[0] == 0) {
+				p->state = P_END;
+				break;
+			}
+			if ((a = op_args(p->cmd[0])) < 0) {
+				iwm_seterr("librsync patch: bad command "
+				    "0x%02x", p->cmd[0]);
+				return -1;
+			}
+			p->ncmd = 1;
+			p->need = 1 + (size_t)a;
+			p->state = P_ARGS;
+			if (a == 0 && patch_command(p) == -1)
+				return -1;
+			break;
+		case P_LIT:
+			k = p->litleft < n ? (size_t)p->litleft : n;
+			if (iwm_fput_write(p->out, c, k) == -1) {
 				iwm_seterr_errno("write");
 				return -1;
 			}
-			p->written += w;
-		}
-		if (res == RS_DONE)
-			return 0;
-		if (res != RS_BLOCKED) {
-			iwm_seterr("librsync patch: %s", rs_strerror(res));
+			p->written += k;
+			p->litleft -= k;
+			c += k;
+			n -= k;
+			if (p->litleft == 0)
+				p->state = P_OP;
+			break;
+		case P_END:
+			iwm_seterr("librsync patch: data after the end");
 			return -1;
 		}
-		/* Blocked without progress: it wants more of the delta. */
-		if (w == 0 && b.avail_in == before) {
-			if (eof) {
-				iwm_seterr("librsync patch: delta ends early");
-				return -1;
-			}
-			return 0;
-		}
 	}
+	if (eof && p->state != P_END) {
+		iwm_seterr("librsync patch: delta ends early");
+		return -1;
+	}
+	return 0;
 }
 
 uint64_t
@@ -1008,12 +1261,87 @@ iwm_rs_patch_written(const struct iwm_rs_patch *p)
 	return p->written;
 }
 
+/*
+ * The signature of the patched file (NEWFD, NEWSIZE bytes) from the
+ * base's (BASESIG, of BASESIZE bytes): the sums of blocks copied whole
+ * from block boundaries of the base to block boundaries here are the
+ * base's; the rest are computed from NEWFD.  Same block length as the
+ * base's.  -1 when that cannot be done (the strong sums would be too
+ * short for the new size, the copies were not all remembered).
+ */
+int
+iwm_rs_patch_sig(const struct iwm_rs_patch *p, const char *basesig,
+    size_t baselen, uint64_t basesize, int newfd, uint64_t newsize,
+    struct iwm_buf *out)
+{
+	const unsigned char *bs = (const unsigned char *)basesig;
+	rs_magic_number magic = RS_BLAKE2_SIG_MAGIC;
+	size_t block, strong, esz, ci = 0, want = (size_t)-1;
+	uint64_t nbase, nnew, k;
+	unsigned char *buf, e[4 + STRONG_MAX];
+
+	if (p->untracked || baselen < SIG_HDRLEN ||
+	    get32(bs) != RS_BLAKE2_SIG_MAGIC)
+		return -1;
+	block = get32(bs + 4);
+	strong = get32(bs + 8);
+	if (block == 0 || strong == 0 || strong > STRONG_MAX)
+		return -1;
+	esz = 4 + strong;
+	if ((baselen - SIG_HDRLEN) % esz != 0)
+		return -1;
+	nbase = (baselen - SIG_HDRLEN) / esz;
+	if (nbase != (basesize + block - 1) / block)
+		return -1;
+	/* The strong sums must still be long enough at the new size. */
+	{
+		size_t bl = block;
+
+		if (rs_sig_args((rs_long_t)newsize, &magic, &bl, &want) !=
+		    RS_DONE || want > strong)
+			return -1;
+	}
+	nnew = (newsize + block - 1) / block;
+	iwm_buf_grow(out, SIG_HDRLEN + (size_t)nnew * esz + 1);
+	iwm_buf_add(out, bs, SIG_HDRLEN);
+	buf = iwm_malloc(block);
+	for (k = 0; k < nnew; k++) {
+		uint64_t o = k * block, bl = newsize - o < block ?
+		    newsize - o : block;
+		const struct pcopy *c;
+
+		while (ci < p->ncopies &&
+		    p->copies[ci].out + p->copies[ci].len <= o)
+			ci++;
+		c = ci < p->ncopies ? &p->copies[ci] : NULL;
+		if (bl == block && c != NULL && c->out <= o &&
+		    o + block <= c->out + c->len) {
+			uint64_t b = c->base + (o - c->out);
+
+			if (b % block == 0 && b + block <= basesize) {
+				iwm_buf_add(out, bs + SIG_HDRLEN +
+				    (b / block) * esz, esz);
+				continue;
+			}
+		}
+		if (preadfull(newfd, buf, (size_t)bl, o) != (ssize_t)bl) {
+			free(buf);
+			return -1;
+		}
+		put32(e, weak_sum(buf, (size_t)bl));
+		strong_sum(buf, (size_t)bl, e + 4, strong);
+		iwm_buf_add(out, e, esz);
+	}
+	free(buf);
+	return 0;
+}
+
 void
 iwm_rs_patch_free(struct iwm_rs_patch *p)
 {
 	if (p == NULL)
 		return;
-	rs_job_free(p->job);
+	free(p->copies);
 	free(p->obuf);
 	free(p);
 }

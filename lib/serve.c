@@ -10,6 +10,7 @@
 #include <sys/utsname.h>
 
 #include <netdb.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -31,6 +32,9 @@
 struct serve {
 	struct iwm_serve_opts	*o;
 	struct iwm_users	*users;
+	int			 cachefd;	/* --sig-cache, or -1 */
+	pthread_mutex_t		 cachemu;	/* eviction */
+	unsigned		 cacheseq;
 };
 
 enum kind { K_NONE, K_PUT, K_BATCH, K_DELTA, K_DONE };
@@ -57,6 +61,10 @@ struct req {
 	/* delta */
 	int			 basefd;
 	struct iwm_rs_patch	*patch;
+	/* signature cache */
+	struct iwm_rs_signer	*signer;	/* of a PUT */
+	struct iwm_buf		 basesig;	/* of a delta's base */
+	uint64_t		 basesize;
 };
 
 static void
@@ -528,10 +536,269 @@ out:
 	return ret;
 }
 
+/* --- signature cache ---------------------------------------------- */
+
+/*
+ * With --sig-cache DIR, the signature of every file of at least
+ * SIGCACHE_MIN bytes that the agent wrote or signed is kept in DIR
+ * under the SHA-256 of its root and path, after a line that names the
+ * file's device, inode, size, mtime and ctime: it is used only while
+ * all five are unchanged.  Uploads are signed as they stream in,
+ * patched files reuse the sums of the blocks copied from their base,
+ * so a delta does not need a read of the base.  Oldest entries go when
+ * DIR holds more than --sig-cache-max bytes.
+ */
+#define SIGCACHE_MIN	((uint64_t)1 << 20)
+
+static void
+cache_name(const struct iwm_serve_root *root, const char *path,
+    char name[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0, i;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+	EVP_DigestUpdate(ctx, root->name, strlen(root->name) + 1);
+	EVP_DigestUpdate(ctx, path, strlen(path));
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < 32; i++)
+		snprintf(name + 2 * i, 3, "%02x", md[i]);
+}
+
+static void
+cache_stamp(struct iwm_buf *b, const struct stat *sb)
+{
+	iwm_buf_printf(b, "iwm-sig 1 %llu %llu %llu %lld.%09ld %lld.%09ld\n",
+	    (unsigned long long)sb->st_dev, (unsigned long long)sb->st_ino,
+	    (unsigned long long)sb->st_size, (long long)sb->st_mtim.tv_sec,
+	    sb->st_mtim.tv_nsec, (long long)sb->st_ctim.tv_sec,
+	    sb->st_ctim.tv_nsec);
+}
+
+/* The cached signature of the file SB describes; -1 if none. */
+static int
+cache_get(struct serve *s, const struct iwm_serve_root *root,
+    const char *path, const struct stat *sb, struct iwm_buf *sig)
+{
+	struct iwm_buf want = { 0 }, got = { 0 };
+	char name[65];
+	struct stat cs;
+	size_t nl;
+	int fd, rc = -1;
+
+	if (s->cachefd == -1 || (uint64_t)sb->st_size < SIGCACHE_MIN)
+		return -1;
+	cache_name(root, path, name);
+	if ((fd = openat(s->cachefd, name, O_RDONLY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1)
+		return -1;
+	if (fstat(fd, &cs) == -1 || !S_ISREG(cs.st_mode) ||
+	    cs.st_size > (off_t)1 << 32)
+		goto done;
+	iwm_buf_grow(&got, (size_t)cs.st_size + 1);
+	while (got.len < (size_t)cs.st_size) {
+		ssize_t n = read(fd, got.ptr + got.len,
+		    (size_t)cs.st_size - got.len);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto done;
+		got.len += (size_t)n;
+	}
+	cache_stamp(&want, sb);
+	nl = want.len;
+	if (got.len <= nl || memcmp(got.ptr, want.ptr, nl) != 0)
+		goto done;
+	iwm_buf_add(sig, got.ptr + nl, got.len - nl);
+	rc = 0;
+done:
+	close(fd);
+	iwm_buf_free(&want);
+	iwm_buf_free(&got);
+	return rc;
+}
+
+struct centry {
+	char		 name[72];
+	struct timespec	 t;
+	off_t		 size;
+};
+
+static int
+centry_cmp(const void *a, const void *b)
+{
+	const struct centry *x = a, *y = b;
+
+	if (x->t.tv_sec != y->t.tv_sec)
+		return x->t.tv_sec < y->t.tv_sec ? -1 : 1;
+	if (x->t.tv_nsec != y->t.tv_nsec)
+		return x->t.tv_nsec < y->t.tv_nsec ? -1 : 1;
+	return 0;
+}
+
+/* Remove the oldest entries while the cache is over its size. */
+static void
+cache_evict(struct serve *s)
+{
+	struct centry *e = NULL;
+	size_t n = 0, cap = 0, i;
+	uint64_t total = 0;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = openat(s->cachefd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1)
+		return;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >=
+		    sizeof(e->name) || fstatat(s->cachefd, de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(sb.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			e = iwm_reallocarray(e, cap, sizeof(*e));
+		}
+		snprintf(e[n].name, sizeof(e[n].name), "%s", de->d_name);
+		e[n].t = sb.st_mtim;
+		e[n].size = sb.st_size;
+		total += (uint64_t)sb.st_size;
+		n++;
+	}
+	closedir(d);
+	if (total > s->o->sig_cache_max) {
+		qsort(e, n, sizeof(*e), centry_cmp);
+		for (i = 0; i < n && total > s->o->sig_cache_max; i++)
+			if (unlinkat(s->cachefd, e[i].name, 0) == 0)
+				total -= (uint64_t)e[i].size;
+	}
+	free(e);
+}
+
+/* Keep SIG as the signature of ROOT/PATH, in the state SB. */
+static void
+cache_put(struct serve *s, const struct iwm_serve_root *root,
+    const char *path, const struct stat *sb, const struct iwm_buf *sig)
+{
+	struct iwm_buf b = { 0 };
+	char name[65], tmp[96];
+	unsigned seq;
+	int fd, ok;
+
+	if (s->cachefd == -1)
+		return;
+	cache_name(root, path, name);
+	if ((uint64_t)sb->st_size < SIGCACHE_MIN) {
+		unlinkat(s->cachefd, name, 0);
+		return;
+	}
+	cache_stamp(&b, sb);
+	iwm_buf_add(&b, sig->ptr, sig->len);
+	pthread_mutex_lock(&s->cachemu);
+	seq = s->cacheseq++;
+	pthread_mutex_unlock(&s->cachemu);
+	snprintf(tmp, sizeof(tmp), ".tmp-%ld-%u", (long)getpid(), seq);
+	if ((fd = openat(s->cachefd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		iwm_buf_free(&b);
+		return;
+	}
+	ok = write(fd, b.ptr, b.len) == (ssize_t)b.len;
+	if (close(fd) == -1)
+		ok = 0;
+	if (!ok || renameat(s->cachefd, tmp, s->cachefd, name) == -1) {
+		unlinkat(s->cachefd, tmp, 0);
+		iwm_buf_free(&b);
+		return;
+	}
+	iwm_buf_free(&b);
+	pthread_mutex_lock(&s->cachemu);
+	cache_evict(s);
+	pthread_mutex_unlock(&s->cachemu);
+}
+
+/* Forget what the cache knows of ROOT/PATH (deleted, replaced). */
+static void
+cache_drop(struct serve *s, const struct iwm_serve_root *root,
+    const char *path)
+{
+	char name[65];
+
+	if (s->cachefd == -1)
+		return;
+	cache_name(root, path, name);
+	unlinkat(s->cachefd, name, 0);
+}
+
+/* At start: the directory, made if need be, and outside every root. */
+static int
+cache_open(struct serve *s)
+{
+	struct iwm_serve_opts *o = s->o;
+	char *real;
+	size_t i;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	s->cachefd = -1;
+	pthread_mutex_init(&s->cachemu, NULL);
+	if (o->sig_cache == NULL)
+		return 0;
+	if (mkdir(o->sig_cache, 0700) == -1 && errno != EEXIST) {
+		iwm_seterr_errno("--sig-cache %s", o->sig_cache);
+		return -1;
+	}
+	if ((real = realpath(o->sig_cache, NULL)) == NULL) {
+		iwm_seterr_errno("--sig-cache %s", o->sig_cache);
+		return -1;
+	}
+	for (i = 0; i < o->nroots; i++) {
+		char *rr = realpath(o->roots[i].dir, NULL);
+		size_t rl = rr != NULL ? strlen(rr) : 0;
+		int inside = rr != NULL && strncmp(real, rr, rl) == 0 &&
+		    (real[rl] == '/' || real[rl] == '\0' ||
+		    (rl == 1 && rr[0] == '/'));
+
+		free(rr);
+		if (inside) {
+			iwm_seterr("--sig-cache %s is inside root %s",
+			    o->sig_cache, o->roots[i].name);
+			free(real);
+			return -1;
+		}
+	}
+	free(real);
+	if ((s->cachefd = open(o->sig_cache, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		iwm_seterr_errno("--sig-cache %s", o->sig_cache);
+		return -1;
+	}
+	/* Temporary files of an earlier run. */
+	if ((fd = openat(s->cachefd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) != -1 && (d = fdopendir(fd)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (strncmp(de->d_name, ".tmp-", 5) == 0)
+				unlinkat(s->cachefd, de->d_name, 0);
+		closedir(d);
+	} else if (fd != -1)
+		close(fd);
+	return 0;
+}
+
 /* --- signature ----------------------------------------------------- */
 
 static enum MHD_Result
-do_sig(struct MHD_Connection *c, struct iwm_serve_root *root,
+do_sig(struct serve *s, struct MHD_Connection *c, struct iwm_serve_root *root,
     const char *path)
 {
 	struct iwm_buf sig = { 0 }, v = { 0 };
@@ -547,10 +814,22 @@ do_sig(struct MHD_Connection *c, struct iwm_serve_root *root,
 		close(fd);
 		return reply(c, 409, "not a regular file");
 	}
-	if (iwm_rs_signature(fd, (uint64_t)sb.st_size, &sig) == -1) {
+	if (cache_get(s, root, path, &sb, &sig) == 0)
+		;	/* kept from when the file was written or signed */
+	else if (iwm_rs_signature(fd, (uint64_t)sb.st_size, &sig) == -1) {
 		close(fd);
 		iwm_buf_free(&sig);
 		return reply(c, 500, "%s", iwm_err());
+	} else if ((uint64_t)sb.st_size >= SIGCACHE_MIN && s->cachefd != -1) {
+		struct stat now;
+
+		/* Kept only if the file did not change while signed. */
+		if (fstat(fd, &now) == 0 && now.st_size == sb.st_size &&
+		    now.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
+		    now.st_mtim.tv_nsec == sb.st_mtim.tv_nsec &&
+		    now.st_ctim.tv_sec == sb.st_ctim.tv_sec &&
+		    now.st_ctim.tv_nsec == sb.st_ctim.tv_nsec)
+			cache_put(s, root, path, &now, &sig);
 	}
 	close(fd);
 	len = sig.len;
@@ -690,8 +969,11 @@ batch_line(struct req *r, char *line, size_t len)
 		    rec.type == IWM_TYPE_DIR) == -1)
 			batch_result(r, (unsigned)iwm_errno_status(errno),
 			    "delete: %s", strerror(errno));
-		else
+		else {
+			if (rec.type != IWM_TYPE_DIR)
+				cache_drop(r->s, root, rec.path);
 			batch_result(r, 200, NULL);
+		}
 		break;
 	default:
 		batch_result(r, 400, "op '%c' not accepted", rec.op);
@@ -780,6 +1062,8 @@ body(struct req *r, const char *d, size_t n)
 		else if (iwm_fput_write(&r->fp, d, n) == -1)
 			req_fail(r, (unsigned)iwm_errno_status(errno),
 			    "write: %s", strerror(errno));
+		else if (r->signer != NULL)
+			iwm_rs_signer_feed(r->signer, d, n);
 		break;
 	case K_BATCH:
 		batch_body(r, d, n);
@@ -796,10 +1080,40 @@ body(struct req *r, const char *d, size_t n)
 	}
 }
 
+/* A file was written: keep its signature, or forget the old one. */
+static void
+cache_written(struct req *r, enum kind k)
+{
+	struct serve *s = r->s;
+	struct iwm_buf sig = { 0 };
+	struct stat sb;
+	int fd, ok = -1;
+
+	if (s->cachefd == -1)
+		return;
+	if ((fd = iwm_fs_open(r->root->fd, r->path, O_RDONLY)) == -1)
+		return;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+		if (k == K_PUT && r->signer != NULL)
+			ok = iwm_rs_signer_end(r->signer, &sig);
+		else if (k == K_DELTA && r->basesig.len > 0)
+			ok = iwm_rs_patch_sig(r->patch, r->basesig.ptr,
+			    r->basesig.len, r->basesize, fd,
+			    (uint64_t)sb.st_size, &sig);
+	}
+	close(fd);
+	if (ok == 0)
+		cache_put(s, r->root, r->path, &sb, &sig);
+	else
+		cache_drop(s, r->root, r->path);
+	iwm_buf_free(&sig);
+}
+
 static enum MHD_Result
 finish(struct req *r, struct MHD_Connection *c)
 {
 	struct iwm_buf b = { 0 };
+	enum kind k = r->kind;
 
 	switch (r->kind) {
 	case K_PUT:
@@ -837,6 +1151,7 @@ finish(struct req *r, struct MHD_Connection *c)
 	if (iwm_fput_commit(&r->fp, r->mode, r->sec, r->nsec,
 	    r->s->o->fsync) == -1)
 		return reply_errno(c, errno, "commit");
+	cache_written(r, k);
 	return reply(c, 200, "ok");
 }
 
@@ -887,10 +1202,13 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	if (which == R_SIG) {
 		if (!isget)
 			return reply(c, 405, "GET only");
-		return do_sig(c, r->root, r->path);
+		return do_sig(s, c, r->root, r->path);
 	}
 	if (isdel && (which == R_FILE || which == R_DIR)) {
 		int rc = iwm_fs_delete(&dc, r->path, which == R_DIR);
+
+		if (rc == 0 && which == R_FILE)
+			cache_drop(s, r->root, r->path);
 
 		iwm_dircache_free(&dc);
 		return rc == -1 ? reply_errno(c, errno, "delete") :
@@ -934,6 +1252,9 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		    sb.st_mtim.tv_sec != bsec || sb.st_mtim.tv_nsec != bnsec)
 			return reply(c, 409, "base file changed since its "
 			    "signature");
+		/* The base's signature, to derive the new file's. */
+		r->basesize = (uint64_t)sb.st_size;
+		(void)cache_get(s, r->root, r->path, &sb, &r->basesig);
 	}
 	if (r->want > s->o->max_body && which == R_FILE)
 		return reply(c, 413, "file larger than the agent accepts");
@@ -943,8 +1264,11 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	if (which == R_DELTA) {
 		r->patch = iwm_rs_patch_new(r->basefd, &r->fp);
 		r->kind = K_DELTA;
-	} else
+	} else {
 		r->kind = K_PUT;
+		if (s->cachefd != -1 && r->want >= SIGCACHE_MIN)
+			r->signer = iwm_rs_signer_new(r->want);
+	}
 	return MHD_YES;
 }
 
@@ -997,6 +1321,8 @@ completed(void *cls, struct MHD_Connection *c, void **ctx,
 	if (r->basefd != -1)
 		close(r->basefd);
 	iwm_rs_patch_free(r->patch);
+	iwm_rs_signer_free(r->signer);
+	iwm_buf_free(&r->basesig);
 	iwm_dircache_free(&r->dc);
 	iwm_buf_free(&r->msg);
 	iwm_buf_free(&r->line);
@@ -1085,6 +1411,7 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	int sig = 0, rc = -1;
 
 	memset(&s, 0, sizeof(s));
+	s.cachefd = -1;
 	s.o = o;
 	if (parse_listen(o->listen, &ss, &sl) == -1)
 		return -1;
@@ -1103,6 +1430,8 @@ iwm_serve_run(struct iwm_serve_opts *o)
 			logmsg("root %s: removed %llu unfinished upload(s)",
 			    o->roots[i].name, (unsigned long long)removed);
 	}
+	if (cache_open(&s) == -1)
+		goto done;
 	/* Threads inherit this mask; main takes the signals with sigwait. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -1175,6 +1504,8 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	MHD_stop_daemon(d);
 	rc = 0;
 done:
+	if (s.cachefd != -1)
+		close(s.cachefd);
 	iwm_users_free(s.users);
 	free(cert);
 	free(key);

@@ -64,6 +64,8 @@ struct iwm_serve_opts {
 	unsigned	 max_conns;
 	unsigned	 timeout;	/* idle seconds */
 	uint64_t	 max_body;	/* bytes per request body */
+	const char	*sig_cache;	/* --sig-cache DIR, or NULL */
+	uint64_t	 sig_cache_max;	/* bytes */
 };
 int	 iwm_serve_run(struct iwm_serve_opts *);
 
@@ -113,6 +115,17 @@ int	 iwm_rs_patch_feed(struct iwm_rs_patch *, const char *, size_t,
 	    int eof);
 uint64_t iwm_rs_patch_written(const struct iwm_rs_patch *);
 void	 iwm_rs_patch_free(struct iwm_rs_patch *);
+/* The patched file's signature, reusing the base's sums; -1: cannot. */
+int	 iwm_rs_patch_sig(const struct iwm_rs_patch *, const char *basesig,
+	    size_t baselen, uint64_t basesize, int newfd, uint64_t newsize,
+	    struct iwm_buf *out);
+/* The signature of a stream of known size (an upload), as it comes. */
+struct iwm_rs_signer;
+struct iwm_rs_signer *iwm_rs_signer_new(uint64_t size);
+void	 iwm_rs_signer_feed(struct iwm_rs_signer *, const void *, size_t);
+/* -1 unless exactly the announced size was fed. */
+int	 iwm_rs_signer_end(struct iwm_rs_signer *, struct iwm_buf *sig);
+void	 iwm_rs_signer_free(struct iwm_rs_signer *);
 
 /* client.c: connections to an agent. */
 struct iwm_remote_opts {

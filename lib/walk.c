@@ -222,8 +222,11 @@ stat_listing(struct walk *w, struct listing *l)
 	worker_finish(k);
 }
 
-/* Take the read-ahead of entry I of L if there is one, else read it. */
-static void
+/*
+ * Take the read-ahead of entry I of L if there is one (returns 1), else
+ * read it here (returns 0).
+ */
+static int
 list_child(struct walk *w, struct listing *l, size_t i, struct listing *out)
 {
 	struct worker *k = w->wk;
@@ -234,16 +237,21 @@ list_child(struct walk *w, struct listing *l, size_t i, struct listing *out)
 		*out = k->pf;
 		memset(&k->pf, 0, sizeof(k->pf));
 		k->parent = NULL;
-		return;
+		return 1;
 	}
 	list_open(out, dirfd(l->d), l->names.ptr + l->ents[i].off, 0);
 	if (out->d != NULL)
 		stat_listing(w, out);
+	return 0;
 }
 
-/* Start reading ahead the next directory after entry I of L. */
+/*
+ * Start reading ahead a later sibling directory of entry I of L: the
+ * next one, or with SKIP the one after it, so that the two threads take
+ * alternate siblings and both read while this one also emits.
+ */
 static void
-read_ahead(struct walk *w, struct listing *l, size_t i)
+read_ahead(struct walk *w, struct listing *l, size_t i, int skip)
 {
 	struct worker *k = w->wk;
 	size_t j;
@@ -251,7 +259,8 @@ read_ahead(struct walk *w, struct listing *l, size_t i)
 	if (k == NULL || !worker_idle(k))
 		return;
 	for (j = i + 1; j < l->n; j++)
-		if (l->ents[j].err == 0 && S_ISDIR(l->ents[j].sb.st_mode))
+		if (l->ents[j].err == 0 && S_ISDIR(l->ents[j].sb.st_mode) &&
+		    skip-- == 0)
 			break;
 	if (j == l->n)
 		return;
@@ -349,8 +358,7 @@ walk_list(struct walk *w, struct listing *l)
 		}
 		if ((rc = emit(w, sb, IWM_TYPE_DIR)) != 0)
 			break;
-		list_child(w, l, i, &sub);
-		read_ahead(w, l, i);
+		read_ahead(w, l, i, list_child(w, l, i, &sub));
 		if (sub.d == NULL) {
 			gone_or_unreadable(w, sub.err);
 			list_free(&sub);

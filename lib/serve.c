@@ -668,7 +668,7 @@ cache_evict(struct serve *s)
 			cap = cap ? 2 * cap : 64;
 			e = iwm_reallocarray(e, cap, sizeof(*e));
 		}
-		snprintf(e[n].name, sizeof(e[n].name), "%s", de->d_name);
+		memcpy(e[n].name, de->d_name, strlen(de->d_name) + 1);
 		e[n].t = sb.st_mtim;
 		e[n].size = sb.st_size;
 		total += (uint64_t)sb.st_size;

@@ -51,25 +51,6 @@ mkdirs(const char *path)
 }
 
 static int
-in_list(const char *list, const char *name)
-{
-	const char *p = list, *e;
-	size_t n = strlen(name);
-
-	if (list == NULL)
-		return 1;
-	while (*p != '\0') {
-		e = strchr(p, ',');
-		if (e == NULL)
-			e = p + strlen(p);
-		if ((size_t)(e - p) == n && strncasecmp(p, name, n) == 0)
-			return 1;
-		p = *e != '\0' ? e + 1 : e;
-	}
-	return 0;
-}
-
-static int
 worse(int a, int b)
 {
 	return b > a ? b : a;
@@ -228,7 +209,7 @@ main(int argc, char *argv[])
 		const struct iwm_dbinfo *info = &iwm_dbinfos[i];
 		struct iwm_buf out = { 0 };
 
-		if (!in_list(only, info->name))
+		if (!iwm_db_selected(only, info->name))
 			continue;
 		rc = iwm_db_server_spec(&tool, info, &spec);
 		if (rc == -1) {

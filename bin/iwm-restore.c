@@ -29,25 +29,6 @@ usage(void)
 }
 
 static int
-in_list(const char *list, const char *name)
-{
-	const char *p = list, *e;
-	size_t n = strlen(name);
-
-	if (list == NULL)
-		return 1;
-	while (*p != '\0') {
-		e = strchr(p, ',');
-		if (e == NULL)
-			e = p + strlen(p);
-		if ((size_t)(e - p) == n && strncasecmp(p, name, n) == 0)
-			return 1;
-		p = *e != '\0' ? e + 1 : e;
-	}
-	return 0;
-}
-
-static int
 worse(int a, int b)
 {
 	return b > a ? b : a;
@@ -177,7 +158,7 @@ cmd_db(int argc, char *argv[])
 			iwm_warnx("%s: not an iwm database export: skipped",
 			    path.ptr);
 			status = worse(status, IWM_EXIT_DIFF);
-		} else if (!in_list(only, name)) {
+		} else if (!iwm_db_selected(only, name)) {
 			;
 		} else if ((info = iwm_dbinfo_find(name)) == NULL) {
 			iwm_warnx("%s: unknown database '%s': skipped "

@@ -41,6 +41,8 @@ extern int iwm_db_status;
  * SQLite file name.  Returns 0, or -1 when empty (iwm_db_status 0) or
  * unsupported (65).
  */
+/* NAME is in the comma-separated --only LIST (any case), or LIST is NULL. */
+int	 iwm_db_selected(const char *list, const char *name);
 int	 iwm_dbspec_parse(struct iwm_dbspec *, const char *conn,
 	    const char *user, const char *pass, const char *basedir,
 	    const char *what);

@@ -592,3 +592,22 @@ iwm_pathcols_free(struct iwm_pathcols *pc)
 	free(pc->col);
 	free(pc);
 }
+
+int
+iwm_db_selected(const char *list, const char *name)
+{
+	const char *p = list, *e;
+	size_t n = strlen(name);
+
+	if (list == NULL)
+		return 1;
+	while (*p != '\0') {
+		e = strchr(p, ',');
+		if (e == NULL)
+			e = p + strlen(p);
+		if ((size_t)(e - p) == n && strncasecmp(p, name, n) == 0)
+			return 1;
+		p = *e != '\0' ? e + 1 : e;
+	}
+	return 0;
+}

@@ -383,26 +383,41 @@ read_file(const char *path, struct iwm_buf *b, int *missing)
 	return 0;
 }
 
+/*
+ * Parse FILE of the config directory.  NULL with *RC 0: the file is
+ * absent, or not XML (then a finding says so); NULL with *RC -1: it
+ * could not be read, and the audit fails.
+ */
+static xmlDoc *
+load_config_xml(struct audit *a, const char *file, const char *cat, int *rc)
+{
+	struct iwm_buf path = { 0 }, text = { 0 };
+	xmlDoc *doc = NULL;
+	int missing;
+
+	*rc = 0;
+	iwm_buf_printf(&path, "%s%s", a->configdir, file);
+	if (read_file(path.ptr, &text, &missing) == -1)
+		*rc = -1;
+	else if (!missing)
+		doc = parse_xml(a, text.ptr, text.len, cat, path.ptr);
+	iwm_buf_free(&path);
+	iwm_buf_free(&text);
+	return doc;
+}
+
 /* Content filters: risky actions, warning when active, else info. */
 static int
 check_content(struct audit *a)
 {
 	const struct iwm_depsitem *cf = item(a, "content-file", NULL);
-	struct iwm_buf path = { 0 }, text = { 0 };
 	xmlDoc *doc;
 	xmlNode *n;
-	int missing, rc = 0;
+	int rc;
 
-	if (cf == NULL)
-		return 0;
-	iwm_buf_printf(&path, "%s%s", a->configdir, cf->w[0]);
-	if (read_file(path.ptr, &text, &missing) == -1) {
-		rc = -1;
-		goto out;
-	}
-	if (missing || (doc = parse_xml(a, text.ptr, text.len,
-	    "content-filter", path.ptr)) == NULL)
-		goto out;
+	if (cf == NULL ||
+	    (doc = load_config_xml(a, cf->w[0], "content-filter", &rc)) == NULL)
+		return cf == NULL ? 0 : rc;
 	for (n = xmlDocGetRootElement(doc)->children; n != NULL; n = n->next) {
 		struct iwm_buf acts = { 0 }, obj = { 0 };
 		char *title, *active;
@@ -447,10 +462,7 @@ check_content(struct audit *a)
 		iwm_buf_free(&obj);
 	}
 	xmlFreeDoc(doc);
-out:
-	iwm_buf_free(&path);
-	iwm_buf_free(&text);
-	return rc;
+	return 0;
 }
 
 /*
@@ -648,21 +660,12 @@ check_listfile(struct audit *a, const char *kind, const char *cat,
     const char *what, const char *todo)
 {
 	const struct iwm_depsitem *it = item(a, kind, NULL);
-	struct iwm_buf path = { 0 }, text = { 0 };
 	xmlDoc *doc;
 	xmlNode *n;
-	int missing, rc = 0;
+	int rc;
 
-	if (it == NULL)
-		return 0;
-	iwm_buf_printf(&path, "%s%s", a->configdir, it->w[0]);
-	if (read_file(path.ptr, &text, &missing) == -1) {
-		rc = -1;
-		goto out;
-	}
-	if (missing || (doc = parse_xml(a, text.ptr, text.len, cat,
-	    path.ptr)) == NULL)
-		goto out;
+	if (it == NULL || (doc = load_config_xml(a, it->w[0], cat, &rc)) == NULL)
+		return it == NULL ? 0 : rc;
 	for (n = xmlDocGetRootElement(doc)->children; n != NULL; n = n->next) {
 		struct iwm_buf o = { 0 };
 		char *title, *active, *enabled;
@@ -685,10 +688,7 @@ check_listfile(struct audit *a, const char *kind, const char *cat,
 		iwm_buf_free(&o);
 	}
 	xmlFreeDoc(doc);
-out:
-	iwm_buf_free(&path);
-	iwm_buf_free(&text);
-	return rc;
+	return 0;
 }
 
 /* More than one directory-synchronised domain is an error. */
@@ -696,21 +696,14 @@ static int
 check_adsync(struct audit *a)
 {
 	const struct iwm_depsitem *it = item(a, "adsync-file", NULL);
-	struct iwm_buf path = { 0 }, text = { 0 }, names = { 0 };
+	struct iwm_buf names = { 0 };
 	xmlDoc *doc;
 	xmlNode *n;
-	int missing, rc = 0, count = 0;
+	int rc, count = 0;
 
-	if (it == NULL)
-		return 0;
-	iwm_buf_printf(&path, "%s%s", a->configdir, it->w[0]);
-	if (read_file(path.ptr, &text, &missing) == -1) {
-		rc = -1;
-		goto out;
-	}
-	if (missing || (doc = parse_xml(a, text.ptr, text.len,
-	    "directory-sync", path.ptr)) == NULL)
-		goto out;
+	if (it == NULL ||
+	    (doc = load_config_xml(a, it->w[0], "directory-sync", &rc)) == NULL)
+		return it == NULL ? 0 : rc;
 	for (n = xmlDocGetRootElement(doc)->children; n != NULL; n = n->next) {
 		char *dom, *active;
 
@@ -737,11 +730,8 @@ check_adsync(struct audit *a)
 		iwm_finding_add(a->f, IWM_SEV_INFO, "directory-sync",
 		    names.ptr, "synchronised with a directory service: give "
 		    "the target's directory credentials for the restore");
-out:
-	iwm_buf_free(&path);
-	iwm_buf_free(&text);
 	iwm_buf_free(&names);
-	return rc;
+	return 0;
 }
 
 static int

@@ -15,15 +15,21 @@
 #include "icewarp.h"
 
 static void
-usage(void)
+usage_to(FILE *fp, int status)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: iwm-dbexport [-q] [--tool PATH] [-o DIR] [--only NAME,...] "
 	    "[--since STATE]\n"
 	    "       iwm-dbexport [-q] --conn STRING | --conn-file FILE "
 	    "--out FILE [--name NAME]\n"
 	    "                    [--platform windows|unix] [--since STATE]\n");
-	exit(IWM_EXIT_USAGE);
+	exit(status);
+}
+
+static void
+usage(void)
+{
+	usage_to(stderr, IWM_EXIT_USAGE);
 }
 
 static int
@@ -80,6 +86,7 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
 		{ "conn", required_argument, NULL, 'c' },
 		{ "conn-file", required_argument, NULL, 'C' },
 		{ "name", required_argument, NULL, 'n' },
@@ -129,6 +136,7 @@ main(int argc, char *argv[])
 		case 'q': quiet = 1; break;
 		case 's': since = optarg; break;
 		case 't': toolopt = optarg; break;
+		case 'h': usage_to(stdout, 0); break;
 		default: usage();
 		}
 	}

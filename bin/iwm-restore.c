@@ -16,16 +16,22 @@
 #include "icewarp.h"
 
 static void
-usage(void)
+usage_to(FILE *fp, int status)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: iwm-restore db [-q] [--verify] [--tool PATH] "
 	    "[--only NAME,...]\n"
 	    "                   [--platform windows|unix] DIR\n"
 	    "       iwm-restore db [-q] [--verify] --conn STRING | "
 	    "--conn-file FILE\n"
 	    "                   [--platform windows|unix] FILE\n");
-	exit(IWM_EXIT_USAGE);
+	exit(status);
+}
+
+static void
+usage(void)
+{
+	usage_to(stderr, IWM_EXIT_USAGE);
 }
 
 static int
@@ -73,6 +79,7 @@ static int
 cmd_db(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
 		{ "conn", required_argument, NULL, 'c' },
 		{ "conn-file", required_argument, NULL, 'C' },
 		{ "only", required_argument, NULL, 'O' },
@@ -114,6 +121,7 @@ cmd_db(int argc, char *argv[])
 		case 'q': quiet = 1; break;
 		case 't': toolopt = optarg; break;
 		case 'v': verify = 1; break;
+		case 'h': usage_to(stdout, 0); break;
 		default: usage();
 		}
 	}
@@ -195,6 +203,8 @@ main(int argc, char *argv[])
 	iwm_setprogname(argv[0]);
 	if (argc < 2)
 		usage();
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		usage_to(stdout, 0);
 	if (strcmp(argv[1], "db") == 0)
 		status = cmd_db(argc - 1, argv + 1);
 	else {

@@ -1093,7 +1093,14 @@ cache_written(struct req *r, enum kind k)
 		return;
 	if ((fd = iwm_fs_open(r->root->fd, r->path, O_RDONLY)) == -1)
 		return;
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode)) {
+	/*
+	 * Reopened by name after the rename: keep the signature only for
+	 * the file this request wrote (its size and mtime to the
+	 * nanosecond), never for one that replaced it meanwhile.
+	 */
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (uint64_t)sb.st_size == r->want && sb.st_mtim.tv_sec == r->sec &&
+	    sb.st_mtim.tv_nsec == r->nsec) {
 		if (k == K_PUT && r->signer != NULL)
 			ok = iwm_rs_signer_end(r->signer, &sig);
 		else if (k == K_DELTA && r->basesig.len > 0)

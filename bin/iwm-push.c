@@ -12,9 +12,9 @@
 #include "transfer.h"
 
 static void
-usage(void)
+usage_to(FILE *fp, int status)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: %s --target URL [--credentials FILE] [--fingerprint SHA256"
 	    " | --cacert FILE]\n"
 	    "\t[--proxy URL] [--insecure-http] [-j N] [--rate RATE]"
@@ -22,7 +22,13 @@ usage(void)
 	    "\t[--failed FILE] [--retries N] [--delete] [--dry-run]"
 	    " [--progress | --no-progress]\n"
 	    "\t[--stats] [-v] [FILE]\n", iwm_progname);
-	exit(IWM_EXIT_USAGE);
+	exit(status);
+}
+
+static void
+usage(void)
+{
+	usage_to(stderr, IWM_EXIT_USAGE);
 }
 
 int
@@ -109,6 +115,9 @@ main(int argc, char *argv[])
 			break;
 		case 'v':
 			o.remote.verbose = 1;
+			break;
+		case 'h':
+			usage_to(stdout, 0);
 			break;
 		default:
 			usage();

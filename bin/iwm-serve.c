@@ -15,9 +15,9 @@
 #include "transfer.h"
 
 static void
-usage(void)
+usage_to(FILE *fp, int status)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: %s --listen ADDR:PORT --users FILE [--cert FILE --key FILE"
 	    " | --insecure-http]\n"
 	    "\t(--tool PATH | --root NAME=DIR ...) [--fsync] [--threads N]\n"
@@ -27,7 +27,13 @@ usage(void)
 	    "       %s --print-fingerprint --cert FILE\n"
 	    "       %s --add-user NAME --users FILE\n",
 	    iwm_progname, iwm_progname, iwm_progname, iwm_progname);
-	exit(IWM_EXIT_USAGE);
+	exit(status);
+}
+
+static void
+usage(void)
+{
+	usage_to(stderr, IWM_EXIT_USAGE);
 }
 
 static void
@@ -238,6 +244,9 @@ main(int argc, char *argv[])
 			break;
 		case 'v':
 			o.verbose = 1;
+			break;
+		case 'h':
+			usage_to(stdout, 0);
 			break;
 		default:
 			usage();

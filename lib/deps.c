@@ -764,6 +764,16 @@ account_row(void *arg, char **f, size_t nf)
 }
 
 static int
+remote_row(void *arg, char **f, size_t nf)
+{
+	struct audit *a = arg;
+
+	if (!a->skip[0])
+		check_rules(a, "remote account", f[0], f[1]);
+	return 0;
+}
+
+static int
 domain_row(void *arg, char **f, size_t nf)
 {
 	struct audit *a = arg;
@@ -999,6 +1009,7 @@ iwm_deps_audit(const struct iwm_depsconf *conf, const struct iwm_tool *tool,
 		const struct iwm_depsitem *ur = item(&a, "rule-var", "user");
 		const struct iwm_depsitem *uf = item(&a, "ftp-var", "user");
 		const struct iwm_depsitem *dl = item(&a, "dblist-var", NULL);
+		const struct iwm_depsitem *rr = item(&a, "rule-var", "remote");
 
 		dvars[0] = dr != NULL ? dr->w[1] : "D_RulesContentXML";
 		dvars[1] = df != NULL ? df->w[1] : "D_FTP_DomainSettings";
@@ -1007,6 +1018,14 @@ iwm_deps_audit(const struct iwm_depsconf *conf, const struct iwm_tool *tool,
 			goto out;
 		a.dblist = dl != NULL ? dl->w[0] : NULL;
 		a.dblist_val = dl != NULL ? dl->w[1] : NULL;
+		/* Remote accounts' rules (RA_RulesContentXML), keyed by name. */
+		if (rr != NULL) {
+			const char *rvars[1] = { rr->w[1] };
+
+			if (export_checked(&a, "remoteaccount", "*", rvars, 1,
+			    "ra_name", remote_row) == -1)
+				goto out;
+		}
 		avars[0] = "u_type";
 		avars[1] = ur != NULL ? ur->w[1] : "U_RulesContentXML";
 		avars[2] = uf != NULL ? uf->w[1] : "U_FTP_UserSettings";

@@ -50,6 +50,11 @@ for level in global domain user; do
 	ok "$level rule that copies, inactive: info" has info rule "$level rule 'Copy to folder'"
 done
 ok "a user rule names its account" grep -q "of user1@dom1.example" "$TMP/out"
+mk --remotes 1
+"$srv/tool.sh" set remoteaccount ra1 RA_RulesContentXML \
+    '<RULES><RULE><TITLE>Fetch and run</TITLE><ACTIVE>1</ACTIVE><ACTIONS><ITEM><ACTIONTYPE>12</ACTIONTYPE><VALUE>/usr/bin/x</VALUE></ITEM></ACTIONS></RULE></RULES>'
+audit
+ok "a remote account's rule that executes: warning naming it" has warning rule "remote account rule 'Fetch and run' of ra1"
 
 for level in global domain user; do
 	mk --plant "ftp:$level"

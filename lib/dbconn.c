@@ -2,6 +2,8 @@
  * dbconn.c: where IceWarp keeps each database, parsing connections,
  * the webmail server.xml, path columns.
  */
+#include <sys/stat.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -449,7 +451,33 @@ iwm_db_server_spec(const struct iwm_tool *t, const struct iwm_dbinfo *info,
 		iwm_db_status = IWM_EXIT_UNAVAIL;
 		return -1;
 	}
-	if (empty(vals[0])) {
+	if (empty(vals[0]) && strcmp(info->name, "spamreports") == 0) {
+		/*
+		 * Empty means the default SQLite file (icewarp-facts); its
+		 * name is assumed: spamreports.db in the spam directory.
+		 */
+		char *spam = iwm_tool_get1(t, "C_SpamPath");
+		struct iwm_buf conn = { 0 };
+		struct stat sb;
+
+		r = 0;
+		if (!empty(spam)) {
+			iwm_buf_adds(&conn, spam);
+			if (conn.ptr[conn.len - 1] != '/' &&
+			    conn.ptr[conn.len - 1] != '\\')
+				iwm_buf_addc(&conn, '/');
+			iwm_buf_adds(&conn, "spamreports.db");
+			if (stat(conn.ptr, &sb) == 0 && S_ISREG(sb.st_mode)) {
+				iwm_buf_adds(&conn, ";;;;7;3");
+				base = iwm_db_server_basedir(t);
+				r = iwm_dbspec_parse(s, conn.ptr, NULL, NULL,
+				    base, info->name) == -1 ? -1 : 1;
+				free(base);
+			}
+		}
+		free(spam);
+		iwm_buf_free(&conn);
+	} else if (empty(vals[0])) {
 		r = 0;
 	} else {
 		base = iwm_db_server_basedir(t);

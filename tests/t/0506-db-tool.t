@@ -31,8 +31,16 @@ n_lite=$(sqlite3 "$gw" 'SELECT COUNT(*) FROM EventOwner')
 is "groupware rows arrived in the target's own SQLite file" "$n_lite" "$n_my"
 ok "... more than none" test "$n_my" -gt 0
 
-# The reverse: the SQLite server's databases into the MariaDB one.
+# The reverse: the SQLite server's databases into the MariaDB one.  Its
+# spam reports use the default file (C_AS_SpamReportsDBConn empty).
+ok "no spam reports database: skipped" sh -c \
+    'iwm-dbexport --tool "$1" -o "$2" --only spamreports | grep -q "spamreports.*skipped"' - "$TMP/lite/tool.sh" "$TMP/out0"
+sqlite3 "$TMP/lite/spam/spamreports.db" \
+    'CREATE TABLE reports (id INTEGER PRIMARY KEY, owner TEXT, sent INTEGER);
+     INSERT INTO reports (owner, sent) VALUES ("a@dom1.example", 1), ("b@dom1.example", 2);'
 exits "export a SQLite source through its tool" 0 iwm-dbexport -q --tool "$TMP/lite/tool.sh" -o "$TMP/out2"
+is "the default spam reports file was exported" \
+    "$(sqlite3 "$TMP/out2/spamreports.db" 'SELECT COUNT(*) FROM reports' 2>&1)" 2
 my -e 'INSERT INTO iw_antispam.Senders (SndOwner, SndEmail) VALUES ("stale@x", "stale@y")' 2>/dev/null
 exits "restore into the MariaDB target through its tool" 0 \
     iwm-restore db -q --tool "$TMP/my-src/tool.sh" --only groupware,accounts,antispam "$TMP/out2"

@@ -155,13 +155,8 @@ emit_parents(const char *maildir, const char *rel, const char *prev,
 			r.source = src.ptr;
 		} else
 			r.mode = 0755;	/* an extern's domain, absent here */
-		{
-			char *path = iwm_strndup(rel, i);
-
-			r.path = path;
-			rc = write_rec(s, &r);
-			free(path);
-		}
+		/* The writer takes path_len: no copy of the prefix needed. */
+		rc = write_rec(s, &r);
 		s->st[2].dirs++;
 		iwm_buf_free(&src);
 		if (rc == -1)
@@ -185,7 +180,6 @@ scan_mail(const struct iwm_accounts *as, struct scan *s)
 	qsort(v, n, sizeof(*v), cmp_rel);
 	for (i = 0; i < n && rc == 0; i++) {
 		const struct iwm_account *a = v[i];
-		char *path;
 
 		if (prev != NULL && strncmp(a->rel, prev, strlen(prev)) == 0) {
 			/* An extern's default place holds another mailbox. */
@@ -199,10 +193,9 @@ scan_mail(const struct iwm_accounts *as, struct scan *s)
 			rc = -1;
 			break;
 		}
-		path = iwm_strndup(a->rel, strlen(a->rel) - 1);
-		rc = iwm_walk("mail", a->dir, path, 1, 0, write_rec, s,
+		/* iwm_walk drops the trailing '/' of the prefix itself. */
+		rc = iwm_walk("mail", a->dir, a->rel, 1, 0, write_rec, s,
 		    &s->st[2]);
-		free(path);
 		if (rc == -1 && !s->out_failed) {
 			/* Gone since the export: the account went away. */
 			iwm_warn_err();

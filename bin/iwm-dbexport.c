@@ -111,14 +111,8 @@ main(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "o:q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			free(conn);
-			conn = iwm_strdup(optarg);
-			/* Keep the password out of ps(1) from now on. */
-			explicit_bzero(optarg, strlen(optarg));
-			break;
 		case 'C':
-			free(conn);
-			if ((conn = iwm_db_read_connfile(optarg)) == NULL) {
+			if (iwm_db_conn_option(&conn, ch == 'C', optarg) == -1) {
 				iwm_warn_err();
 				return IWM_EXIT_USAGE;
 			}

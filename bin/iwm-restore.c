@@ -100,13 +100,8 @@ cmd_db(int argc, char *argv[])
 	while ((ch = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			free(conn);
-			conn = iwm_strdup(optarg);
-			explicit_bzero(optarg, strlen(optarg));
-			break;
 		case 'C':
-			free(conn);
-			if ((conn = iwm_db_read_connfile(optarg)) == NULL) {
+			if (iwm_db_conn_option(&conn, ch == 'C', optarg) == -1) {
 				iwm_warn_err();
 				return IWM_EXIT_USAGE;
 			}

@@ -51,6 +51,12 @@ void	 iwm_dbspec_free(struct iwm_dbspec *);
 char	*iwm_dbspec_describe(const struct iwm_dbspec *);
 /* Read a connection string from FILE ("-": stdin), first line. */
 char	*iwm_db_read_connfile(const char *file);
+/*
+ * --conn ARG (FROMFILE 0: taken, then wiped from the arguments so ps(1)
+ * no longer shows the password) or --conn-file ARG (FROMFILE 1) into
+ * *CONN, replacing what it held.  -1 when the file cannot be read.
+ */
+int	 iwm_db_conn_option(char **conn, int fromfile, char *arg);
 
 /* The databases iwm knows, in export order. */
 struct iwm_dbinfo {

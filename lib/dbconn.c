@@ -296,6 +296,17 @@ iwm_db_read_connfile(const char *file)
 	return r;
 }
 
+int
+iwm_db_conn_option(char **conn, int fromfile, char *arg)
+{
+	free(*conn);
+	if (fromfile)
+		return (*conn = iwm_db_read_connfile(arg)) == NULL ? -1 : 0;
+	*conn = iwm_strdup(arg);
+	explicit_bzero(arg, strlen(arg));
+	return 0;
+}
+
 char *
 iwm_db_server_basedir(const struct iwm_tool *t)
 {

@@ -21,12 +21,14 @@ endif
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) libmariadb 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) libmariadb 2>/dev/null)
-ALL_CFLAGS  = $(CWARN) $(CFLAGS) $(PKG_CFLAGS) -Ilib \
+ALL_CFLAGS  = $(CWARN) $(CFLAGS) $(PKG_CFLAGS) $(LIB_INC) \
 	      -DIWM_VERSION='"$(VERSION)"' -DIWM_DATADIR='"$(PREFIX)/share/iwm"'
 LIBS        = lib/libiwm.a -lrsync $(PKG_LIBS) -lpthread
 
 VERSION  = 0.1.0
-LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_DIRS = lib/core lib/manifest lib/icewarp lib/transfer lib/db lib/control
+LIB_INC  = $(addprefix -I,$(LIB_DIRS))
+LIB_SRC := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 LIB_OBJ := $(LIB_SRC:.c=.o)
 PROG_SRC:= $(sort $(wildcard bin/iwm-*.c))
 PROGS   := $(PROG_SRC:.c=)
@@ -34,7 +36,7 @@ UNIT_SRC:= $(sort $(wildcard tests/unit/*.c))
 UNITS   := $(UNIT_SRC:.c=)
 SIM_SRC := $(sort $(wildcard tests/iwsim/*.c))
 SIM_HDR := $(wildcard tests/iwsim/*.h)
-HDRS    := $(wildcard lib/*.h)
+HDRS    := $(wildcard $(addsuffix /*.h,$(LIB_DIRS)))
 SHELLS   = $(wildcard bin/iwm libexec/iwm/* scripts/* tests/iwsim/iwsim-db) \
 	   $(wildcard tests/*.sh tests/t/*.t examples/*.sh) .ci/run
 MANS    := $(wildcard man/man*/*.[0-9])
@@ -45,7 +47,7 @@ progs: .build-$(BUILDTAG) lib/libiwm.a $(PROGS)
 
 # Rebuild everything when switching between plain and sanitizer builds.
 .build-$(BUILDTAG):
-	rm -f .build-* lib/*.o lib/libiwm.a $(PROGS) $(UNITS) tests/iwsim/iwsim
+	rm -f .build-* lib/*/*.o lib/libiwm.a $(PROGS) $(UNITS) tests/iwsim/iwsim
 	touch $@
 
 lib/%.o: lib/%.c $(HDRS) .build-$(BUILDTAG)
@@ -83,7 +85,7 @@ lint:
 	shellcheck -s sh $(SHELLS)
 	mandoc -Tlint -Wwarning $(MANS)
 	! grep -nE '\b(sprintf|strcpy|strcat|strtok|atoi|gets)[[:space:]]*\(' \
-		lib/*.[ch] bin/*.c tests/unit/*.c tests/iwsim/*.[ch]
+		lib/*/*.[ch] bin/*.c tests/unit/*.c tests/iwsim/*.[ch]
 
 install: progs
 	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/libexec/iwm \
@@ -100,6 +102,6 @@ install: progs
 		done; done; true
 
 clean:
-	rm -f .build-* lib/*.o lib/libiwm.a $(PROGS) $(UNITS) tests/iwsim/iwsim
+	rm -f .build-* lib/*/*.o lib/libiwm.a $(PROGS) $(UNITS) tests/iwsim/iwsim
 
 .PHONY: all progs deps check bench demo lint install clean

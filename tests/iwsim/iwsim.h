@@ -18,6 +18,8 @@
 #define IWSIM_VERSION "14.1.0.5"
 /* "Now" of every simulated server: 2026-11-01 12:00:00 UTC, so trees are reproducible. */
 #define IWSIM_NOW ((time_t)1793534400)
+#define IWSIM_TARGET_DOMAIN "target.local"
+#define IWSIM_TARGET_ADMIN "admin@target.local"
 #define IWSIM_WIN_ROOT "C:\\Program Files\\IceWarp\\"
 #define IWSIM_MAX_VARS 256
 
@@ -144,6 +146,10 @@ struct sim {
 	long domains, users, folders, messages, size_median;
 	long archivists, externs, shared, unused, remotes;
 	struct plants plants;
+	int target;       /* --target: a pre-configured migration target */
+	char *my_socket;  /* --mariadb SOCKET: databases moved there (iwsim-db) */
+	char *my_port;    /* --mariadb-port PORT */
+	char *db_prefix;  /* --db-prefix P: MariaDB database names P<name> */
 	char *exe;
 	unsigned long long nmsg, nbytes;
 };
@@ -166,6 +172,7 @@ int mail_mailbox(struct mailgen *mg, struct rng *r, const char *dir, const char 
 void iwsim_help(void);
 
 /* tool.c: tool.sh emulation */
+void tool_event(const char *phys, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int tool_main(int argc, char **argv);
 
 #endif

@@ -8,10 +8,12 @@
 #include "iwsim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct tool {
 	struct store st;
@@ -55,6 +57,53 @@ fail(struct tool *t, int code, const char *fmt, ...)
 	if (t && t->st.db)
 		sqlite3_exec(t->st.db, "ROLLBACK", NULL, NULL, NULL);
 	exit(1);
+}
+
+/*
+ * The service switches (icewarp-facts-control.md, section 1) and the
+ * watchdog flags: every `set system` of one is a line of .iwsim/events.log.
+ */
+static const char *const switches[] = {
+	"C_Mail_SMTP_Active", "C_Mail_POP_Active", "C_Mail_IMAP_Active", "C_Mail_Control_Active",
+	"C_Mail_Control_DisableWeb", "C_GW_General_Disable", "C_IM_General_Disable",
+	"C_System_Services_SIP_Enable", "C_SMSService_Active", "C_FTPService_Active",
+	"C_System_Services_LDAP_Enable", "C_System_Services_Socks_Enabled", "C_System_Services_Minger_Enabled",
+	"C_Webmail_Active", "C_ActiveSync_Active", "C_PushServer_Active", "C_WebDAV_Active", "C_Proxy_Active",
+	"C_Meeting_Active", "C_TeamChat_Active", "C_WebDocuments_Enabled", "C_System_Services_Fulltext_Enabled",
+	"C_AS_General_Enable", "C_System_Tools_WatchDog_SMTP", "C_System_Tools_WatchDog_POP3",
+	"C_System_Tools_WatchDog_IM", "C_System_Tools_Watchdog_GW", "C_System_Tools_Watchdog_Control",
+};
+
+static const char *
+switch_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof switches / sizeof switches[0]; i++)
+		if (strcasecmp(switches[i], name) == 0)
+			return switches[i];
+	return NULL;
+}
+
+/* One line appended to DIR/.iwsim/events.log (tests read it, iwm never does). */
+void
+tool_event(const char *phys, const char *fmt, ...)
+{
+	struct buf path = {0}, line = {0};
+	va_list ap;
+	char tmp[4096];
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	buf_printf(&line, "%s\n", tmp);
+	buf_printf(&path, "%s/.iwsim/events.log", phys);
+	fd = open(buf_str(&path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, line.p, line.len) != (ssize_t)line.len)
+		util_warn("%s: %s", buf_str(&path), strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	buf_free(&path);
+	buf_free(&line);
 }
 
 static int
@@ -309,6 +358,7 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 	sqlite3_stmt *s;
 	char **l;
 	int *col, nj = 0;
+	size_t nrow = 0;
 
 	if (kind == 's' || argc < 1)
 		tool_usage("export: account, domain or remoteaccount and a pattern");
@@ -353,6 +403,8 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 	pat_bind(s, &p);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(s, 0);
+
+		nrow++;
 		const char *dom = (const char *)sqlite3_column_text(s, 1);
 		const char *name = (const char *)sqlite3_column_text(s, 2);
 		const char *mb = (const char *)sqlite3_column_text(s, 3);
@@ -377,6 +429,9 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 		putchar('\n');
 	}
 	sqlite3_finalize(s);
+	/* As the README says of patterns: an exact key that matches nothing is an error. */
+	if (nrow == 0 && !has_wild(argv[-1]))
+		fail(t, IWSIM_API_FAIL, "%s %s does not exist", kind_name(kind), argv[-1]);
 	pat_free(&p);
 	for (int i = 0; i < argc; i++)
 		free(l[i]);
@@ -419,6 +474,8 @@ cmd_set(struct tool *t, int kind, int argc, char **argv)
 				fail(t, IWSIM_API_FAIL, "set system: unknown variable %s", argv[i]);
 			if (rc != 0)
 				fail(t, IWSIM_API_FAIL, "set system: cannot set %s", argv[i]);
+			if (switch_name(argv[i]))
+				tool_event(t->st.phys, "set %s %s", switch_name(argv[i]), argv[i + 1]);
 		}
 		return;
 	}

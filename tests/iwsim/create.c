@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,9 +120,74 @@ ppath(struct sim *sm, const char *fmt, ...)
 static void
 sys(struct store *st, const char *name, const char *value)
 {
+	struct vdef d;
+
+	/* Only variables of tests/iwsim/vars: a typo here would be a variable no server has. */
+	if (store_vdef(st, name, &d) != 0 || d.kind != 's')
+		util_die("%s: not a system variable of tests/iwsim/vars", name);
 	if (store_sys_set(st, name, value, 0) != 0)
 		util_die("state: cannot set %s", name);
 }
+
+/*
+ * tests/iwsim/vars (beside the executable): every variable the tool knows,
+ * with its kind, type and flags; system variables start at their type's
+ * default (0 or empty).
+ */
+static void
+load_vars(struct sim *sm, struct store *st)
+{
+	char path[PATH_MAX], line[1024], *slash;
+	long seq = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s", sm->exe);
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		util_die("%s: cannot find the variables file", sm->exe);
+	snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "vars");
+	f = fopen(path, "r");
+	if (f == NULL)
+		util_die("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *fld[5], *p = line;
+		int n = 0;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		while (n < 5 && p != NULL) {
+			fld[n++] = p;
+			p = strchr(p, '\t');
+			if (p)
+				*p++ = '\0';
+		}
+		if (n < 4 || strlen(fld[1]) != 1)
+			util_die("%s: bad line '%s'", path, line);
+		if (store_vdef_add(st, fld[0], fld[1][0], fld[2], fld[3], ++seq) != 0)
+			util_die("state: cannot define %s", fld[0]);
+		if (fld[1][0] == 's') {
+			int num = strncasecmp(fld[2], "Bool", 4) == 0 || strncasecmp(fld[2], "Int", 3) == 0 ||
+				  strcasecmp(fld[2], "Enum") == 0;
+
+			if (store_sys_set(st, fld[0], num ? "0" : "", 0) != 0)
+				util_die("state: cannot set %s", fld[0]);
+		}
+	}
+	fclose(f);
+}
+
+/* A license as C_License and C_License_XML answer it, over several lines (format ASSUMED beyond
+ * <header><purchaseid> and <licensetype>, which public scripts parse). */
+static const char license_xml[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<license>\n"
+	"<header><purchaseid>IWSIM-2026-0001</purchaseid></header>\n"
+	"<licensetype>onpremise</licensetype>\n"
+	"<company>Simulated Company</company>\n"
+	"<modules><module><type>mail</type><users>100</users></module>"
+	"<module><type>groupware</type><users>100</users></module></modules>\n"
+	"</license>";
 
 static void
 sys_path(struct sim *sm, struct store *st, const char *name, const char *rel, const char *suffix)
@@ -224,6 +290,14 @@ sys_defaults(struct sim *sm, struct store *st)
 		{"C_GW_SuperPass", "target-gw-secret"},
 	};
 
+	load_vars(sm, st);
+	sys(st, "C_Version", IWSIM_VERSION);
+	sys(st, "C_OS", sm->windows ? "0" : "1");
+	sys(st, "C_License", license_xml);
+	sys(st, "C_License_XML", license_xml);
+	sys(st, "C_License_Type", "onpremise");
+	sys(st, "C_Accounts_Policies_SuperUser", "superuser");
+	sys(st, "C_Accounts_Policies_SuperUserPassword", sm->target ? "target-super-secret" : "source-super-secret");
 	sys_path(sm, st, "C_InstallPath", "", "");
 	sys_path(sm, st, "C_ConfigPath", "config/", "");
 	sys_path(sm, st, "C_System_Storage_Dir_MailPath", "mail/", "");
@@ -259,7 +333,7 @@ target_accounts(struct sim *sm, struct store *st)
 	static const char *const vars[][2] = {
 		{"u_type", "0"}, {"u_accountdisabled", "0"}, {"u_authmode", "0"},
 		{"u_name", "Target administrator"}, {"u_admin", "1"},
-		{"u_password", "target-admin-secret"}, {"u_maxboxsize", "0"},
+		{"u_password", "target-admin-secret"}, {"u_maxboxsize", "0"}, {"u_activesync", "1"},
 	};
 	int64_t did = store_obj_create(st, 'd', IWSIM_TARGET_DOMAIN), id;
 	char *mb;
@@ -442,6 +516,8 @@ plan_accounts(struct sim *sm, struct store *st, size_t *nout)
 				 (unsigned long long)(sm->seed * 2654435761ULL + (uint64_t)id), a->alias);
 			avar(st, id, "u_password", buf);
 			avar(st, id, "u_maxboxsize", "0");
+			/* Full (ActiveSync) users and light ones, as license reports count them. */
+			avar(st, id, "u_activesync", a->num % 2 == 1 ? "1" : "0");
 			if (a->cls == CLS_USER && a->num % 3 == 2)
 				avar(st, id, "u_rulescontentxml", harmless_rule);
 			break;
@@ -472,7 +548,7 @@ plan_remotes(struct sim *sm, struct store *st)
 		store_var_set(st, 'r', id, "ra_password", "remote-secret");
 		snprintf(buf, sizeof buf, "user1@%s", "dom1.example");
 		store_var_set(st, 'r', id, "ra_owner", buf);
-		store_var_set(st, 'r', id, "ra_active", "1");
+		store_var_set(st, 'r', id, "ra_enabled", "1");
 		store_var_set(st, 'r', id, "ra_rulescontentxml", "");
 	}
 }
@@ -986,7 +1062,7 @@ create_main(int argc, char **argv)
 	size_t nacct;
 	char real[PATH_MAX];
 	long seed = 1;
-	int c, empty, domains_set = 0;
+	int c, empty, domains_set = 0, remotes_set = 0;
 	static const char *const dirs[] = {"config/_webmail/_hosts", "mail/_outgoing/retry", "mail/_incoming",
 					   "archive", "logs", "temp", "calendar", "spam", "html", ".iwsim", "var"};
 
@@ -1012,7 +1088,7 @@ create_main(int argc, char **argv)
 		case 'E': num_opt("externs", optarg, 0, 100000, &sm.externs); break;
 		case 'S': num_opt("shared", optarg, 0, 100000, &sm.shared); break;
 		case 'U': num_opt("unused", optarg, 0, 100000, &sm.unused); break;
-		case 'R': num_opt("remotes", optarg, 0, 100000, &sm.remotes); break;
+		case 'R': num_opt("remotes", optarg, 0, 100000, &sm.remotes); remotes_set = 1; break;
 		case 'n': sm.archive = 0; break;
 		case 'N': sm.no_mailboxes = 1; break;
 		case 'p':
@@ -1034,8 +1110,10 @@ create_main(int argc, char **argv)
 		usage();
 	if (sm.target && !domains_set)
 		sm.domains = 0; /* a fresh target: only its own domain */
+	if (sm.target && !remotes_set)
+		sm.remotes = 0;
 	if (sm.domains == 0 && (!sm.target || sm.archivists || sm.externs || sm.shared || sm.unused ||
-				sm.plants.n)) {
+				sm.plants.n || sm.remotes)) {
 		fputs("iwsim create: --domains 0 only with --target and without account classes or plants\n", stderr);
 		usage();
 	}

@@ -85,6 +85,13 @@ struct store {
 	} cache[STORE_NCACHE];
 };
 
+struct vdef {
+	char name[128]; /* canonical spelling */
+	int kind;       /* 's', 'd', 'a', 'r' */
+	char flags[8];  /* R W D, "-" for none */
+	int numeric;    /* Bool, Int, Enum: unset reads as 0 */
+};
+
 struct var {
 	char *name; /* lower case */
 	char *value;
@@ -97,6 +104,8 @@ int store_exec(struct store *st, const char *sql);
 sqlite3_stmt *store_prep(struct store *st, const char *sql);
 int store_sys_set(struct store *st, const char *name, const char *value, int must_exist);
 int store_sys_get(struct store *st, const char *name, char **value);
+int store_vdef_add(struct store *st, const char *name, int kind, const char *type, const char *flags, long seq);
+int store_vdef(struct store *st, const char *name, struct vdef *d);
 /* kind: 'd' domain, 'a' account, 'r' remote account */
 int64_t store_obj_id(struct store *st, int kind, const char *key);
 int64_t store_obj_create(struct store *st, int kind, const char *key);

@@ -12,11 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char schema[] =
 	"PRAGMA page_size=4096;"
 	"CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE sys(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE vdef(lname TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL, type TEXT NOT NULL,"
+	" flags TEXT NOT NULL, seq INTEGER NOT NULL);"
 	"CREATE TABLE obj(id INTEGER PRIMARY KEY, kind TEXT NOT NULL, dom TEXT NOT NULL,"
 	" name TEXT NOT NULL, UNIQUE(kind, dom, name));"
 	"CREATE TABLE var(oid INTEGER NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,"
@@ -241,6 +244,58 @@ store_sys_get(struct store *st, const char *name, char **value)
 		rc = rc == SQLITE_DONE ? 1 : -1;
 	}
 	sqlite3_reset(s);
+	free(lname);
+	return rc;
+}
+
+/* Variable definitions (tests/iwsim/vars, loaded at create). */
+int
+store_vdef_add(struct store *st, const char *name, int kind, const char *type, const char *flags, long seq)
+{
+	char k[2] = {(char)kind, 0};
+	char *lname = util_lower(name);
+	sqlite3_stmt *s = store_stmt(st, "INSERT OR REPLACE INTO vdef VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+	int rc = -1;
+
+	if (s != NULL) {
+		sqlite3_bind_text(s, 1, lname, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 3, k, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 4, type, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 5, flags, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 6, seq);
+		rc = step_done(s);
+	}
+	free(lname);
+	return rc;
+}
+
+/* 0 found (*d filled), 1 unknown, -1 error. */
+int
+store_vdef(struct store *st, const char *name, struct vdef *d)
+{
+	char *lname = util_lower(name);
+	sqlite3_stmt *s = store_stmt(st, "SELECT name, kind, type, flags FROM vdef WHERE lname = ?1");
+	int rc = -1;
+
+	memset(d, 0, sizeof *d);
+	if (s != NULL) {
+		sqlite3_bind_text(s, 1, lname, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			const char *ty = (const char *)sqlite3_column_text(s, 2);
+
+			snprintf(d->name, sizeof d->name, "%s", (const char *)sqlite3_column_text(s, 0));
+			d->kind = *(const char *)sqlite3_column_text(s, 1);
+			snprintf(d->flags, sizeof d->flags, "%s", (const char *)sqlite3_column_text(s, 3));
+			d->numeric = strncasecmp(ty, "Bool", 4) == 0 || strncasecmp(ty, "Int", 3) == 0 ||
+				     strcasecmp(ty, "Enum") == 0;
+			rc = 0;
+		} else {
+			rc = rc == SQLITE_DONE ? 1 : -1;
+		}
+		sqlite3_reset(s);
+	}
 	free(lname);
 	return rc;
 }

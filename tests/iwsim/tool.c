@@ -18,6 +18,7 @@
 struct tool {
 	struct store st;
 	const char *cmd;
+	int pass_policy; /* -1 not read yet */
 };
 
 static _Noreturn void
@@ -25,7 +26,7 @@ tool_usage(const char *why)
 {
 	if (why)
 		fprintf(stderr, "tool: %s\n", why);
-	fputs("usage: tool.sh get system VAR...\n"
+	fputs("usage: tool.sh get|display system VAR...|*\n"
 	      "       tool.sh get account|domain|remoteaccount KEY VAR...\n"
 	      "       tool.sh set|modify system VAR VALUE [VAR VALUE]...\n"
 	      "       tool.sh set|modify account|domain|remoteaccount KEY|PATTERN VAR VALUE [VAR VALUE]...\n"
@@ -304,19 +305,92 @@ obj_key(struct tool *t, int64_t id, char **dom, char **name)
 	sqlite3_finalize(s);
 }
 
+/* The definition of NAME as a variable of KIND; anything else fails as on a real server. */
+static void
+var_check(struct tool *t, int kind, const char *name, struct vdef *d)
+{
+	if (store_vdef(&t->st, name, d) != 0 || d->kind != kind)
+		fail(t, IWSIM_API_FAIL, "%s: unknown %s variable", name, kind == 's' ? "system" : kind_name(kind));
+}
+
+static int
+has_flag(const struct vdef *d, char f)
+{
+	return strchr(d->flags, f) != NULL;
+}
+
+/* u_password is exported only under the policy scripts set first (icewarp-facts.md). */
+static int
+pass_exportable(struct tool *t)
+{
+	char *deny = NULL, *allow = NULL;
+	int ok;
+
+	if (t->pass_policy >= 0)
+		return t->pass_policy;
+	ok = store_sys_get(&t->st, "C_Accounts_Policies_Pass_DenyExport", &deny) == 0 &&
+	     store_sys_get(&t->st, "C_Accounts_Policies_Pass_AllowAdminPass", &allow) == 0 &&
+	     strcmp(deny, "0") == 0 && strcmp(allow, "1") == 0;
+	free(deny);
+	free(allow);
+	t->pass_policy = ok;
+	return ok;
+}
+
+/* Names of the variables of KIND a `*` lists: neither [D] nor [W]. */
+static char **
+star_vars(struct tool *t, int kind, int *n)
+{
+	char k[2] = {(char)kind, 0};
+	sqlite3_stmt *s = store_prep(&t->st, "SELECT name FROM vdef WHERE kind = ?1 AND instr(flags, 'D') = 0"
+					     " AND instr(flags, 'W') = 0 ORDER BY seq");
+	char **v = NULL;
+	int cap = 0;
+
+	*n = 0;
+	if (s == NULL)
+		fail(t, IWSIM_API_FAIL, "state error");
+	sqlite3_bind_text(s, 1, k, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = util_xrealloc(v, (size_t)cap * sizeof *v);
+		}
+		v[(*n)++] = util_xstrdup((const char *)sqlite3_column_text(s, 0));
+	}
+	sqlite3_finalize(s);
+	return v;
+}
+
 static void
 cmd_get(struct tool *t, int kind, int argc, char **argv)
 {
+	struct vdef d;
+
 	if (kind == 's') {
 		char **vals;
 
 		if (argc < 1)
 			tool_usage("get system: no variable");
+		if (argc == 1 && strcmp(argv[0], "*") == 0) {
+			int n;
+			char **all = star_vars(t, 's', &n);
+
+			cmd_get(t, 's', n, all);
+			for (int i = 0; i < n; i++)
+				free(all[i]);
+			free(all);
+			return;
+		}
 		vals = util_xmalloc((size_t)argc * sizeof *vals);
 		/* All or nothing: an unknown name fails the whole call. */
-		for (int i = 0; i < argc; i++)
-			if (store_sys_get(&t->st, argv[i], &vals[i]) != 0)
+		for (int i = 0; i < argc; i++) {
+			var_check(t, 's', argv[i], &d);
+			if (has_flag(&d, 'W'))
+				vals[i] = util_xstrdup("");
+			else if (store_sys_get(&t->st, argv[i], &vals[i]) != 0)
 				fail(t, IWSIM_API_FAIL, "get system: unknown variable %s", argv[i]);
+		}
 		for (int i = 0; i < argc; i++) {
 			printf("%s: %s\n", argv[i], vals[i]);
 			free(vals[i]);
@@ -326,20 +400,42 @@ cmd_get(struct tool *t, int kind, int argc, char **argv)
 	}
 	if (argc < 2)
 		tool_usage("get: no key or variable");
+	if (argc == 2 && strcmp(argv[1], "*") == 0) {
+		int n;
+		char **all = star_vars(t, kind, &n), **av = util_xmalloc(((size_t)n + 1) * sizeof *av);
+
+		av[0] = argv[0];
+		for (int i = 0; i < n; i++)
+			av[i + 1] = all[i];
+		cmd_get(t, kind, n + 1, av);
+		for (int i = 0; i < n; i++)
+			free(all[i]);
+		free(all);
+		free(av);
+		return;
+	}
 	{
 		int64_t id = store_obj_id(&t->st, kind, argv[0]);
 		char *dom, *name, *mb;
 
 		if (id <= 0)
 			fail(t, IWSIM_API_FAIL, "%s %s does not exist", kind_name(kind), argv[0]);
+		for (int i = 1; i < argc; i++)
+			var_check(t, kind, argv[i], &d);
 		obj_key(t, id, &dom, &name);
 		mb = kind == 'a' ? store_var_get(&t->st, kind, id, "u_mailboxpath") : NULL;
 		for (int i = 1; i < argc; i++) {
 			char *l = util_lower(argv[i]);
-			char *v = is_computed(kind, l) ? computed(t, kind, id, dom, name, l, mb)
-						       : store_var_get(&t->st, kind, id, l);
+			char *v;
 
-			printf("%s: %s\n", argv[i], v ? v : "");
+			var_check(t, kind, argv[i], &d);
+			if (has_flag(&d, 'W') || (strcmp(l, "u_password") == 0 && !pass_exportable(t)))
+				v = NULL;
+			else if (is_computed(kind, l))
+				v = computed(t, kind, id, dom, name, l, mb);
+			else
+				v = store_var_get(&t->st, kind, id, l);
+			printf("%s: %s\n", argv[i], v ? v : d.numeric && !has_flag(&d, 'W') ? "0" : "");
 			free(v);
 			free(l);
 		}
@@ -357,6 +453,7 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 	struct pat p;
 	sqlite3_stmt *s;
 	char **l;
+	const char **dflt;
 	int *col, nj = 0;
 	size_t nrow = 0;
 
@@ -368,10 +465,21 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 		tool_usage("export: too many variables");
 	l = util_xmalloc(((size_t)argc + 1) * sizeof *l);
 	col = util_xmalloc(((size_t)argc + 1) * sizeof *col);
+	dflt = util_xmalloc(((size_t)argc + 1) * sizeof *dflt);
 	buf_puts(&sql, "SELECT o.id, o.dom, o.name, m.value");
 	for (int i = 0; i < argc; i++) {
+		struct vdef d;
+
+		var_check(t, kind, argv[i], &d);
 		l[i] = util_lower(argv[i]);
 		col[i] = -1;
+		dflt[i] = d.numeric ? "0" : "";
+		/* -2: always empty (write-only, or a password the policy hides) */
+		if (has_flag(&d, 'W') || (strcmp(l[i], "u_password") == 0 && !pass_exportable(t))) {
+			col[i] = -2;
+			dflt[i] = "";
+			continue;
+		}
 		if (is_computed(kind, l[i]))
 			continue;
 		for (int j = 0; j < i; j++)
@@ -403,18 +511,19 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 	pat_bind(s, &p);
 	while (sqlite3_step(s) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(s, 0);
-
-		nrow++;
 		const char *dom = (const char *)sqlite3_column_text(s, 1);
 		const char *name = (const char *)sqlite3_column_text(s, 2);
 		const char *mb = (const char *)sqlite3_column_text(s, 3);
 
+		nrow++;
 		if (kind == 'a')
 			printf("%s@%s,", name, dom);
 		else
 			printf("%s,", kind == 'd' ? dom : name);
 		for (int i = 0; i < argc; i++) {
-			if (col[i] < 0) {
+			if (col[i] == -2) {
+				/* nothing */
+			} else if (col[i] < 0) {
 				char *v = computed(t, kind, id, dom, name, l[i], mb);
 
 				csv_put(v);
@@ -422,7 +531,7 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 			} else {
 				const char *v = (const char *)sqlite3_column_text(s, col[i]);
 
-				csv_put(v ? v : "");
+				csv_put(v ? v : dflt[i]);
 			}
 			putchar(',');
 		}
@@ -437,6 +546,7 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 		free(l[i]);
 	free(l);
 	free(col);
+	free(dflt);
 	buf_free(&sql);
 }
 
@@ -446,12 +556,22 @@ apply_vars(struct tool *t, int kind, int64_t id, int argc, char **argv)
 {
 	for (int i = 0; i + 1 < argc; i += 2) {
 		char *l = util_lower(argv[i]);
+		struct vdef d;
 
+		var_check(t, kind, argv[i], &d);
 		if (is_backup(kind, l)) {
 			if (store_restore(&t->st, kind, id, argv[i + 1]) != 0)
 				fail(t, IWSIM_API_FAIL, "%s: not a valid backup", argv[i]);
-		} else if (is_computed(kind, l)) {
+		} else if (is_computed(kind, l) || has_flag(&d, 'R')) {
 			fail(t, IWSIM_API_FAIL, "%s is read-only", argv[i]);
+		} else if (has_flag(&d, 'W')) {
+			/* Write-only (e.g. U_DirectoryCache_RefreshNow): an action, recorded. */
+			char *dom, *name;
+
+			obj_key(t, id, &dom, &name);
+			tool_event(t->st.phys, "set %s%s%s %s %s", name, kind == 'a' ? "@" : "", dom, d.name, argv[i + 1]);
+			free(dom);
+			free(name);
 		} else if (store_var_set(&t->st, kind, id, l, argv[i + 1]) != 0) {
 			fail(t, IWSIM_API_FAIL, "cannot set %s", argv[i]);
 		}
@@ -465,11 +585,23 @@ static void
 cmd_set(struct tool *t, int kind, int argc, char **argv)
 {
 	if (kind == 's') {
+		struct vdef d;
+
 		if (argc < 2 || argc % 2 != 0)
 			tool_usage("set system: VAR VALUE pairs");
+		for (int i = 0; i < argc; i += 2)
+			var_check(t, 's', argv[i], &d);
 		for (int i = 0; i < argc; i += 2) {
-			int rc = store_sys_set(&t->st, argv[i], argv[i + 1], 1);
+			int rc;
 
+			var_check(t, 's', argv[i], &d);
+			if (has_flag(&d, 'R'))
+				fail(t, IWSIM_API_FAIL, "set system: %s is read-only", argv[i]);
+			if (has_flag(&d, 'W')) {
+				tool_event(t->st.phys, "set %s %s", d.name, argv[i + 1]);
+				continue;
+			}
+			rc = store_sys_set(&t->st, argv[i], argv[i + 1], 1);
 			if (rc == 1)
 				fail(t, IWSIM_API_FAIL, "set system: unknown variable %s", argv[i]);
 			if (rc != 0)
@@ -635,6 +767,7 @@ tool_main(int argc, char **argv)
 	static char obuf[1 << 16];
 
 	memset(&t, 0, sizeof t);
+	t.pass_policy = -1;
 	if (argc < 1)
 		tool_usage("no installation directory");
 	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
@@ -654,7 +787,7 @@ tool_main(int argc, char **argv)
 	if (store_open(&t.st, argv[0]) != 0)
 		fail(NULL, IWSIM_API_FAIL, "%s: cannot open the server state", argv[0]);
 	t.cmd = cmd;
-	if (strcmp(cmd, "get") == 0) {
+	if (strcmp(cmd, "get") == 0 || strcmp(cmd, "display") == 0) {
 		cmd_get(&t, kind, argc - 3, argv + 3);
 	} else if (strcmp(cmd, "export") == 0) {
 		cmd_export(&t, kind, argc - 3, argv + 3);

@@ -1159,7 +1159,7 @@ create_main(int argc, char **argv)
 		target_accounts(&sm, &st);
 	if (deps_apply(&sm, &st) != 0)
 		exit(1);
-	if (store_adb_sync_all(&st) != 0 || store_exec(&st, "COMMIT") != 0)
+	if (store_exec(&st, "COMMIT") != 0)
 		util_die("cannot write the simulator state");
 	store_close(&st);
 

@@ -71,7 +71,7 @@ int fs_dir_times(const char *root, time_t t, int maxdepth);
 int fs_is_empty_dir(const char *path);
 
 /* store.c: the simulator's private state (D/.iwsim/state.db) */
-#define STORE_NCACHE 48
+#define STORE_NCACHE 96
 struct store {
 	sqlite3 *db;
 	char *phys;    /* physical install dir, no trailing slash */
@@ -79,6 +79,8 @@ struct store {
 	char sep;      /* '/' or '\\' */
 	int windows;
 	char *mailpath; /* cached C_System_Storage_Dir_MailPath */
+	int adb;        /* accounts database attached: 1 SQLite, 2 MariaDB copy */
+	void *my;       /* MYSQL * of the accounts database (mdb.c) */
 	struct {
 		const char *sql;
 		sqlite3_stmt *stmt;
@@ -107,15 +109,29 @@ int store_sys_get(struct store *st, const char *name, char **value);
 int store_vdef_add(struct store *st, const char *name, int kind, const char *type, const char *flags, long seq);
 int store_vdef(struct store *st, const char *name, struct vdef *d);
 /* kind: 'd' domain, 'a' account, 'r' remote account */
+struct kdesc {
+	const char *tab, *id, *dom, *name, *mbpath; /* object table and column expressions */
+	const char *ptab, *pid, *pname, *pval;      /* property rows: other variables */
+	const char *const (*cols)[2];               /* variable -> column of tab */
+	size_t ncols;
+};
+extern const char store_adb_schema[];
+const struct kdesc *store_kind(int kind);
+int store_adb_open(struct store *st);
+char *store_phys_path(struct store *st, const char *logical);
 int64_t store_obj_id(struct store *st, int kind, const char *key);
 int64_t store_obj_create(struct store *st, int kind, const char *key);
 int store_obj_delete(struct store *st, int kind, int64_t id);
+int store_obj_key(struct store *st, int kind, int64_t id, char **dom, char **name);
 int store_var_set(struct store *st, int kind, int64_t id, const char *name, const char *value);
 char *store_var_get(struct store *st, int kind, int64_t id, const char *name);
 int store_backup(struct store *st, int kind, int64_t id, struct buf *out);
 int store_restore(struct store *st, int kind, int64_t id, const char *blob);
-int store_adb_sync(struct store *st, int64_t aid);
-int store_adb_sync_all(struct store *st);
+
+/* mdb.c: a MariaDB accounts database, copied into memory for one call */
+int mdb_pull(struct store *st, const char *db, const char *user, const char *pass, const char *host);
+int mdb_push(struct store *st);
+void mdb_close(struct store *st);
 char *store_fullpath(struct store *st, const char *domain, const char *alias, const char *mbpath);
 
 /* deps.c: planting external dependencies */

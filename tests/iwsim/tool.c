@@ -201,13 +201,24 @@ struct pat {
 	char *dom, *name, *glob;
 };
 
+/* Column expression E of the object table aliased o (literals as they are). */
+static void
+oc(struct buf *b, const char *e)
+{
+	if (e[0] == '\'' || strcmp(e, "NULL") == 0)
+		buf_puts(b, e);
+	else
+		buf_printf(b, "o.%s", e);
+}
+
 static int
 pat_sql(int kind, const char *pattern, struct buf *sql, struct pat *p)
 {
+	const struct kdesc *k = store_kind(kind);
 	char *lp = util_lower(pattern);
 
 	memset(p, 0, sizeof *p);
-	buf_printf(sql, " WHERE o.kind = '%c'", kind);
+	buf_puts(sql, " WHERE 1");
 	if (strcmp(lp, "*") == 0 || (kind == 'a' && strcmp(lp, "*@*") == 0)) {
 		free(lp);
 		return 0;
@@ -227,14 +238,37 @@ pat_sql(int kind, const char *pattern, struct buf *sql, struct pat *p)
 			p->dom = util_xstrdup(kind == 'd' ? lp : "");
 			p->name = util_xstrdup(kind == 'd' ? "" : lp);
 		}
-		buf_puts(sql, " AND o.dom = :pd AND o.name = :pn");
+		buf_puts(sql, " AND ");
+		oc(sql, k->dom);
+		buf_puts(sql, " = :pd AND ");
+		oc(sql, k->name);
+		buf_puts(sql, " = :pn");
 		free(lp);
 		return 0;
 	}
 	p->glob = lp;
-	buf_puts(sql, kind == 'a' ? " AND (o.name || '@' || o.dom) GLOB :pg" : kind == 'd' ? " AND o.dom GLOB :pg"
-											     : " AND o.name GLOB :pg");
+	buf_puts(sql, " AND (");
+	if (kind == 'a') {
+		oc(sql, k->name);
+		buf_puts(sql, " || '@' || ");
+	}
+	oc(sql, kind == 'r' ? k->name : k->dom);
+	buf_puts(sql, ") GLOB :pg");
 	return 0;
+}
+
+/* " ORDER BY dom, name" of the object table o. */
+static void
+order_sql(int kind, struct buf *sql)
+{
+	const struct kdesc *k = store_kind(kind);
+
+	buf_puts(sql, " ORDER BY ");
+	oc(sql, kind == 'r' ? k->name : k->dom);
+	if (kind == 'a') {
+		buf_puts(sql, ", ");
+		oc(sql, k->name);
+	}
 }
 
 static void
@@ -267,10 +301,10 @@ collect(struct tool *t, int kind, const char *pattern, size_t *n)
 	size_t cap = 0;
 
 	*n = 0;
-	buf_puts(&sql, "SELECT o.id FROM obj o");
+	buf_printf(&sql, "SELECT o.%s FROM %s o", store_kind(kind)->id, store_kind(kind)->tab);
 	if (pat_sql(kind, pattern, &sql, &p) != 0)
 		fail(t, IWSIM_API_FAIL, "%s: not a valid %s", pattern, kind_name(kind));
-	buf_puts(&sql, " ORDER BY o.dom, o.name");
+	order_sql(kind, &sql);
 	s = store_prep(&t->st, buf_str(&sql));
 	if (s == NULL)
 		fail(t, IWSIM_API_FAIL, "state error");
@@ -291,18 +325,10 @@ collect(struct tool *t, int kind, const char *pattern, size_t *n)
 }
 
 static void
-obj_key(struct tool *t, int64_t id, char **dom, char **name)
+obj_key(struct tool *t, int kind, int64_t id, char **dom, char **name)
 {
-	sqlite3_stmt *s = store_prep(&t->st, "SELECT dom, name FROM obj WHERE id = ?1");
-
-	if (s == NULL)
-		fail(t, IWSIM_API_FAIL, "state error");
-	sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_ROW)
+	if (store_obj_key(&t->st, kind, id, dom, name) != 0)
 		fail(t, IWSIM_API_FAIL, "object vanished");
-	*dom = util_xstrdup((const char *)sqlite3_column_text(s, 0));
-	*name = util_xstrdup((const char *)sqlite3_column_text(s, 1));
-	sqlite3_finalize(s);
 }
 
 /* The definition of NAME as a variable of KIND; anything else fails as on a real server. */
@@ -422,7 +448,7 @@ cmd_get(struct tool *t, int kind, int argc, char **argv)
 			fail(t, IWSIM_API_FAIL, "%s %s does not exist", kind_name(kind), argv[0]);
 		for (int i = 1; i < argc; i++)
 			var_check(t, kind, argv[i], &d);
-		obj_key(t, id, &dom, &name);
+		obj_key(t, kind, id, &dom, &name);
 		mb = kind == 'a' ? store_var_get(&t->st, kind, id, "u_mailboxpath") : NULL;
 		for (int i = 1; i < argc; i++) {
 			char *l = util_lower(argv[i]);
@@ -454,7 +480,8 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 	sqlite3_stmt *s;
 	char **l;
 	const char **dflt;
-	int *col, nj = 0;
+	const struct kdesc *k = store_kind(kind);
+	int *col, *jn, nj = 0, nsel = 0;
 	size_t nrow = 0;
 
 	if (kind == 's' || argc < 1)
@@ -466,9 +493,18 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 	l = util_xmalloc(((size_t)argc + 1) * sizeof *l);
 	col = util_xmalloc(((size_t)argc + 1) * sizeof *col);
 	dflt = util_xmalloc(((size_t)argc + 1) * sizeof *dflt);
-	buf_puts(&sql, "SELECT o.id, o.dom, o.name, m.value");
+	jn = util_xmalloc(((size_t)argc + 1) * sizeof *jn);
+	for (int i = 0; i < argc; i++)
+		jn[i] = -1;
+	buf_printf(&sql, "SELECT o.%s, ", k->id);
+	oc(&sql, k->dom);
+	buf_puts(&sql, ", ");
+	oc(&sql, k->name);
+	buf_puts(&sql, ", ");
+	oc(&sql, k->mbpath);
 	for (int i = 0; i < argc; i++) {
 		struct vdef d;
+		const char *c = NULL;
 
 		var_check(t, kind, argv[i], &d);
 		l[i] = util_lower(argv[i]);
@@ -482,29 +518,40 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 		}
 		if (is_computed(kind, l[i]))
 			continue;
+		for (size_t j = 0; j < k->ncols; j++)
+			if (strcmp(k->cols[j][0], l[i]) == 0)
+				c = k->cols[j][1];
+		if (c) {
+			buf_printf(&sql, ", o.%s", c);
+			col[i] = 4 + nsel++;
+			continue;
+		}
 		for (int j = 0; j < i; j++)
-			if (col[j] >= 0 && strcmp(l[j], l[i]) == 0)
+			if (jn[j] >= 0 && strcmp(l[j], l[i]) == 0) {
 				col[i] = col[j];
+				jn[i] = jn[j];
+			}
 		if (col[i] >= 0)
 			continue;
 		if (nj == 60)
 			tool_usage("export: too many variables");
-		col[i] = 4 + nj;
-		buf_printf(&sql, ", v%d.value", nj++);
+		jn[i] = nj++;
+		col[i] = 4 + nsel++;
+		buf_printf(&sql, ", v%d.%s", jn[i], k->pval);
 	}
-	buf_puts(&sql, " FROM obj o LEFT JOIN var m ON m.oid = o.id AND m.name = 'u_mailboxpath'");
-	nj = 0;
-	for (int i = 0; i < argc; i++)
-		if (col[i] == 4 + nj) {
-			char *q = sqlite3_mprintf(" LEFT JOIN var v%d ON v%d.oid = o.id AND v%d.name = %Q", nj, nj, nj, l[i]);
+	buf_printf(&sql, " FROM %s o", k->tab);
+	for (int i = 0, done = 0; i < argc; i++)
+		if (jn[i] == done) {
+			char *q = sqlite3_mprintf(" LEFT JOIN %s v%d ON v%d.%s = o.%s AND v%d.%s = %Q", k->ptab, done, done,
+						  k->pid, k->id, done, k->pname, l[i]);
 
 			buf_puts(&sql, q);
 			sqlite3_free(q);
-			nj++;
+			done++;
 		}
 	if (pat_sql(kind, argv[-1], &sql, &p) != 0)
 		fail(t, IWSIM_API_FAIL, "%s: not a valid %s", argv[-1], kind_name(kind));
-	buf_puts(&sql, " ORDER BY o.dom, o.name");
+	order_sql(kind, &sql);
 	s = store_prep(&t->st, buf_str(&sql));
 	if (s == NULL)
 		fail(t, IWSIM_API_FAIL, "state error");
@@ -547,6 +594,7 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 	free(l);
 	free(col);
 	free(dflt);
+	free(jn);
 	buf_free(&sql);
 }
 
@@ -568,7 +616,7 @@ apply_vars(struct tool *t, int kind, int64_t id, int argc, char **argv)
 			/* Write-only (e.g. U_DirectoryCache_RefreshNow): an action, recorded. */
 			char *dom, *name;
 
-			obj_key(t, id, &dom, &name);
+			obj_key(t, kind, id, &dom, &name);
 			tool_event(t->st.phys, "set %s%s%s %s %s", name, kind == 'a' ? "@" : "", dom, d.name, argv[i + 1]);
 			free(dom);
 			free(name);
@@ -577,8 +625,6 @@ apply_vars(struct tool *t, int kind, int64_t id, int argc, char **argv)
 		}
 		free(l);
 	}
-	if (kind != 'r' && store_adb_sync(&t->st, id) != 0)
-		fail(t, IWSIM_API_FAIL, "cannot update accounts database");
 }
 
 static void
@@ -787,6 +833,8 @@ tool_main(int argc, char **argv)
 	if (store_open(&t.st, argv[0]) != 0)
 		fail(NULL, IWSIM_API_FAIL, "%s: cannot open the server state", argv[0]);
 	t.cmd = cmd;
+	if ((kind == 'a' || kind == 'd') && store_adb_open(&t.st) != 0)
+		fail(&t, IWSIM_API_FAIL, "cannot open the accounts database");
 	if (strcmp(cmd, "get") == 0 || strcmp(cmd, "display") == 0) {
 		cmd_get(&t, kind, argc - 3, argv + 3);
 	} else if (strcmp(cmd, "export") == 0) {
@@ -805,6 +853,8 @@ tool_main(int argc, char **argv)
 			cmd_import(&t, kind, argc - 3, argv + 3);
 		if (store_exec(&t.st, "COMMIT") != 0)
 			fail(&t, IWSIM_API_FAIL, "cannot commit");
+		if (t.st.adb == 2 && kind != 'r' && mdb_push(&t.st) != 0)
+			fail(NULL, IWSIM_API_FAIL, "cannot write the accounts database");
 	} else {
 		tool_usage("unknown command");
 	}

@@ -306,12 +306,23 @@ iwm_switches_get(struct iwm_switches *s, const struct iwm_tool *t)
 				err = iwm_strdup(iwm_err());
 			}
 		}
+		/*
+		 * None known: either all are too new for this server or the
+		 * tool does not work.  Its mail path tells (every version
+		 * has it).
+		 */
 		if (known == 0) {
-			iwm_seterr("%s", err);
-			free(err);
-			free(vars);
-			free(vals);
-			return fail(IWM_EXIT_UNAVAIL);
+			char *probe = iwm_tool_get1(t,
+			    "C_System_Storage_Dir_MailPath");
+
+			if (probe == NULL) {
+				iwm_seterr("%s", err);
+				free(err);
+				free(vars);
+				free(vals);
+				return fail(IWM_EXIT_UNAVAIL);
+			}
+			free(probe);
 		}
 		for (i = 0; i < s->n; i++)
 			if (s->v[i].value == NULL)

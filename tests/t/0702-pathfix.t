@@ -7,9 +7,15 @@
 # plans refused before any change.
 . "$(dirname "$0")/../lib.sh"
 
-opts="--domains 2 --users 4 --archivists 2 --externs 2 --shared 2"
+mk() {
+	# mk DIR [iwsim options]: a server with two of each account class
+	d=$1
+	shift
+	iwsim create "$d" --domains 2 --users 4 --archivists 2 --externs 2 \
+	    --shared 2 "$@" >/dev/null
+}
 src=$TMP/src
-iwsim create "$src" $opts --folders 0 --messages 1 >/dev/null
+mk "$src" --folders 0 --messages 1
 plan=$TMP/out/plan
 
 # Put the source's mailbox paths on the target (what restoring the
@@ -48,7 +54,7 @@ ok "--plan without -o writes the same to standard output" sh -c \
     'iwm-pathfix --plan --tool "$1/tool.sh" | cmp -s - "$2"' - "$src" "$plan"
 
 tgt=$TMP/tgt
-iwsim create "$tgt" $opts --seed 2 --no-mailboxes >/dev/null
+mk "$tgt" --seed 2 --no-mailboxes
 ok "the target carries the source's paths" carry "$src" "$tgt"
 snapshot "$tgt" >"$TMP/t0"
 
@@ -114,15 +120,15 @@ ok "... and none of them changed anything" sh -c '"$1/tool.sh" export account "*
 # Windows source (read through --path-map) to a Linux target: the plan
 # needs no target OS.
 win=$TMP/win
-iwsim create "$win" --windows $opts --folders 0 --messages 1 >/dev/null
-inst='C:\Program Files\IceWarp\'
+mk "$win" --windows --folders 0 --messages 1
+inst="C:\\Program Files\\IceWarp\\"
 exits "--plan on a Windows source without --path-map: exit 65" 65 iwm-pathfix --plan --tool "$win/tool.sh"
 exits "--plan on a Windows source with --path-map: exit 0" 0 iwm-pathfix --plan --tool "$win/tool.sh" \
     --path-map "$inst=$win/" --path-map 'E:\='"$win/drive-e/" -o "$TMP/plan.win"
 ok "... the same records as a Linux source's" sh -c 'cmp -s "$1" "$2"' - "$plan" "$TMP/plan.win"
 ok "... no Windows path in it" sh -c '! grep -q "C:\|E:\|\\\\" "$1"' - "$TMP/plan.win"
 lin=$TMP/lin
-iwsim create "$lin" $opts --seed 3 --no-mailboxes >/dev/null
+mk "$lin" --seed 3 --no-mailboxes
 carry "$win" "$lin"
 exits "... applied on a Linux target: exit 0" 0 iwm-pathfix --apply "$TMP/plan.win" --tool "$lin/tool.sh"
 is "... the extern now in the Linux mail dir" "$(path_of "$lin" extern1@dom1.example)" "$lin/mail/dom1.example/extern1/"
@@ -130,11 +136,11 @@ is "... the archivist in the Linux archive" "$(path_of "$lin" archive1@dom1.exam
 
 # Linux source to a Windows target: backslashes, the target's own paths.
 wt=$TMP/wt
-iwsim create "$wt" --windows $opts --seed 4 --no-mailboxes >/dev/null
+mk "$wt" --windows --seed 4 --no-mailboxes
 carry "$src" "$wt"
 exits "a Linux source's plan on a Windows target: exit 0" 0 iwm-pathfix --apply "$plan" --tool "$wt/tool.sh"
-is "... the extern in the Windows style" "$(path_of "$wt" extern1@dom1.example)" 'C:\Program Files\IceWarp\mail\dom1.example\extern1\'
-is "... the archivist in the Windows archive" "$(path_of "$wt" archive2@dom2.example)" 'C:\Program Files\IceWarp\archive\dom2.example\user1\'
+is "... the extern in the Windows style" "$(path_of "$wt" extern1@dom1.example)" "C:\\Program Files\\IceWarp\\mail\\dom1.example\\extern1\\"
+is "... the archivist in the Windows archive" "$(path_of "$wt" archive2@dom2.example)" "C:\\Program Files\\IceWarp\\archive\\dom2.example\\user1\\"
 exits "... a second run: exit 0" 0 iwm-pathfix --apply "$plan" --tool "$wt/tool.sh"
 cp "$TMP/.out" "$TMP/last"
 ok "... nothing to do" sh -c '[ "$(grep -c "	unchanged	" "$1")" -eq 8 ]' - "$TMP/last"

@@ -62,10 +62,24 @@ iwm_pathfix_plan(const struct iwm_tool *t, const struct iwm_pathmaps *maps,
 	*nproblems = 0;
 	if (iwm_tool_get_system(t, vars, 2, val) == -1)
 		return fail(IWM_EXIT_UNAVAIL);
+	/* A path the server reports but iwm cannot map is bad data. */
+	for (i = 0; i < 2; i++) {
+		char *p;
+
+		if (i == 1 && *val[1] == '\0')
+			continue;
+		if ((p = iwm_path_localize(maps, val[i])) == NULL) {
+			free(val[0]);
+			free(val[1]);
+			return fail(IWM_EXIT_DATA);
+		}
+		free(p);
+	}
 	if (iwm_accounts_load(&as, t, maps, val[0], val[1], NULL, 0) == -1) {
+		iwm_accounts_free(&as);
 		free(val[0]);
 		free(val[1]);
-		return fail(IWM_EXIT_DATA);
+		return fail(IWM_EXIT_UNAVAIL);
 	}
 	free(val[0]);
 	free(val[1]);

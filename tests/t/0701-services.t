@@ -165,6 +165,11 @@ cp "$TMP/bad.state" "$bad/temp/iw_migration/services.state"
 exits "stop over an existing state that is not one: exit 65" 65 iwm-services --tool "$bad/tool.sh" stop
 ok "... nothing switched off" sh -c 'iwm-services --tool "$1" status 2>/dev/null | cmp -s - "$2"' - "$bad/tool.sh" "$TMP/bbefore"
 
+: >"$TMP/afile"
+exits "a state that cannot be written: exit 74" 74 iwm-services --tool "$bad/tool.sh" --state "$TMP/afile/services.state" stop
+rm -f "$bad/temp/iw_migration/services.state"
+ok "... nothing switched off" sh -c 'iwm-services --tool "$1" status 2>/dev/null | cmp -s - "$2"' - "$bad/tool.sh" "$TMP/bbefore"
+
 # restart: what it would run, and a Windows server refused clearly.
 iwm-services --tool "$st" -n restart >"$TMP/out" 2>&1
 is "restart --dry-run: exit 0" "$?" 0

@@ -2438,7 +2438,6 @@ check_sync(struct ctx *c)
 			iwm_warnx("%zu domains synchronize with a directory "
 			    "service (%s): restored as on the source; set "
 			    "their credentials by hand", synced.n, l.ptr);
-			c->o->warnings++;
 		}
 		iwm_buf_free(&l);
 	} else if (synced.n == 1 && c->dc.fkeys.n > 0) {

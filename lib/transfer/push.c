@@ -95,6 +95,10 @@ struct push {
 	struct item	**dstack;	/* directories to delete */
 	size_t		 ndstack, dcap;
 	struct item	*held;
+	struct iwm_buf	 lastdel;	/* ROOT NUL PATH of the last '-' */
+	FILE		*dirspool;	/* directories to set the mtime of */
+	uint64_t	 ndirspool;
+	int		 dirphase;	/* setting them now */
 	int		 barrier, held_ready, eof;
 	unsigned	 inflight;
 	struct job	*retry;
@@ -188,6 +192,26 @@ to_rec(const struct item *it, struct iwm_rec *r)
 	r->note = it->note;
 }
 
+/* Keep a directory done by the pass for its mtime at the end. */
+static void
+spool_dir(struct push *p, const struct iwm_rec *r)
+{
+	struct iwm_rec d = *r;
+
+	if (p->dirspool == NULL) {
+		if ((p->dirspool = tmpfile()) == NULL) {
+			iwm_warnx("temporary file: %s", strerror(errno));
+			return;
+		}
+		iwm_mwrite_header(p->dirspool, "directory-times");
+	}
+	d.op = IWM_OP_UPDATE;
+	d.source = NULL;
+	d.note = NULL;
+	if (iwm_mwrite_rec(p->dirspool, &d) == 0)
+		p->ndirspool++;
+}
+
 static void
 emit(struct push *p)
 {
@@ -201,6 +225,11 @@ emit(struct push *p)
 		switch (it->st) {
 		case I_OK:
 			r.note = NULL;
+			if (p->dirphase)
+				break;
+			if (it->type == IWM_TYPE_DIR &&
+			    it->op != IWM_OP_DELETE && !p->o->dry_run)
+				spool_dir(p, &r);
 			if (iwm_mwrite_rec(stdout, &r) == -1 && p->fatal == 0) {
 				iwm_warnx("journal: %s", strerror(errno));
 				p->fatal = IWM_EXIT_IO;
@@ -956,7 +985,20 @@ make_item(struct push *p, const struct iwm_rec *rec)
 	    it->plen))
 		item_done(it, I_FAIL, "deletion outside the manifest's scope "
 		    "refused");
+	else if (op != IWM_OP_DELETE && it->type == IWM_TYPE_LINK)
+		item_done(it, I_FAIL, "a symbolic link: not copied (iwm "
+		    "copies regular files and directories only)");
 	return it;
+}
+
+/* Is IT of the ROOT NUL PATH in KEY? */
+static int
+same_key(const struct iwm_buf *key, const struct item *it)
+{
+	size_t rl = strlen(it->root) + 1;
+
+	return key->len == rl + it->plen && memcmp(key->ptr, it->root,
+	    rl) == 0 && memcmp(key->ptr + rl, it->path, it->plen) == 0;
 }
 
 static struct job *
@@ -1029,6 +1071,19 @@ next_job(struct push *p)
 				p->held = it;
 				p->barrier = 1;
 				continue;
+			}
+			if (same_key(&p->lastdel, it)) {
+				/* A replacement: its deletion goes first. */
+				iwm_buf_reset(&p->lastdel);
+				p->held = it;
+				p->barrier = 1;
+				continue;
+			}
+			iwm_buf_reset(&p->lastdel);
+			if (it->op == IWM_OP_DELETE) {
+				iwm_buf_adds(&p->lastdel, it->root);
+				iwm_buf_addc(&p->lastdel, '\0');
+				iwm_buf_add(&p->lastdel, it->path, it->plen);
 			}
 		}
 		if (it->st != I_PENDING)
@@ -1163,6 +1218,41 @@ abort_all(struct push *p)
 	}
 }
 
+static void
+run(struct push *p)
+{
+	const struct iwm_push_opts *o = p->o;
+	struct job *j;
+
+	for (;;) {
+		if (sig_stop > 1) {
+			abort_all(p);
+			break;
+		}
+		while (!sig_stop && !sig_pause && !p->fatal &&
+		    p->inflight < o->jobs && (j = next_job(p)) != NULL)
+			if (job_start(p, j) != 1)
+				job_settle(p, j);
+		emit(p);
+		progress(p, 0);
+		if (p->inflight == 0 && p->retry == NULL) {
+			if (sig_pause && !sig_stop && !p->fatal) {
+				fflush(stdout);
+				iwm_warnx("paused (SIGCONT resumes)");
+				raise(SIGSTOP);
+				sig_pause = 0;
+				iwm_warnx("resumed");
+				continue;
+			}
+			if (sig_stop || p->fatal || (p->eof &&
+			    p->batch == NULL && p->ndstack == 0 &&
+			    !p->barrier && !p->held_ready))
+				break;
+		}
+		pump(p);
+	}
+}
+
 int
 iwm_push_run(const struct iwm_push_opts *o)
 {
@@ -1209,31 +1299,31 @@ iwm_push_run(const struct iwm_push_opts *o)
 	curl_multi_setopt(p.multi, CURLMOPT_MAXCONNECTS, (long)o->jobs);
 	iwm_mwrite_header(stdout, o->dry_run ? "journal dry-run" : "journal");
 
-	for (;;) {
-		if (sig_stop > 1) {
-			abort_all(&p);
-			break;
+	run(&p);
+	/*
+	 * Directory mtimes, as rsync -a sets them: once everything below
+	 * them is written, every directory the pass made or updated gets
+	 * its mtime again (writes inside it changed it).
+	 */
+	if (p.dirspool != NULL && p.ndirspool > 0 && !p.fatal && !sig_stop) {
+		int fd;
+
+		iwm_mreader_close(&p.mr);
+		if (fflush(p.dirspool) == EOF ||
+		    (fd = dup(fileno(p.dirspool))) == -1 ||
+		    lseek(fd, 0, SEEK_SET) == -1) {
+			iwm_warnx("directory times: %s", strerror(errno));
+			p.fatal = IWM_EXIT_IO;
+		} else if (iwm_mreader_fdopen(&p.mr, fd, "directory times") ==
+		    -1) {
+			iwm_warn_err();
+			p.fatal = IWM_EXIT_SOFTWARE;
+		} else {
+			p.dirphase = 1;
+			p.eof = 0;
+			p.scope = NULL;
+			run(&p);
 		}
-		while (!sig_stop && !sig_pause && !p.fatal &&
-		    p.inflight < o->jobs && (j = next_job(&p)) != NULL)
-			if (job_start(&p, j) != 1)
-				job_settle(&p, j);
-		emit(&p);
-		progress(&p, 0);
-		if (p.inflight == 0 && p.retry == NULL) {
-			if (sig_pause && !sig_stop && !p.fatal) {
-				fflush(stdout);
-				iwm_warnx("paused (SIGCONT resumes)");
-				raise(SIGSTOP);
-				sig_pause = 0;
-				iwm_warnx("resumed");
-				continue;
-			}
-			if (sig_stop || p.fatal || (p.eof && p.batch == NULL &&
-			    p.ndstack == 0 && !p.barrier && !p.held_ready))
-				break;
-		}
-		pump(&p);
 	}
 	/* Whatever never started is simply not journalled. */
 	if (p.batch != NULL)
@@ -1288,6 +1378,9 @@ out:
 	if (p.multi != NULL)
 		curl_multi_cleanup(p.multi);
 	free(p.dstack);
+	iwm_buf_free(&p.lastdel);
+	if (p.dirspool != NULL)
+		fclose(p.dirspool);
 	iwm_mreader_close(&p.mr);
 	if (!o->dry_run)
 		iwm_client_free(&p.cl);

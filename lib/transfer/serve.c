@@ -946,8 +946,13 @@ batch_line(struct req *r, char *line, size_t len)
 	switch (rec.op) {
 	case IWM_OP_CREATE:
 	case IWM_OP_UPDATE:
+		if (rec.type == IWM_TYPE_LINK) {
+			batch_result(r, 400, "symbolic links are not made");
+			break;
+		}
 		if (rec.type == IWM_TYPE_DIR) {
-			if (iwm_fs_mkdir(&r->dc, rec.path, rec.mode) == -1)
+			if (iwm_fs_mkdir(&r->dc, rec.path, rec.mode,
+			    rec.mtime_sec, rec.mtime_nsec, 1) == -1)
 				batch_result(r, (unsigned)iwm_errno_status(errno),
 				    "mkdir: %s", strerror(errno));
 			else
@@ -1227,9 +1232,13 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		if (!isput)
 			return reply(c, 405, "PUT or DELETE only");
 		if (hdr(c, "X-Iwm-Mode") == NULL || iwm_parse_octal(hdr(c,
-		    "X-Iwm-Mode"), 07777, &r->mode) == -1)
-			return reply(c, 400, "X-Iwm-Mode missing or bad");
-		rc = iwm_fs_mkdir(&dc, r->path, r->mode);
+		    "X-Iwm-Mode"), 07777, &r->mode) == -1 ||
+		    (hdr(c, "X-Iwm-Mtime") != NULL && iwm_parse_mtime(hdr(c,
+		    "X-Iwm-Mtime"), &r->sec, &r->nsec) == -1))
+			return reply(c, 400, "X-Iwm-Mode missing or bad, or "
+			    "X-Iwm-Mtime bad");
+		rc = iwm_fs_mkdir(&dc, r->path, r->mode, r->sec, r->nsec,
+		    hdr(c, "X-Iwm-Mtime") != NULL);
 		iwm_dircache_free(&dc);
 		return rc == -1 ? reply_errno(c, errno, "mkdir") :
 		    reply(c, 200, "ok");

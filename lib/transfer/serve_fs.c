@@ -244,6 +244,7 @@ int
 iwm_fput_begin(struct iwm_fput *f, struct iwm_dircache *c, const char *path)
 {
 	const char *base;
+	struct stat sb;
 	int dfd;
 
 	memset(f, 0, sizeof(*f));
@@ -252,6 +253,11 @@ iwm_fput_begin(struct iwm_fput *f, struct iwm_dircache *c, const char *path)
 		return -1;
 	if ((f->dirfd = dup(dfd)) == -1)
 		return -1;
+	/* The directory's mtime before the temporary name touches it. */
+	if (fstat(f->dirfd, &sb) == 0) {
+		f->dirtime = sb.st_mtim;
+		f->have_dirtime = 1;
+	}
 	for (;;) {
 		snprintf(f->tmp, sizeof(f->tmp), "%s%ld-%lu", IWM_TMP_PREFIX,
 		    (long)getpid(), atomic_fetch_add(&tmpseq, 1));
@@ -333,6 +339,15 @@ iwm_fput_commit(struct iwm_fput *f, unsigned mode, int64_t sec, long nsec,
 		errno = e;
 		goto fail;
 	}
+	/*
+	 * The directory keeps the mtime it had: when the source's changed
+	 * too, the directory's own record in the pass sets it afterwards.
+	 */
+	if (f->have_dirtime) {
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1] = f->dirtime;
+		(void)futimens(f->dirfd, ts);
+	}
 	iwm_fput_abort(f);	/* frees what is left */
 	return 0;
 fail:
@@ -359,8 +374,10 @@ iwm_fs_delete(struct iwm_dircache *c, const char *path, int isdir)
 }
 
 int
-iwm_fs_mkdir(struct iwm_dircache *c, const char *path, unsigned mode)
+iwm_fs_mkdir(struct iwm_dircache *c, const char *path, unsigned mode,
+    int64_t sec, long nsec, int settime)
 {
+	struct timespec ts[2];
 	const char *base;
 	int dfd = iwm_fs_parent(c, path, 1, &base), fd;
 
@@ -370,7 +387,10 @@ iwm_fs_mkdir(struct iwm_dircache *c, const char *path, unsigned mode)
 		return -1;
 	if ((fd = openat2_beneath(dfd, base, O_RDONLY | O_DIRECTORY, 0)) == -1)
 		return -1;
-	if (fchmod(fd, mode & 07777) == -1) {
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)sec;
+	ts[0].tv_nsec = ts[1].tv_nsec = nsec;
+	if (fchmod(fd, mode & 07777) == -1 ||
+	    (settime && futimens(fd, ts) == -1)) {
 		int e = errno;
 
 		close(fd);

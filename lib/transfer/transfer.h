@@ -6,6 +6,8 @@
 #ifndef IWM_TRANSFER_H
 #define IWM_TRANSFER_H
 
+#include <time.h>
+
 #include "iwm.h"
 #include "manifest.h"
 
@@ -80,6 +82,8 @@ struct iwm_fput {
 	int	 fd;
 	char	 tmp[64];
 	char	*name;
+	struct timespec dirtime;	/* the directory's mtime at begin */
+	int	 have_dirtime;
 };
 int	 iwm_fs_open_root(struct iwm_serve_root *);
 int	 iwm_fs_sweep(struct iwm_serve_root *, uint64_t *removed);
@@ -95,7 +99,9 @@ int	 iwm_fput_commit(struct iwm_fput *, unsigned mode, int64_t sec,
 	    long nsec, int dosync);
 void	 iwm_fput_abort(struct iwm_fput *);
 int	 iwm_fs_delete(struct iwm_dircache *, const char *path, int isdir);
-int	 iwm_fs_mkdir(struct iwm_dircache *, const char *path, unsigned mode);
+/* With SETTIME, the directory's mtime too. */
+int	 iwm_fs_mkdir(struct iwm_dircache *, const char *path, unsigned mode,
+	    int64_t sec, long nsec, int settime);
 int	 iwm_errno_status(int);
 
 /* rsdelta.c: librsync in memory and streaming. */

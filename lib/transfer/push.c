@@ -32,6 +32,9 @@
 #define BATCH_BYTES	(8u << 20)
 #define SMALL_FILE	(1u << 20)	/* larger files are sent alone */
 #define QUEUE_MAX	100000
+/* Seconds: the coarsest mtime clock a source is trusted to have (the
+ * kernel's tick, a FAT volume's 2 s). */
+#define RACY_TICK	2
 
 enum ist { I_PENDING, I_OK, I_SKIP, I_FAIL };
 
@@ -47,6 +50,7 @@ struct item {
 	enum ist	 st;
 	char		*note;
 	int		 sent;		/* in the current batch body */
+	int		 racy;		/* read within a tick of its mtime */
 	int		 busy;		/* owned by a job: not journalled yet */
 	int		 delta;		/* went as a delta */
 };
@@ -416,12 +420,14 @@ hdr_add(struct job *j, const char *fmt, ...)
 static int
 open_source(struct item *it, struct stat *sb)
 {
+	struct timespec t;
 	int fd;
 
 	if (it->source == NULL) {
 		item_done(it, I_FAIL, "no SOURCE path in the record");
 		return -1;
 	}
+	clock_gettime(CLOCK_REALTIME, &t);
 	if ((fd = open(it->source, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			item_done(it, I_SKIP, NULL);
@@ -437,6 +443,15 @@ open_source(struct item *it, struct stat *sb)
 	it->sec = sb->st_mtim.tv_sec;
 	it->nsec = sb->st_mtim.tv_nsec;
 	it->mode = sb->st_mode & 07777;
+	/*
+	 * Racily clean (iwm-manifest(5)): a write after this read may
+	 * leave the same mtime when the mtime is not older than the read
+	 * by a clock tick; the agent marks such a copy, and the next pass
+	 * checks it by content.
+	 */
+	t.tv_sec -= RACY_TICK;
+	it->racy = it->sec > t.tv_sec ||
+	    (it->sec == t.tv_sec && it->nsec >= t.tv_nsec);
 	return fd;
 }
 
@@ -450,7 +465,9 @@ batch_header(struct iwm_buf *b, const struct item *it, uint64_t size)
 	iwm_fmt_mtime(b, it->sec, it->nsec);
 	iwm_buf_printf(b, "\t%o\t%s\t", it->mode, it->root);
 	iwm_escape_buf(b, it->path, it->plen);
-	iwm_buf_adds(b, "\t-\n");
+	iwm_buf_adds(b, it->racy && it->op != IWM_OP_DELETE &&
+	    it->type == IWM_TYPE_FILE ? "\t-\t" IWM_NOTE_RACY "\n" :
+	    "\t-\n");
 }
 
 /* The next record of a batch body, with its data read whole. */
@@ -680,6 +697,8 @@ job_start(struct push *p, struct job *j)
 		hdr_add(j, "X-Iwm-Mtime: %lld.%09ld", (long long)it->sec,
 		    it->nsec);
 		hdr_add(j, "X-Iwm-Mode: %o", it->mode);
+		if (it->racy)
+			hdr_add(j, "X-Iwm-Racy: 1");
 		break;
 	case J_SIG:
 		add_path(&path, "/v1/sig/", it);
@@ -752,6 +771,8 @@ delta_start(struct push *p, struct job *j)
 	hdr_add(j, "X-Iwm-Size: %llu", (unsigned long long)it->size);
 	hdr_add(j, "X-Iwm-Mtime: %lld.%09ld", (long long)it->sec, it->nsec);
 	hdr_add(j, "X-Iwm-Mode: %o", it->mode);
+	if (it->racy)
+		hdr_add(j, "X-Iwm-Racy: 1");
 	live_add(p, j);
 	return 1;
 }

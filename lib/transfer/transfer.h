@@ -26,6 +26,7 @@ void	 iwm_url_escape(struct iwm_buf *, const char *, size_t);
 int	 iwm_url_unescape(char *, size_t *);
 int	 iwm_parse_mtime(const char *, int64_t *sec, long *nsec);
 void	 iwm_fmt_mtime(struct iwm_buf *, int64_t sec, long nsec);
+/* A name clients may not use: temporary uploads, IWM_RACY_FILE. */
 int	 iwm_is_tmpname(const char *name);
 
 /* auth.c: users file ("NAME:pbkdf2-sha256:ITER:SALT:HASH", base64). */
@@ -47,10 +48,16 @@ void	 iwm_fp_format(struct iwm_buf *, const unsigned char *);
 int	 iwm_fp_parse(const char *, unsigned char *);
 
 /* serve*.c: the agent. */
+struct iwm_racy;
 struct iwm_serve_root {
 	char	*name;
 	char	*dir;
 	int	 fd;		/* O_PATH directory, opened at start */
+	/* What its file system stores (iwm_fs_probe). */
+	int64_t	 mtime_res;	/* mtime granularity, nanoseconds */
+	int64_t	 mtime_min, mtime_max;
+	int	 modes;		/* permission bits kept */
+	struct iwm_racy *racy;	/* racily clean copies (iwm_racy_open) */
 };
 struct iwm_serve_opts {
 	const char	*listen;	/* ADDR:PORT */
@@ -103,6 +110,18 @@ int	 iwm_fs_delete(struct iwm_dircache *, const char *path, int isdir);
 int	 iwm_fs_mkdir(struct iwm_dircache *, const char *path, unsigned mode,
 	    int64_t sec, long nsec, int settime);
 int	 iwm_errno_status(int);
+/* Learn what the root's file system stores, with a temporary file. */
+int	 iwm_fs_probe(struct iwm_serve_root *);
+/*
+ * Racily clean copies (iwm-manifest(5)): the paths of a root whose
+ * copy was written from a source that may change again within the
+ * same mtime, kept in IWM_RACY_FILE at the top of the root.
+ */
+#define IWM_RACY_FILE		".iwm-racy"
+int	 iwm_racy_open(struct iwm_serve_root *);
+int	 iwm_racy_mark(struct iwm_serve_root *, const char *path, int racy);
+int	 iwm_racy_has(struct iwm_serve_root *, const char *path, size_t len);
+void	 iwm_racy_free(struct iwm_serve_root *);
 
 /* rsdelta.c: librsync in memory and streaming. */
 int	 iwm_rs_signature(int fd, uint64_t size, struct iwm_buf *sig);

@@ -116,3 +116,15 @@ iwm_is_tmpname(const char *name)
 	    (strncmp(name, IWM_RACY_FILE, n) == 0 &&
 	    (name[n] == '\0' || name[n] == '/'));
 }
+
+void
+iwm_fp_hex(struct iwm_buf *b, const unsigned char *md)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < IWM_FP_LEN; i++) {
+		iwm_buf_addc(b, hex[md[i] >> 4]);
+		iwm_buf_addc(b, hex[md[i] & 15]);
+	}
+}

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -77,6 +78,11 @@ struct job {
 	char		 bmtime[40];
 	int		 have_bsize;
 	struct iwm_rs_delta *delta;
+	/* the whole-file check: SHA-256 of the source, on its own thread */
+	pthread_t	 hth;
+	int		 hashing, hfd, hrc;
+	volatile int	 hstop;
+	struct iwm_buf	 hhex;
 	unsigned	 tries;
 	double		 when;		/* retry not before */
 	struct job	*next;		/* retry list */
@@ -113,6 +119,7 @@ struct push {
 	/* figures */
 	uint64_t	 files, fbytes, deltas, dirs, deleted, vanished, nfailed;
 	uint64_t	 planned, wire_up, wire_down, nodelete;
+	uint64_t	 mismatches;	/* deltas that failed the whole check */
 };
 
 static volatile sig_atomic_t sig_stop, sig_pause;
@@ -296,9 +303,46 @@ job_add(struct job *j, struct item *it)
 		j->bytes += it->size;
 }
 
+static void *
+hash_thread(void *arg)
+{
+	struct job *j = arg;
+
+	j->hrc = iwm_file_sha256(j->hfd, &j->hstop, &j->hhex);
+	return NULL;
+}
+
+static void
+hash_stop(struct job *j, int now)
+{
+	if (!j->hashing)
+		return;
+	j->hstop = now;
+	pthread_join(j->hth, NULL);
+	close(j->hfd);
+	j->hashing = 0;
+}
+
+/* After the delta's last byte: the source's hash as a trailer. */
+static int
+hash_trailer(struct curl_slist **list, void *arg)
+{
+	struct job *j = arg;
+	char tmp[128];
+
+	hash_stop(j, 0);
+	if (j->hrc != 0)
+		return CURL_TRAILERFUNC_ABORT;
+	snprintf(tmp, sizeof(tmp), "X-Iwm-Sha256: %s", j->hhex.ptr);
+	*list = curl_slist_append(*list, tmp);
+	return CURL_TRAILERFUNC_OK;
+}
+
 static void
 job_reset_transfer(struct job *j)
 {
+	hash_stop(j, 1);
+	iwm_buf_free(&j->hhex);
 	if (j->easy != NULL)
 		curl_easy_cleanup(j->easy);
 	j->easy = NULL;
@@ -757,6 +801,18 @@ delta_start(struct push *p, struct job *j)
 		return 0;
 	}
 	iwm_rs_delta_base_size(j->delta, j->bsize);
+	/* The agent checks the patched file against this before renaming. */
+	j->hstop = 0;
+	j->hrc = -1;
+	if ((j->hfd = dup(fd)) == -1 ||
+	    pthread_create(&j->hth, NULL, hash_thread, j) != 0) {
+		if (j->hfd != -1)
+			close(j->hfd);
+		item_done(it, I_FAIL, "cannot hash the source: %s",
+		    strerror(errno));
+		return 0;
+	}
+	j->hashing = 1;
 	add_path(&path, "/v1/delta/", it);
 	j->easy = iwm_client_easy(&p->cl, path.ptr);
 	iwm_buf_free(&path);
@@ -766,6 +822,11 @@ delta_start(struct push *p, struct job *j)
 	curl_easy_setopt(j->easy, CURLOPT_READDATA, j);
 	j->hdrs = curl_slist_append(j->hdrs,
 	    "Content-Type: application/x-librsync-delta");
+	j->hdrs = curl_slist_append(j->hdrs, "Transfer-Encoding: chunked");
+	j->hdrs = curl_slist_append(j->hdrs, "X-Iwm-Check: sha256");
+	j->hdrs = curl_slist_append(j->hdrs, "Trailer: X-Iwm-Sha256");
+	curl_easy_setopt(j->easy, CURLOPT_TRAILERFUNCTION, hash_trailer);
+	curl_easy_setopt(j->easy, CURLOPT_TRAILERDATA, j);
 	hdr_add(j, "X-Iwm-Base-Size: %llu", (unsigned long long)j->bsize);
 	hdr_add(j, "X-Iwm-Base-Mtime: %s", j->bmtime);
 	hdr_add(j, "X-Iwm-Size: %llu", (unsigned long long)it->size);
@@ -942,7 +1003,9 @@ job_done(struct push *p, struct job *j, CURLcode cc)
 			item_done(it, I_OK, NULL);
 			break;
 		}
-		if (http == 409 || http == 400) {
+		if (http == 412)
+			p->mismatches++;
+		if (http == 409 || http == 400 || http == 412) {
 			/* The base moved under us: send it whole. */
 			j->kind = J_PUT;
 			if (job_start(p, j) != 1)
@@ -1367,10 +1430,12 @@ iwm_push_run(const struct iwm_push_opts *o)
 		    (unsigned long long)p.nodelete);
 	if (o->stats)
 		fprintf(stderr, "%s: stats files=%llu bytes=%llu deltas=%llu "
+		    "delta_mismatch=%llu "
 		    "dirs=%llu deleted=%llu vanished=%llu failed=%llu "
 		    "wire_up=%llu wire_down=%llu wire=%llu seconds=%.3f\n",
 		    iwm_progname, (unsigned long long)p.files,
 		    (unsigned long long)p.fbytes, (unsigned long long)p.deltas,
+		    (unsigned long long)p.mismatches,
 		    (unsigned long long)p.dirs, (unsigned long long)p.deleted,
 		    (unsigned long long)p.vanished,
 		    (unsigned long long)p.nfailed,

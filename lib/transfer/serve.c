@@ -1194,6 +1194,25 @@ finish(struct req *r, struct MHD_Connection *c)
 			    "expected %llu", (unsigned long long)
 			    iwm_rs_patch_written(r->patch),
 			    (unsigned long long)r->want);
+		if (r->status == 0 && hdr(c, "X-Iwm-Check") != NULL) {
+			const char *want = MHD_lookup_connection_value(c,
+			    MHD_FOOTER_KIND, "X-Iwm-Sha256");
+			int same = want != NULL ?
+			    iwm_rs_patch_check(r->patch, want) : -1;
+
+			if (same == -1)
+				req_fail(r, 400, "X-Iwm-Sha256 trailer "
+				    "missing");
+			else if (same == 0) {
+				/* Patched against another base than signed. */
+				req_fail(r, 412, "whole-file check failed: "
+				    "the patched file is not the source's");
+				cache_drop(r->s, r->root, r->path);
+				logmsg("%s %s: whole-file check of a delta "
+				    "failed; the client sends it whole",
+				    r->root->name, r->path);
+			}
+		}
 		break;
 	case K_BATCH:
 		if (!r->fatal && (r->bst != B_LINE || r->line.len > 0)) {
@@ -1336,6 +1355,10 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	if (which == R_DELTA) {
 		r->patch = iwm_rs_patch_new(r->basefd, &r->fp);
 		r->kind = K_DELTA;
+		/* The whole-file check: the hash comes as a trailer. */
+		if (hdr(c, "X-Iwm-Check") != NULL &&
+		    strcmp(hdr(c, "X-Iwm-Check"), "sha256") == 0)
+			iwm_rs_patch_hash(r->patch);
 	} else {
 		r->kind = K_PUT;
 		if (s->cachefd != -1 && r->want >= SIGCACHE_MIN)

@@ -308,6 +308,19 @@ iwm_fput_abort(struct iwm_fput *f)
 		close(f->fd);
 		unlinkat(f->dirfd, f->tmp, 0);
 	}
+	/*
+	 * The directory keeps the mtime it had, whether the file went in
+	 * or not: when the source's changed too, the directory's own
+	 * record in the pass sets it afterwards.
+	 */
+	if (f->dirfd != -1 && f->have_dirtime) {
+		struct timespec ts[2];
+
+		ts[0].tv_sec = 0;
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1] = f->dirtime;
+		(void)futimens(f->dirfd, ts);
+	}
 	if (f->dirfd != -1)
 		close(f->dirfd);
 	free(f->name);
@@ -340,15 +353,6 @@ iwm_fput_commit(struct iwm_fput *f, unsigned mode, int64_t sec, long nsec,
 		unlinkat(f->dirfd, f->tmp, 0);
 		errno = e;
 		goto fail;
-	}
-	/*
-	 * The directory keeps the mtime it had: when the source's changed
-	 * too, the directory's own record in the pass sets it afterwards.
-	 */
-	if (f->have_dirtime) {
-		ts[0].tv_nsec = UTIME_OMIT;
-		ts[1] = f->dirtime;
-		(void)futimens(f->dirfd, ts);
 	}
 	iwm_fput_abort(f);	/* frees what is left */
 	return 0;

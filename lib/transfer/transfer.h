@@ -45,6 +45,8 @@ char	*iwm_read_password(void);
 int	 iwm_tls_make_cert(const char *dir, struct iwm_buf *fp);
 int	 iwm_tls_cert_fp(const char *certfile, struct iwm_buf *fp);
 void	 iwm_fp_format(struct iwm_buf *, const unsigned char *);
+/* 32 bytes as 64 lower-case hex digits. */
+void	 iwm_fp_hex(struct iwm_buf *, const unsigned char *);
 int	 iwm_fp_parse(const char *, unsigned char *);
 
 /* serve*.c: the agent. */
@@ -140,6 +142,10 @@ int	 iwm_rs_patch_feed(struct iwm_rs_patch *, const char *, size_t,
 	    int eof);
 uint64_t iwm_rs_patch_written(const struct iwm_rs_patch *);
 void	 iwm_rs_patch_free(struct iwm_rs_patch *);
+/* The whole-file check: hash the output, compare with the sender's. */
+void	 iwm_rs_patch_hash(struct iwm_rs_patch *);
+int	 iwm_rs_patch_check(struct iwm_rs_patch *, const char *hex);
+int	 iwm_file_sha256(int fd, const volatile int *stop, struct iwm_buf *);
 /* The patched file's signature, reusing the base's sums; -1: cannot. */
 int	 iwm_rs_patch_sig(const struct iwm_rs_patch *, const char *basesig,
 	    size_t baselen, uint64_t basesize, int newfd, uint64_t newsize,

@@ -157,6 +157,18 @@ differs(const struct iwm_rec *s, const struct iwm_rec *t,
 	return (ss < 0 ? -ss : ss) > fs->window * 1000000000;
 }
 
+/* Copied with an mtime the target cannot store: say so, once a copy. */
+static void
+warn_range(const struct iwm_rec *r, const struct fsinfo *fs)
+{
+	if (r->mtime_sec <= fs->tmax && r->mtime_sec >= fs->tmin)
+		return;
+	iwm_warnx("%s %s: mtime %lld is outside what the target's file "
+	    "system stores (%lld to %lld): it gets the nearest, and is "
+	    "compared as such", r->root, r->path, (long long)r->mtime_sec,
+	    (long long)fs->tmin, (long long)fs->tmax);
+}
+
 /* Is R inside the subtree of the record held in KEY (root NUL path)? */
 static int
 inside(const struct iwm_buf *key, size_t rootlen, const struct iwm_rec *r)
@@ -292,6 +304,7 @@ main(int argc, char *argv[])
 		c = rs == NULL ? 1 : rt == NULL ? -1 : iwm_rec_cmp(rs, rt);
 		if (c < 0) {
 			differ = 1;
+			warn_range(rs, &fs);
 			if (emit(IWM_OP_CREATE, rs, 1) == -1)
 				goto ioerr;
 		} else if (c > 0) {
@@ -320,6 +333,7 @@ main(int argc, char *argv[])
 				goto ioerr;
 		} else if (differs(rs, rt, &fs)) {
 			differ = 1;
+			warn_range(rs, &fs);
 			if (emit(IWM_OP_UPDATE, rs, 1) == -1)
 				goto ioerr;
 		} else if (all && emit(IWM_OP_SAME, rs, 1) == -1)

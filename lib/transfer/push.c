@@ -491,11 +491,12 @@ open_source(struct item *it, struct stat *sb)
 	 * Racily clean (iwm-manifest(5)): a write after this read may
 	 * leave the same mtime when the mtime is not older than the read
 	 * by a clock tick; the agent marks such a copy, and the next pass
-	 * checks it by content.
+	 * checks it by content.  A write stamps about the time of the
+	 * write: an mtime far in the future is never met again by one.
 	 */
-	t.tv_sec -= RACY_TICK;
-	it->racy = it->sec > t.tv_sec ||
-	    (it->sec == t.tv_sec && it->nsec >= t.tv_nsec);
+	it->racy = (it->sec > t.tv_sec - RACY_TICK ||
+	    (it->sec == t.tv_sec - RACY_TICK && it->nsec >= t.tv_nsec)) &&
+	    it->sec <= t.tv_sec + RACY_TICK;
 	return fd;
 }
 

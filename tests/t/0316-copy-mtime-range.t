@@ -6,7 +6,9 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/serve.sh"
 
-[ -d /dev/shm ] && [ -w /dev/shm ] || skip_all "no /dev/shm for a tmpfs source"
+if [ ! -d /dev/shm ] || [ ! -w /dev/shm ]; then
+	skip_all "no /dev/shm for a tmpfs source"
+fi
 dst=$TMP/dst
 mkdir -p "$dst"
 : >"$TMP/probe"
@@ -20,6 +22,7 @@ touch -d @253402300800 "$src/dom/f"
 [ "$(stat -c %Y "$src/dom/f")" = 253402300800 ] ||
     { rm -rf "$src"; skip_all "/dev/shm does not store the year 10000"; }
 ok "agent starts" serve_start --root mail="$dst"
+# shellcheck disable=SC2034 # read by tests/lib.sh
 T_CLEANUP='serve_stop; rm -rf "$src"'
 ok "the listing says the range it stores" sh -c \
     'iwm-scan --target "$URL" --credentials "$TMP/cred" --fingerprint "$FP" |

@@ -487,6 +487,7 @@ struct iwm_racy {
 	pthread_mutex_t	 mu;
 	char		**v;
 	size_t		 n, cap;
+	atomic_size_t	 count;		/* n, read without the lock */
 };
 
 static int
@@ -528,6 +529,7 @@ racy_insert(struct iwm_racy *s, const char *path, size_t len)
 	memmove(s->v + at + 1, s->v + at, (s->n - at) * sizeof(*s->v));
 	s->v[at] = iwm_strndup(path, len);
 	s->n++;
+	atomic_store(&s->count, s->n);
 }
 
 static int
@@ -636,6 +638,7 @@ iwm_racy_mark(struct iwm_serve_root *r, const char *path, int racy)
 		memmove(s->v + at, s->v + at + 1,
 		    (s->n - at - 1) * sizeof(*s->v));
 		s->n--;
+		atomic_store(&s->count, s->n);
 		rc = racy_save(r);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -649,7 +652,8 @@ iwm_racy_has(struct iwm_serve_root *r, const char *path, size_t len)
 	size_t at;
 	int has;
 
-	if (s == NULL)
+	/* A listing asks for every file: no lock while there is none. */
+	if (s == NULL || atomic_load(&s->count) == 0)
 		return 0;
 	pthread_mutex_lock(&s->mu);
 	has = s->n > 0 && racy_find(s, path, len, &at);

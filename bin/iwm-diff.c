@@ -139,6 +139,9 @@ differs(const struct iwm_rec *s, const struct iwm_rec *t,
 
 	if (s->type != t->type || s->type == IWM_TYPE_LINK)
 		return 1;
+	/* A directory made up by the scan (no SOURCE): existence only. */
+	if (s->type == IWM_TYPE_DIR && s->source == NULL)
+		return 0;
 	if (s->type == IWM_TYPE_FILE && (s->size != t->size ||
 	    (t->note != NULL && strcmp(t->note, IWM_NOTE_RACY) == 0)))
 		return 1;

@@ -52,6 +52,7 @@ struct item {
 	char		*note;
 	int		 sent;		/* in the current batch body */
 	int		 racy;		/* read within a tick of its mtime */
+	int		 made_up;	/* a directory without SOURCE */
 	int		 busy;		/* owned by a job: not journalled yet */
 	int		 delta;		/* went as a delta */
 };
@@ -238,7 +239,7 @@ emit(struct push *p)
 			r.note = NULL;
 			if (p->dirphase)
 				break;
-			if (it->type == IWM_TYPE_DIR &&
+			if (it->type == IWM_TYPE_DIR && !it->made_up &&
 			    it->op != IWM_OP_DELETE && !p->o->dry_run)
 				spool_dir(p, &r);
 			if (iwm_mwrite_rec(stdout, &r) == -1 && p->fatal == 0) {
@@ -331,8 +332,10 @@ hash_trailer(struct curl_slist **list, void *arg)
 	char tmp[128];
 
 	hash_stop(j, 0);
+	/* Unreadable now: without the hash the agent refuses (400), and
+	 * the file goes whole. */
 	if (j->hrc != 0)
-		return CURL_TRAILERFUNC_ABORT;
+		return CURL_TRAILERFUNC_OK;
 	snprintf(tmp, sizeof(tmp), "X-Iwm-Sha256: %s", j->hhex.ptr);
 	*list = curl_slist_append(*list, tmp);
 	return CURL_TRAILERFUNC_OK;
@@ -1057,6 +1060,17 @@ make_item(struct push *p, const struct iwm_rec *rec)
 	it->path = iwm_strndup(rec->path, rec->path_len);
 	it->plen = rec->path_len;
 	it->source = rec->source ? iwm_strdup(rec->source) : NULL;
+	if (it->type == IWM_TYPE_DIR && it->source == NULL && !p->dirphase &&
+	    op != IWM_OP_DELETE) {
+		/* Made up by the scan (an extern's domain absent here):
+		 * made now, and its mtime never set again. */
+		struct timespec t;
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		it->sec = t.tv_sec;
+		it->nsec = t.tv_nsec;
+		it->made_up = 1;
+	}
 	if (p->tail != NULL)
 		p->tail->next = it;
 	else

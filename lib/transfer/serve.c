@@ -1521,9 +1521,10 @@ iwm_serve_run(struct iwm_serve_opts *o)
 
 		if (iwm_fs_open_root(&o->roots[i]) == -1 ||
 		    iwm_fs_sweep(&o->roots[i], &removed) == -1 ||
-		    iwm_fs_probe(&o->roots[i]) == -1 ||
 		    iwm_racy_open(&o->roots[i]) == -1)
 			goto done;
+		if (iwm_fs_probe(&o->roots[i]) == -1)
+			logmsg("%s", iwm_err());
 		if (removed > 0)
 			logmsg("root %s: removed %llu unfinished upload(s)",
 			    o->roots[i].name, (unsigned long long)removed);

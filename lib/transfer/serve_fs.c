@@ -433,21 +433,25 @@ int
 iwm_fs_probe(struct iwm_serve_root *r)
 {
 	static const long want = 123456789;
-	struct timespec got;
-	struct stat sb;
+	struct timespec got, ts[2];
+	struct stat sb, root;
 	char name[64];
 	long k;
-	int fd;
+	int fd, have_root;
 
 	r->mtime_res = 1000000000;
 	r->mtime_min = INT64_MIN;
 	r->mtime_max = INT64_MAX;
 	r->modes = 1;
+	have_root = fstat(r->fd, &root) == 0;
 	snprintf(name, sizeof(name), "%sprobe-%ld-%lu", IWM_TMP_PREFIX,
 	    (long)getpid(), atomic_fetch_add(&tmpseq, 1));
 	if ((fd = openat(r->fd, name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
-		iwm_seterr_errno("root %s: %s", r->name, r->dir);
+		/* A read-only root: nothing will be written anyway. */
+		iwm_seterr_errno("root %s: %s: cannot learn what its file "
+		    "system stores", r->name, r->dir);
+		r->mtime_res = 1;
 		return -1;
 	}
 	if (probe_time(fd, 1000000001, want, &got) == 0) {
@@ -472,6 +476,12 @@ iwm_fs_probe(struct iwm_serve_root *r)
 		r->modes = 0;
 	close(fd);
 	unlinkat(r->fd, name, 0);
+	if (have_root) {
+		ts[0].tv_sec = 0;
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1] = root.st_mtim;
+		(void)futimens(r->fd, ts);
+	}
 	return 0;
 }
 

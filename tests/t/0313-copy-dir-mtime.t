@@ -35,4 +35,12 @@ ok "pass after a new file" pass "$src"
 is "directory mtimes follow" "$(dirtimes "$dst")" "$(dirtimes "$src")"
 ok "next pass: nothing to do" pass "$src"
 is "no record" "$(records "$TMP/journal")" 0
+# A directory the scan made up (an extern's domain absent on the
+# source: no SOURCE, mtime 0) is compared by existence only.
+iwm-scan --root mail="$src" |
+    sed 's|^\(\.	d	0	\)[^	]*\(	[0-9]*	mail	dom	\).*|\10.000000000\2-|' >"$TMP/src.m"
+ok "a made-up directory record" grep -q "^\.	d	0	0.000000000	.*	dom	-\$" "$TMP/src.m"
+tscan --roots mail >"$TMP/dst.m"
+iwm-diff "$TMP/src.m" "$TMP/dst.m" >"$TMP/diff.m"
+ok "is not compared by mtime" sh -c '! grep -q "	dom	" "$1"' - "$TMP/diff.m"
 done_testing

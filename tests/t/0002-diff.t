@@ -111,4 +111,32 @@ exits "--help: exit 0" 0 iwm-diff --help
 mk "$TMP/o1" "scope=data" "$(rec d 0 1.0 data a)" "$(rec f 1 1.0 data a/b)" "$(rec f 1 1.0 data a-b)" "$(rec f 1 1.0 data a.b)"
 mk "$TMP/o2" "" "$(rec d 0 1.0 data a)" "$(rec f 1 1.0 data a-b)"
 is "merge follows component order" "$(iwm-diff "$TMP/o1" "$TMP/o2" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" "+ a/b;+ a.b;"
+
+# What the target stores, from its listing's header: granularity, range,
+# modes.  The source's mtime is compared as the target would store it.
+mk "$TMP/fs-s" "scope=mail" "$(rec f 1 100.75 mail ns)" \
+    "$(rec f 1 101.5 mail odd)" "$(rec f 1 253402300800.5 mail far)"
+mk "$TMP/fs-sec" "mtime-res=1000000000" "$(rec f 1 100.0 mail ns)" \
+    "$(rec f 1 101.0 mail odd)" "$(rec f 1 253402300800.0 mail far)"
+is "whole seconds on a target that stores seconds" \
+    "$(iwm-diff "$TMP/fs-s" "$TMP/fs-sec" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" ""
+mk "$TMP/fs-fat" "mtime-res=2000000000" "$(rec f 1 100.0 mail ns)" \
+    "$(rec f 1 100.0 mail odd)" "$(rec f 1 253402300800.0 mail far)"
+is "two seconds on FAT" \
+    "$(iwm-diff "$TMP/fs-s" "$TMP/fs-fat" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" ""
+mk "$TMP/fs-ns" "mtime-res=1 mtime-max=16299260425" "$(rec f 1 100.75 mail ns)" \
+    "$(rec f 1 101.0 mail odd)" "$(rec f 1 16299260425.0 mail far)"
+is "nanoseconds, and a clamped mtime taken as such" \
+    "$(iwm-diff "$TMP/fs-s" "$TMP/fs-ns" 2>"$TMP/err" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" "~ odd;"
+mk "$TMP/m-s" "scope=mail" "$(rec f 1 1.0 mail x)"
+sed 's/	644	/	600	/' "$TMP/m-s" >"$TMP/m-t"
+is "a mode change is a difference" \
+    "$(iwm-diff "$TMP/m-s" "$TMP/m-t" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" "~ x;"
+sed 's/^#iwm-manifest 1.*/#iwm-manifest 1 modes=0/' "$TMP/m-t" >"$TMP/m-t0"
+is "... not on a target that keeps no modes" \
+    "$(iwm-diff "$TMP/m-s" "$TMP/m-t0" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" ""
+printf '.\tf\t1\t1.000000000\t644\tmail\tx\t-\tracy\n' >"$TMP/racy-t"
+mk "$TMP/racy-t2" "" "$(cat "$TMP/racy-t")"
+is "a racy copy is a difference" \
+    "$(iwm-diff "$TMP/m-s" "$TMP/racy-t2" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" "~ x;"
 done_testing

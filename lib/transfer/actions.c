@@ -12,7 +12,7 @@
  * drains; when the buffer is empty the connection is suspended and the
  * runner resumes it as output arrives, so a silent action holds no MHD
  * thread.  A client that goes away does not stop the action: it runs to
- * its end and the rest of its output goes to the agent's log.
+ * its end.  Every line of output also goes to the agent's log.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -219,7 +219,7 @@ run_unref(struct run *r)
 	free(r);
 }
 
-/* Called with r->mu held: output for the log, line by line. */
+/* Called with r->mu held: the output into the log, line by line. */
 static void
 log_output(struct run *r, const char *p, size_t n)
 {
@@ -258,30 +258,19 @@ wake_client(struct run *r)
 	pthread_mutex_lock(&r->mu);
 }
 
-/* Unsent output of a client that left goes to the log. */
-static void
-flush_to_log(struct run *r)
-{
-	if (r->out.len > r->off)
-		log_output(r, r->out.ptr + r->off, r->out.len - r->off);
-	iwm_buf_reset(&r->out);
-	r->off = 0;
-}
-
+/* Every line goes to the log; to the client too while it is there. */
 static void
 deliver(struct run *r, const char *p, size_t n)
 {
 	pthread_mutex_lock(&r->mu);
 	r->lastnl = p[n - 1] == '\n';
+	log_output(r, p, n);
 	if (r->client) {
 		iwm_buf_add(&r->out, p, n);
 		wake_client(r);
 		while (r->client && r->out.len - r->off > OUT_CAP)
 			pthread_cond_wait(&r->cv, &r->mu);
-	} else
-		log_output(r, p, n);
-	if (!r->client)
-		flush_to_log(r);
+	}
 	pthread_mutex_unlock(&r->mu);
 }
 
@@ -324,8 +313,8 @@ act_free(void *cls)
 
 	pthread_mutex_lock(&r->mu);
 	if (!r->done)
-		alog("action %s: the client went away; the action goes on, "
-		    "its output to this log", r->name);
+		alog("action %s: the client went away; the action goes on",
+		    r->name);
 	r->client = 0;
 	r->conn = NULL;
 	pthread_cond_broadcast(&r->cv);
@@ -668,6 +657,8 @@ iwm_action_request(struct iwm_serve_opts *o, struct iwm_users *users,
 
 		snprintf(since, sizeof(since), "%s", current_since);
 		pthread_mutex_unlock(&amu);
+		alog("%s: action %s by %s refused: busy with %s", host,
+		    a->name, user, busy);
 		return areply(c, 409, "busy: %s running since %s", busy,
 		    since);
 	}

@@ -139,6 +139,12 @@ ok "... says why" said "not a plain entry"
 rm "$mig/db"
 mv "$mig/db.real" "$mig/db"
 
+# The proxy is used as for the other requests: through a closed port
+# nothing reaches the agent.
+n0=$(grep -c 'action .* started' "$TMP/serve.log")
+exits "--proxy to a closed port: exit 69" 69 action restore-db --proxy http://127.0.0.1:1
+is "... the agent saw nothing" "$(grep -c 'action .* started' "$TMP/serve.log")" "$n0"
+
 # Streaming, busy, and a client that goes away.
 touch "$TMP/slow"
 action_bg restore-db

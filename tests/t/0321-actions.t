@@ -220,6 +220,7 @@ ok "a new password keeps the admin role" grep -q '^boss:.*:admin$' "$TMP/users"
 printf 'x\n' | iwm-serve --add-user carol --users "$TMP/users" --role root 2>/dev/null
 is "--role root: usage error" "$?" 64
 sed 's/^alice:\(.*\):copy$/alice:\1:root/' "$TMP/users" >"$TMP/users.bad"
+chmod 600 "$TMP/users.bad"
 exits "an unknown role in the file: the agent refuses to start" 69 iwm-serve \
     --listen 127.0.0.1:0 --cert "$TMP/cert/cert.pem" --key "$TMP/cert/key.pem" \
     --users "$TMP/users.bad" --tool "$TMP/tool.sh"

@@ -1259,6 +1259,9 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		return isget ? do_info(s, c) : reply(c, 405, "GET only");
 	if (strcmp(url, "/v1/list") == 0)
 		return isget ? do_list(s, c) : reply(c, 405, "GET only");
+	if (strncmp(url, "/v1/action/", 11) == 0)
+		return (enum MHD_Result)iwm_action_request(s->o, s->users, c,
+		    url + 11, method);
 	if (strcmp(url, "/v1/batch") == 0) {
 		if (!ispost)
 			return reply(c, 405, "POST only");
@@ -1560,7 +1563,7 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-	    MHD_USE_AUTO;
+	    MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;	/* actions.c */
 	if (!o->insecure_http)
 		flags |= MHD_USE_TLS;
 	if (ss.ss_family == AF_INET6)
@@ -1600,6 +1603,7 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	}
 	if (sigwait(&set, &sig) == 0)
 		logmsg("signal %d: stopping", sig);
+	iwm_actions_drain();
 	MHD_stop_daemon(d);
 	rc = 0;
 done:

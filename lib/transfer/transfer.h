@@ -36,7 +36,11 @@ struct iwm_users *iwm_users_load(const char *file);
 int	 iwm_users_check(struct iwm_users *, const char *user,
 	    const char *pass);
 void	 iwm_users_free(struct iwm_users *);
-int	 iwm_users_add(const char *file, const char *user, const char *pass);
+/* ROLE "admin" or "copy"; NULL keeps an existing user's, else copy. */
+int	 iwm_users_add(const char *file, const char *user, const char *pass,
+	    const char *role);
+/* 1 when USER has the admin role (may run actions). */
+int	 iwm_users_admin(struct iwm_users *, const char *user);
 int	 iwm_user_valid(const char *);
 /* Read a password from stdin, or from the terminal without echo. */
 char	*iwm_read_password(void);
@@ -77,8 +81,17 @@ struct iwm_serve_opts {
 	uint64_t	 max_body;	/* bytes per request body */
 	const char	*sig_cache;	/* --sig-cache DIR, or NULL */
 	uint64_t	 sig_cache_max;	/* bytes */
+	const char	*tool;		/* --tool, for the actions; or NULL */
+	char		*temp_dir;	/* the tool's temp path, or NULL */
 };
 int	 iwm_serve_run(struct iwm_serve_opts *);
+
+/* actions.c: POST /v1/action/NAME (an MHD_Result). */
+struct MHD_Connection;
+int	 iwm_action_request(struct iwm_serve_opts *, struct iwm_users *,
+	    struct MHD_Connection *, const char *name, const char *method);
+/* Refuse new actions and wait for a running one to end. */
+void	 iwm_actions_drain(void);
 
 /* serve_fs.c: confined file operations below a root. */
 struct iwm_dircache {
@@ -201,6 +214,10 @@ int	 iwm_remote_info(const struct iwm_remote_opts *, FILE *out);
 	{ "insecure-http", no_argument, NULL, 0x1006 }
 /* 1 when CH was one of those and has been stored. */
 int	 iwm_remote_opt(struct iwm_remote_opts *, int ch, const char *arg);
+
+/* actcli.c: run an agent's action, print its output; its exit status. */
+int	 iwm_remote_action(const struct iwm_remote_opts *, const char *name,
+	    FILE *out);
 
 /* push.c: make the target match a diff. */
 struct iwm_push_opts {

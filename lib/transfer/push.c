@@ -110,7 +110,7 @@ struct push {
 	FILE		*dirspool;	/* directories to set the mtime of */
 	uint64_t	 ndirspool;
 	int		 dirphase;	/* setting them now */
-	int		 barrier, held_ready, eof;
+	int		 barrier, held_ready, held_wait, eof;
 	unsigned	 inflight;
 	struct job	*retry;
 	struct job	*live;
@@ -1125,14 +1125,29 @@ next_job(struct push *p)
 				return NULL;
 			j = job_new(J_BATCH);
 			while (p->ndstack > 0 && (p->held == NULL ||
-			    !inside(p->dstack[p->ndstack - 1], p->held)))
-				job_add(j, p->dstack[--p->ndstack]);
+			    !inside(p->dstack[p->ndstack - 1], p->held))) {
+				struct item *d = p->dstack[--p->ndstack];
+
+				/* Replaced by the held item: it waits for
+				 * this deletion to be done. */
+				if (p->held != NULL && d->plen ==
+				    p->held->plen && strcmp(d->root,
+				    p->held->root) == 0 && memcmp(d->path,
+				    p->held->path, d->plen) == 0)
+					p->held_wait = 1;
+				job_add(j, d);
+			}
 			p->barrier = 0;
 			p->held_ready = p->held != NULL;
 			if (j->n > 0)
 				return j;
 			job_free(j);
 			continue;
+		}
+		if (p->held_ready && p->held_wait) {
+			if (p->inflight > 0 || p->retry != NULL)
+				return NULL;
+			p->held_wait = 0;
 		}
 		if (p->held_ready) {
 			it = p->held;

@@ -19,15 +19,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "transfer.h"
 #include "walk.h"
 
 #define LINE_MAX_BATCH	(64 * 1024)
+/*
+ * GnuTLS priorities: TLS 1.2 and 1.3 only, forward-secret key exchange,
+ * AEAD ciphers only (no CBC, no SHA-1 MAC).
+ */
+#define TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+			"-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:" \
+			"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:" \
+			"+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+
+struct authjob;
 
 struct serve {
 	struct iwm_serve_opts	*o;
@@ -35,6 +47,28 @@ struct serve {
 	int			 cachefd;	/* --sig-cache, or -1 */
 	pthread_mutex_t		 cachemu;	/* eviction */
 	unsigned		 cacheseq;
+	/* Logins: checked and delayed off the worker threads. */
+	pthread_mutex_t		 amu;
+	pthread_cond_t		 acv;
+	pthread_t		 ath;
+	int			 athread, astop;
+	struct authjob		*checks, **checks_tail;	/* to check */
+	struct authjob		*waits;		/* failed: answered later */
+	size_t			 nchecks;
+	struct iwm_failtab	*fails;
+};
+
+/* A login being checked or a failure being delayed; its connection is
+ * suspended meanwhile, so no worker thread waits for it. */
+enum astate { A_NONE, A_WAIT, A_OK, A_FAIL, A_BLOCKED, A_STOP };
+
+struct authjob {
+	struct authjob		*next;
+	struct MHD_Connection	*c;
+	struct req		*r;
+	char			*user, *pass;
+	char			 host[64];
+	double			 due;
 };
 
 enum kind { K_NONE, K_PUT, K_BATCH, K_DELTA, K_DONE };
@@ -65,6 +99,9 @@ struct req {
 	struct iwm_rs_signer	*signer;	/* of a PUT */
 	struct iwm_buf		 basesig;	/* of a delta's base */
 	uint64_t		 basesize;
+	/* login */
+	enum astate		 auth;
+	double			 retry;		/* A_BLOCKED: seconds */
 };
 
 static void
@@ -148,53 +185,309 @@ peer(struct MHD_Connection *c, char *host, size_t len)
 		    NI_NUMERICHOST);
 }
 
-/* HTTP Basic.  The password is never logged. */
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Failed logins are answered after this long (seconds). */
+#define FAIL_DELAY	1.0
+/* Logins waiting for a check at most; more are answered 503. */
+#define AUTH_QUEUE_MAX	64
+
+static void
+authjob_free(struct authjob *j)
+{
+	if (j->pass != NULL)
+		OPENSSL_cleanse(j->pass, strlen(j->pass));
+	free(j->user);
+	free(j->pass);
+	free(j);
+}
+
+/* Under amu: the failure is answered FAIL_DELAY from now. */
+static void
+auth_delay(struct serve *s, struct authjob *j)
+{
+	j->r->auth = A_FAIL;
+	j->due = now_mono() + FAIL_DELAY;
+	j->next = s->waits;
+	s->waits = j;
+	pthread_cond_signal(&s->acv);
+}
+
+/* Under amu: count a failure from J's address and log it. */
+static void
+auth_failed(struct serve *s, struct authjob *j)
+{
+	unsigned n = 0;
+	double wait = iwm_fail_add(s->fails, j->host, now_mono(), &n);
+
+	if (wait > 0)
+		logmsg("%s: login failed for user '%s' (%u in a row from this "
+		    "address: its next login is checked in %.0f s)", j->host,
+		    j->user != NULL && iwm_user_valid(j->user) ? j->user :
+		    "(malformed)", n, wait);
+	else
+		logmsg("%s: login failed for user '%s'", j->host,
+		    j->user != NULL && iwm_user_valid(j->user) ? j->user :
+		    "(malformed)");
+}
+
+/*
+ * The login thread: PBKDF2 for the queued logins, one at a time, and
+ * the delayed answers to failures.  A connection is resumed once its
+ * request knows the verdict.  At the end every suspended connection
+ * is resumed (answered 503): libmicrohttpd must not stop with any.
+ */
+static void *
+auth_thread(void *arg)
+{
+	struct serve *s = arg;
+	struct authjob *j, **pp;
+
+	pthread_mutex_lock(&s->amu);
+	for (;;) {
+		double now = now_mono(), next = 0;
+
+		for (pp = &s->waits; (j = *pp) != NULL; ) {
+			if (j->due <= now || s->astop) {
+				*pp = j->next;
+				if (s->astop)
+					j->r->auth = A_STOP;
+				MHD_resume_connection(j->c);
+				authjob_free(j);
+				continue;
+			}
+			if (next == 0 || j->due < next)
+				next = j->due;
+			pp = &j->next;
+		}
+		if ((j = s->checks) != NULL) {
+			double wait;
+			int ok;
+
+			if ((s->checks = j->next) == NULL)
+				s->checks_tail = &s->checks;
+			s->nchecks--;
+			if (s->astop) {
+				j->r->auth = A_STOP;
+				MHD_resume_connection(j->c);
+				authjob_free(j);
+				continue;
+			}
+			if ((wait = iwm_fail_wait(s->fails, j->host, now)) > 0) {
+				/* Came in before the address was held back. */
+				j->r->auth = A_BLOCKED;
+				j->r->retry = wait;
+				MHD_resume_connection(j->c);
+				authjob_free(j);
+				continue;
+			}
+			pthread_mutex_unlock(&s->amu);
+			ok = iwm_users_check(s->users, j->user, j->pass);
+			pthread_mutex_lock(&s->amu);
+			if (ok) {
+				iwm_fail_clear(s->fails, j->host);
+				j->r->auth = A_OK;
+				MHD_resume_connection(j->c);
+				authjob_free(j);
+			} else {
+				auth_failed(s, j);
+				auth_delay(s, j);
+			}
+			continue;
+		}
+		if (s->astop && s->waits == NULL)
+			break;
+		if (next == 0)
+			pthread_cond_wait(&s->acv, &s->amu);
+		else {
+			struct timespec ts;
+			double w = next - now;
+
+			/* The condition variable runs on CLOCK_MONOTONIC. */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += (time_t)w;
+			ts.tv_nsec += (long)((w - (double)(time_t)w) * 1e9);
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&s->acv, &s->amu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&s->amu);
+	return NULL;
+}
+
 static int
-authenticate(struct serve *s, struct MHD_Connection *c)
+auth_start(struct serve *s)
+{
+	pthread_condattr_t ca;
+
+	s->checks = NULL;
+	s->checks_tail = &s->checks;
+	s->fails = iwm_failtab_new();
+	pthread_mutex_init(&s->amu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->acv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&s->ath, NULL, auth_thread, s) != 0) {
+		iwm_seterr("cannot start the login thread");
+		return -1;
+	}
+	s->athread = 1;
+	return 0;
+}
+
+/* Before MHD_stop_daemon: no connection may stay suspended. */
+static void
+auth_stop(struct serve *s)
+{
+	if (!s->athread)
+		return;
+	pthread_mutex_lock(&s->amu);
+	s->astop = 1;
+	pthread_cond_signal(&s->acv);
+	pthread_mutex_unlock(&s->amu);
+	pthread_join(s->ath, NULL);
+	s->athread = 0;
+}
+
+static void
+auth_free(struct serve *s)
+{
+	auth_stop(s);
+	iwm_failtab_free(s->fails);
+	s->fails = NULL;
+}
+
+static enum MHD_Result
+reply_blocked(struct MHD_Connection *c, double retry)
+{
+	struct iwm_buf b = { 0 }, ra = { 0 };
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len;
+
+	iwm_buf_printf(&b, "401 too many failed logins from this address: "
+	    "the next one is checked in %.0f s\n", retry + 0.5);
+	iwm_buf_printf(&ra, "%.0f", retry + 0.5);
+	len = b.len;
+	resp = MHD_create_response_from_buffer(len, iwm_buf_steal(&b),
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		iwm_buf_free(&ra);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type",
+	    "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "WWW-Authenticate",
+	    "Basic realm=\"iwm\", charset=\"UTF-8\"");
+	MHD_add_response_header(resp, "Retry-After", ra.ptr);
+	ret = MHD_queue_response(c, 401, resp);
+	MHD_destroy_response(resp);
+	iwm_buf_free(&ra);
+	return ret;
+}
+
+/*
+ * HTTP Basic, first call of a request.  A request without credentials
+ * is answered 401 at once (not a guess).  A password accepted before
+ * is recognized here; any other is checked by the login thread while
+ * the connection is suspended, and a failure is answered FAIL_DELAY
+ * later, so neither PBKDF2 nor the delay holds a worker thread.  An
+ * address held back after repeated failures is answered 401 at once,
+ * its password unchecked.  Returns A_OK (go on), A_WAIT (suspended),
+ * or A_NONE (answered).  The password is never logged.
+ */
+static enum astate
+authenticate(struct serve *s, struct MHD_Connection *c, struct req *r,
+    enum MHD_Result *ret)
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	unsigned char dec[768];
-	char host[64], *colon, *user = NULL;
+	struct authjob *j;
+	char *colon = NULL;
+	double wait;
 	size_t n;
-	int len, ok = 0;
+	int len = -1, cached = 0;
 
 	if (h == NULL) {
-		/* Not an attempt: clients send credentials up front. */
-		return 0;
+		*ret = reply(c, 401, "authentication required");
+		return A_NONE;
 	}
-	if (strncasecmp(h, "Basic ", 6) != 0)
-		goto fail;
-	h += 6;
-	while (*h == ' ')
-		h++;
-	n = strlen(h);
-	if (n == 0 || n % 4 != 0 || n / 4 * 3 >= sizeof(dec))
-		goto fail;
-	if ((len = EVP_DecodeBlock(dec, (const unsigned char *)h, (int)n)) < 0)
-		goto fail;
-	if (h[n - 1] == '=')
-		len--;
-	if (h[n - 2] == '=')
-		len--;
-	dec[len] = '\0';
-	if (strlen((char *)dec) != (size_t)len ||
-	    (colon = strchr((char *)dec, ':')) == NULL)
-		goto fail;
-	*colon = '\0';
-	user = (char *)dec;
-	ok = iwm_users_check(s->users, user, colon + 1);
-fail:
-	if (!ok) {
-		peer(c, host, sizeof(host));
-		logmsg("%s: login failed for user '%s'", host,
-		    user != NULL && iwm_user_valid(user) ? user :
-		    "(malformed)");
-		/* Slow down guessing. */
-		sleep(1);
+	j = iwm_calloc(1, sizeof(*j));
+	j->c = c;
+	j->r = r;
+	peer(c, j->host, sizeof(j->host));
+	if (strncasecmp(h, "Basic ", 6) == 0) {
+		h += 6;
+		while (*h == ' ')
+			h++;
+		n = strlen(h);
+		if (n > 0 && n % 4 == 0 && n / 4 * 3 < sizeof(dec) &&
+		    (len = EVP_DecodeBlock(dec, (const unsigned char *)h,
+		    (int)n)) >= 0) {
+			if (h[n - 1] == '=')
+				len--;
+			if (h[n - 2] == '=')
+				len--;
+			dec[len] = '\0';
+			if (strlen((char *)dec) != (size_t)len ||
+			    (colon = strchr((char *)dec, ':')) == NULL)
+				len = -1;
+		}
+	}
+	if (len >= 0) {
+		*colon = '\0';
+		j->user = iwm_strdup((char *)dec);
+		j->pass = iwm_strdup(colon + 1);
 	}
 	OPENSSL_cleanse(dec, sizeof(dec));
-	return ok;
+	pthread_mutex_lock(&s->amu);
+	if ((wait = iwm_fail_wait(s->fails, j->host, now_mono())) > 0) {
+		pthread_mutex_unlock(&s->amu);
+		authjob_free(j);
+		*ret = reply_blocked(c, wait);
+		return A_NONE;
+	}
+	pthread_mutex_unlock(&s->amu);
+	if (j->user != NULL && (cached = iwm_users_check_cached(s->users,
+	    j->user, j->pass))) {
+		authjob_free(j);
+		return A_OK;
+	}
+	pthread_mutex_lock(&s->amu);
+	if (s->astop || (j->user != NULL && s->nchecks >= AUTH_QUEUE_MAX)) {
+		pthread_mutex_unlock(&s->amu);
+		authjob_free(j);
+		*ret = reply(c, 503, "too many logins being checked; retry "
+		    "later");
+		return A_NONE;
+	}
+	MHD_suspend_connection(c);
+	r->auth = A_WAIT;
+	if (j->user == NULL) {
+		/* Malformed: a failure, without a password to check. */
+		auth_failed(s, j);
+		auth_delay(s, j);
+	} else {
+		*s->checks_tail = j;
+		s->checks_tail = &j->next;
+		s->nchecks++;
+		pthread_cond_signal(&s->acv);
+	}
+	pthread_mutex_unlock(&s->amu);
+	*ret = MHD_YES;
+	return A_WAIT;
 }
 
 /* "ROOT/PATH" (still %-encoded) into a root and a checked path. */
@@ -1286,6 +1579,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct serve *s = cls;
 	struct req *r = *ctx;
+	enum MHD_Result ret;
 
 	if (r == NULL) {
 		r = iwm_calloc(1, sizeof(*r));
@@ -1296,11 +1590,32 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		*ctx = r;
 		if (s->o->verbose)
 			logmsg("%s %s", method, url);
-		if (!authenticate(s, c)) {
+		switch (authenticate(s, c, r, &ret)) {
+		case A_OK:
+			return route(s, r, c, url, method);
+		case A_WAIT:
+			return ret;
+		default:
 			r->kind = K_DONE;
+			return ret;
+		}
+	}
+	if (r->auth != A_NONE) {
+		/* Resumed: the first call again, with the login's verdict. */
+		enum astate a = r->auth;
+
+		r->auth = A_NONE;
+		r->kind = K_DONE;
+		switch (a) {
+		case A_OK:
+			return route(s, r, c, url, method);
+		case A_BLOCKED:
+			return reply_blocked(c, r->retry);
+		case A_STOP:
+			return reply(c, 503, "the agent is stopping");
+		default:
 			return reply(c, 401, "authentication required");
 		}
-		return route(s, r, c, url, method);
 	}
 	if (*size > 0) {
 		if (r->kind != K_DONE)
@@ -1437,7 +1752,7 @@ iwm_serve_run(struct iwm_serve_opts *o)
 			logmsg("root %s: removed %llu unfinished upload(s)",
 			    o->roots[i].name, (unsigned long long)removed);
 	}
-	if (cache_open(&s) == -1)
+	if (cache_open(&s) == -1 || auth_start(&s) == -1)
 		goto done;
 	/* Threads inherit this mask; main takes the signals with sigwait. */
 	sigemptyset(&set);
@@ -1452,6 +1767,9 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	    o->threads, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
 	    o->max_conns, NULL };
+	/* Slow or idle clients on one address cannot take every slot. */
+	opts[n++] = (struct MHD_OptionItem){
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_addr, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 	    o->timeout, NULL };
 	opts[n++] = (struct MHD_OptionItem){
@@ -1465,10 +1783,12 @@ iwm_serve_run(struct iwm_serve_opts *o)
 		    MHD_OPTION_HTTPS_MEM_CERT, 0, cert };
 		opts[n++] = (struct MHD_OptionItem){
 		    MHD_OPTION_HTTPS_MEM_KEY, 0, key };
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES };
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-	    MHD_USE_AUTO;
+	    MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;
 	if (!o->insecure_http)
 		flags |= MHD_USE_TLS;
 	if (ss.ss_family == AF_INET6)
@@ -1508,9 +1828,11 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	}
 	if (sigwait(&set, &sig) == 0)
 		logmsg("signal %d: stopping", sig);
+	auth_stop(&s);
 	MHD_stop_daemon(d);
 	rc = 0;
 done:
+	auth_free(&s);
 	if (s.cachefd != -1)
 		close(s.cachefd);
 	iwm_users_free(s.users);

@@ -11,7 +11,7 @@ plan 12
 
 dst=$TMP/dst
 mkdir -p "$dst"
-ok "agent starts" serve_start --root mail="$dst" --timeout 4
+ok "agent starts" serve_start --root mail="$dst" --timeout 8
 port=${URL##*:}
 
 # 100 TCP connections from 127.0.0.3 that never start TLS, held 12 s;
@@ -60,14 +60,14 @@ sleep 1
 : >"$TMP/times"
 i=0
 while [ $i -lt 5 ]; do
-	curl -sk --max-time 10 -u alice:secret-pw -o /dev/null \
+	curl -sk --max-time 3 -u alice:secret-pw -o /dev/null \
 	    -w '%{http_code} %{time_total}\n' "$URL/v1/info" >>"$TMP/times"
 	i=$((i + 1))
 done
 sed 's/^/# /' "$TMP/times"
 is "a client gets all its answers during the attack" \
     "$(grep -c '^200 ' "$TMP/times")" 5
-ok "and quickly" awk '$2 >= 3 { exit 1 }' "$TMP/times"
+ok "and quickly" awk '$2 >= 2 { exit 1 }' "$TMP/times"
 wait "$idle"
 ok "idle connections are dropped after --timeout ($(cat "$TMP/closed") of \
 $(cat "$TMP/opened"))" test "$(cat "$TMP/closed")" -ge 90

@@ -29,7 +29,7 @@
 #include "transfer.h"
 #include "walk.h"
 
-#define LINE_MAX_BATCH	(64 * 1024)
+#define LINE_MAX_BATCH	(64u * 1024)
 /*
  * GnuTLS priorities: TLS 1.2 and 1.3 only, forward-secret key exchange,
  * AEAD ciphers only (no CBC, no SHA-1 MAC).
@@ -99,6 +99,7 @@ struct req {
 	struct iwm_rs_signer	*signer;	/* of a PUT */
 	struct iwm_buf		 basesig;	/* of a delta's base */
 	uint64_t		 basesize;
+	int			 stripped;	/* setuid/setgid removed */
 	/* login */
 	enum astate		 auth;
 	double			 retry;		/* A_BLOCKED: seconds */
@@ -490,6 +491,62 @@ authenticate(struct serve *s, struct MHD_Connection *c, struct req *r,
 	return A_WAIT;
 }
 
+/*
+ * A root's directory removed (and perhaps made again) while the agent
+ * runs: the descriptor opened at start names a deleted directory where
+ * nothing can be created.  When the path names another directory now,
+ * it is reopened (and logged); when nothing is there, -1 says so.
+ * Requests still using the old descriptor keep it: it stays open.
+ */
+static pthread_mutex_t rootmu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+root_current(int fd, const char *dir)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && a.st_nlink > 0 && stat(dir, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int
+root_check(struct iwm_serve_root *root)
+{
+	struct stat sb;
+	int fd, rc = 0;
+
+	if (root_current(root->fd, root->dir))
+		return 0;
+	pthread_mutex_lock(&rootmu);
+	if (root_current(root->fd, root->dir))
+		goto done;
+	if (stat(root->dir, &sb) == -1 || !S_ISDIR(sb.st_mode) ||
+	    (fd = open(root->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		iwm_seterr("root %s: its directory %s was removed", root->name,
+		    root->dir);
+		rc = -1;
+		goto done;
+	}
+	__atomic_store_n(&root->fd, fd, __ATOMIC_RELEASE);
+	logmsg("root %s: directory %s was removed and made again: reopened",
+	    root->name, root->dir);
+done:
+	pthread_mutex_unlock(&rootmu);
+	return rc;
+}
+
+/* A Content-Length over --max-body: 413 before the body is read. */
+static unsigned
+too_long(struct serve *s, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t v;
+
+	return h != NULL && iwm_parse_u64(h, &v) == 0 && v > s->o->max_body ?
+	    413 : 0;
+}
+
 /* "ROOT/PATH" (still %-encoded) into a root and a checked path. */
 static unsigned
 target(struct serve *s, const char *rest, struct iwm_serve_root **rootp,
@@ -578,6 +635,8 @@ do_info(struct serve *s, struct MHD_Connection *c)
 
 	iwm_buf_printf(&b, "version\t%s\nprotocol\t%s\n", IWM_VERSION,
 	    IWM_PROTO_VERSION);
+	iwm_buf_printf(&b, "max-body\t%llu\nmax-line\t%u\n",
+	    (unsigned long long)s->o->max_body, LINE_MAX_BATCH);
 	if (uname(&u) == 0)
 		iwm_buf_printf(&b, "platform\t%s %s %s\n", u.sysname,
 		    u.release, u.machine);
@@ -760,6 +819,10 @@ do_list(struct serve *s, struct MHD_Connection *c)
 				r = &s->o->roots[k];
 		if (r == NULL) {
 			ret = reply(c, 404, "no such root: %s", sc[i].root);
+			goto out;
+		}
+		if (root_check(r) == -1) {
+			ret = reply(c, 503, "%s", iwm_err());
 			goto out;
 		}
 		e->root = r->name;
@@ -1101,7 +1164,8 @@ do_sig(struct serve *s, struct MHD_Connection *c, struct iwm_serve_root *root,
 	size_t len;
 	int fd;
 
-	if ((fd = iwm_fs_open(root->fd, path, O_RDONLY)) == -1)
+	/* O_NONBLOCK: a FIFO planted in the root must not hang a worker. */
+	if ((fd = iwm_fs_open(root->fd, path, O_RDONLY | O_NONBLOCK)) == -1)
 		return reply_errno(c, errno, "open");
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);
@@ -1192,6 +1256,114 @@ batch_result(struct req *r, unsigned code, const char *fmt, ...)
 	r->nitems++;
 }
 
+/*
+ * Never a setuid or setgid file on the target, whatever the request
+ * says: the bits are removed from r->mode, logged and reported.
+ */
+static int
+strip_suid(struct req *r)
+{
+	struct iwm_buf b = { 0 };
+
+	if ((r->mode & 06000) == 0)
+		return 0;
+	iwm_escape_buf(&b, r->path, strlen(r->path));
+	logmsg("%s/%s: setuid/setgid bits removed (mode %04o stored as %04o)",
+	    r->root->name, b.ptr, r->mode, r->mode & ~06000u);
+	iwm_buf_free(&b);
+	r->mode &= ~06000u;
+	return 1;
+}
+
+/* The descriptor of the directory now at DC's cached parent path. */
+static int
+parent_open(struct iwm_dircache *dc)
+{
+	return iwm_fs_open(dc->rootfd, dc->path.len > 0 ? dc->path.ptr : "",
+	    O_RDONLY | O_DIRECTORY);
+}
+
+static int
+same_dir(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * A file's parent is resolved once (and cached for the next records of
+ * a batch); the directory may have been renamed away since, and the
+ * file would land there.  Before the commit: resolve the path again
+ * and move the temporary file to the directory now at that path.
+ */
+static int
+fput_reparent(struct req *r, const char *path)
+{
+	const char *base;
+	int fd, nfd, rootfd = r->dc.rootfd;
+
+	if (r->dc.fd == -1 || r->fp.dirfd == -1)
+		return 0;
+	if ((fd = parent_open(&r->dc)) != -1 && same_dir(fd, r->fp.dirfd)) {
+		close(fd);
+		return 0;
+	}
+	if (fd != -1)
+		close(fd);
+	iwm_dircache_free(&r->dc);
+	iwm_dircache_init(&r->dc, rootfd);
+	if ((fd = iwm_fs_parent(&r->dc, path, 1, &base)) == -1 ||
+	    renameat(r->fp.dirfd, r->fp.tmp, fd, r->fp.tmp) == -1 ||
+	    (nfd = dup(fd)) == -1) {
+		int e = errno;
+
+		iwm_fput_abort(&r->fp);
+		errno = e;
+		return -1;
+	}
+	close(r->fp.dirfd);
+	r->fp.dirfd = nfd;
+	return 0;
+}
+
+/* After the commit: 1 if the parent left its path meanwhile. */
+static int
+parent_moved(struct iwm_dircache *dc)
+{
+	int fd, rootfd = dc->rootfd, moved;
+
+	if (dc->fd == -1)
+		return 0;
+	fd = parent_open(dc);
+	moved = fd == -1 || !same_dir(fd, dc->fd);
+	if (fd != -1)
+		close(fd);
+	if (moved) {
+		iwm_dircache_free(dc);
+		iwm_dircache_init(dc, rootfd);
+	}
+	return moved;
+}
+
+static void
+batch_commit(struct req *r)
+{
+	if (fput_reparent(r, r->path) == -1 ||
+	    iwm_fput_commit(&r->fp, r->mode, r->sec, r->nsec,
+	    r->s->o->fsync) == -1)
+		batch_result(r, (unsigned)iwm_errno_status(errno), "%s",
+		    strerror(errno));
+	else if (parent_moved(&r->dc))
+		batch_result(r, 409, "the file's directory was moved away "
+		    "while it was written");
+	else if (r->stripped)
+		batch_result(r, 200, "setuid/setgid bits removed");
+	else
+		batch_result(r, 200, NULL);
+}
+
 static void
 batch_root(struct req *r, struct iwm_serve_root *root)
 {
@@ -1235,6 +1407,10 @@ batch_line(struct req *r, char *line, size_t len)
 			batch_result(r, 400, "reserved name");
 			goto ready;
 		}
+	if (r->root != root && root_check(root) == -1) {
+		batch_result(r, 503, "%s", iwm_err());
+		goto ready;
+	}
 	batch_root(r, root);
 	switch (rec.op) {
 	case IWM_OP_CREATE:
@@ -1255,6 +1431,9 @@ batch_line(struct req *r, char *line, size_t len)
 		r->mode = rec.mode;
 		r->sec = rec.mtime_sec;
 		r->nsec = rec.mtime_nsec;
+		free(r->path);
+		r->path = iwm_strdup(rec.path);
+		r->stripped = strip_suid(r);
 		r->bst = B_DATA;
 		break;
 	case IWM_OP_DELETE:
@@ -1274,12 +1453,7 @@ batch_line(struct req *r, char *line, size_t len)
 ready:
 	if (r->bst == B_DATA && r->remain == 0) {
 		r->bst = B_LINE;
-		if (iwm_fput_commit(&r->fp, r->mode, r->sec, r->nsec,
-		    r->s->o->fsync) == -1)
-			batch_result(r, (unsigned)iwm_errno_status(errno),
-			    "%s", strerror(errno));
-		else
-			batch_result(r, 200, NULL);
+		batch_commit(r);
 	}
 }
 
@@ -1293,7 +1467,8 @@ batch_body(struct req *r, const char *d, size_t n)
 
 			if (r->line.len + take > LINE_MAX_BATCH) {
 				r->fatal = 1;
-				req_fail(r, 413, "batch header line too long");
+				req_fail(r, 413, "batch record line longer than "
+				    "%u bytes", LINE_MAX_BATCH);
 				return;
 			}
 			iwm_buf_add(&r->line, d, take);
@@ -1322,15 +1497,8 @@ batch_body(struct req *r, const char *d, size_t n)
 			r->remain -= take;
 			if (r->remain > 0)
 				continue;
-			if (r->bst == B_DATA) {
-				if (iwm_fput_commit(&r->fp, r->mode, r->sec,
-				    r->nsec, r->s->o->fsync) == -1)
-					batch_result(r,
-					    (unsigned)iwm_errno_status(errno),
-					    "%s", strerror(errno));
-				else
-					batch_result(r, 200, NULL);
-			}
+			if (r->bst == B_DATA)
+				batch_commit(r);
 			r->bst = B_LINE;
 		}
 	}
@@ -1342,7 +1510,8 @@ body(struct req *r, const char *d, size_t n)
 	r->body += n;
 	if (r->body > r->s->o->max_body) {
 		r->fatal = 1;
-		req_fail(r, 413, "request body too large");
+		req_fail(r, 413, "request body larger than the agent accepts "
+		    "(--max-body %llu)", (unsigned long long)r->s->o->max_body);
 		return;
 	}
 	switch (r->kind) {
@@ -1384,7 +1553,8 @@ cache_written(struct req *r, enum kind k)
 
 	if (s->cachefd == -1)
 		return;
-	if ((fd = iwm_fs_open(r->root->fd, r->path, O_RDONLY)) == -1)
+	if ((fd = iwm_fs_open(r->root->fd, r->path, O_RDONLY |
+	    O_NONBLOCK)) == -1)
 		return;
 	/*
 	 * Reopened by name after the rename: keep the signature only for
@@ -1448,10 +1618,16 @@ finish(struct req *r, struct MHD_Connection *c)
 	r->kind = K_DONE;
 	if (r->status != 0)
 		return reply(c, r->status, "%s", r->msg.ptr);
-	if (iwm_fput_commit(&r->fp, r->mode, r->sec, r->nsec,
+	if (fput_reparent(r, r->path) == -1 ||
+	    iwm_fput_commit(&r->fp, r->mode, r->sec, r->nsec,
 	    r->s->o->fsync) == -1)
 		return reply_errno(c, errno, "commit");
+	if (parent_moved(&r->dc))
+		return reply(c, 409, "the file's directory was moved away "
+		    "while it was written");
 	cache_written(r, k);
+	if (r->stripped)
+		return reply(c, 200, "ok; setuid/setgid bits removed");
 	return reply(c, 200, "ok");
 }
 
@@ -1476,6 +1652,9 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		return isget ? do_info(s, c) : reply(c, 405, "GET only");
 	if (strcmp(url, "/v1/list") == 0)
 		return isget ? do_list(s, c) : reply(c, 405, "GET only");
+	if ((st = too_long(s, c)) != 0)
+		return reply(c, st, "request body larger than the agent accepts "
+		    "(--max-body %llu)", (unsigned long long)s->o->max_body);
 	if (strcmp(url, "/v1/batch") == 0) {
 		if (!ispost)
 			return reply(c, 405, "POST only");
@@ -1498,6 +1677,8 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		iwm_buf_free(&why);
 		return ret;
 	}
+	if (root_check(r->root) == -1)
+		return reply(c, 503, "%s", iwm_err());
 	iwm_dircache_init(&dc, r->root->fd);
 	if (which == R_SIG) {
 		if (!isget)
@@ -1544,10 +1725,12 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 			return reply(c, 400, "X-Iwm-Base-Size or "
 			    "X-Iwm-Base-Mtime missing or bad");
 		if ((r->basefd = iwm_fs_open(r->root->fd, r->path,
-		    O_RDONLY)) == -1)
+		    O_RDONLY | O_NONBLOCK)) == -1)
 			return errno == ENOENT ? reply(c, 409, "base file "
 			    "is gone") : reply_errno(c, errno, "open");
-		if (fstat(r->basefd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+		if (fstat(r->basefd, &sb) == 0 && !S_ISREG(sb.st_mode))
+			return reply(c, 409, "base is not a regular file");
+		if (fstat(r->basefd, &sb) == -1 ||
 		    (uint64_t)sb.st_size != bsize ||
 		    sb.st_mtim.tv_sec != bsec || sb.st_mtim.tv_nsec != bnsec)
 			return reply(c, 409, "base file changed since its "
@@ -1557,7 +1740,10 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		(void)cache_get(s, r->root, r->path, &sb, &r->basesig);
 	}
 	if (r->want > s->o->max_body && which == R_FILE)
-		return reply(c, 413, "file larger than the agent accepts");
+		return reply(c, 413, "file larger than the agent accepts "
+		    "(--max-body %llu)", (unsigned long long)s->o->max_body);
+	if (strip_suid(r))
+		r->stripped = 1;
 	iwm_dircache_init(&r->dc, r->root->fd);
 	if (iwm_fput_begin(&r->fp, &r->dc, r->path) == -1)
 		return reply_errno(c, errno, "create");
@@ -1618,11 +1804,12 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		}
 	}
 	if (*size > 0) {
+		/* After an error the rest is read and dropped: the answer
+		 * (413, 400 ...) can only be given once the body is in. */
 		if (r->kind != K_DONE)
 			body(r, data, *size);
 		*size = 0;
-		/* An oversized body is cut off here. */
-		return r->fatal && r->status == 413 ? MHD_NO : MHD_YES;
+		return MHD_YES;
 	}
 	if (r->kind == K_DONE)
 		return MHD_YES;

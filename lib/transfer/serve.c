@@ -730,6 +730,7 @@ list_thread(void *arg)
 	free(l->scope);
 	free(l);
 	iwm_buf_free(&hd);
+	iwm_mwrite_free();
 	return NULL;
 }
 

@@ -5,7 +5,7 @@
 # database (an empty file, /dev/null) instead of exporting 0 tables.
 . "$(dirname "$0")/../lib.sh"
 
-plan 9
+plan 11
 
 exits "connection string without a database name: exit 65" 65 \
     iwm-dbexport --conn ';user;;host;3;2' --out "$TMP/a.db"
@@ -30,3 +30,11 @@ sqlite3 "$TMP/one.db" 'CREATE TABLE t(a INTEGER); INSERT INTO t VALUES(1);'
 ok "a database with a table still exports" \
     iwm-dbexport --conn "sqlite:$TMP/one.db" --out "$TMP/d.db"
 ok "its carrier exists" test -s "$TMP/d.db"
+
+# Found by fuzz-conn: host=/... after unix_socket= leaked the first
+# socket path (reported by LeakSanitizer in a SAN=1 build).
+exits "a connection with two socket paths: exit 69 (no server)" 69 \
+    iwm-dbexport --conn 'mysql:unix_socket=/nonexistent/a;host=/nonexistent/b;dbname=x' \
+    --out "$TMP/e.db"
+cp "$TMP/.out" "$TMP/err"
+ok "and nothing leaked" sh -c "! grep -q LeakSanitizer '$TMP/err'"

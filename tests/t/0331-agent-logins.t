@@ -7,6 +7,8 @@
 # measured on 127.0.0.1 (guessers on 127.0.0.2) and asserted loosely:
 # before, 16 guessers raised a client's median answer time from about
 # 0.05 s to 3 s with 4 worker threads.
+# set -- $(curl ... -w '%{http_code} %{time_total}') splits on purpose.
+# shellcheck disable=SC2046
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/serve.sh"
 

@@ -4,6 +4,8 @@
 # --timeout seconds (also those that never start TLS) are dropped.
 # TLS is 1.2 or 1.3 with AEAD ciphers only: TLS 1.0, 1.1 and CBC
 # suites are refused even to a client that offers nothing better.
+# set -- $(curl ... -w '%{http_code} %{time_total}') splits on purpose.
+# shellcheck disable=SC2046
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/serve.sh"
 

@@ -116,23 +116,19 @@ POST /v1/delta/mail/in/file
 GET /v1/nosuch'
 : >"$TMP/creds"
 echo "$all" | while read -r m p; do
-	for a in '' '-u alice:wrong' '-u mallory:secret-pw' \
-	    '-H Authorization:Basic' '-H Authorization:Basic%20!!!!' \
-	    '-H Authorization:Bearer%20x' '-H Authorization:Basic%20YWxpY2U='
-	do
-		# shellcheck disable=SC2086 # the option and its argument
-		set -- $(echo "$a" | sed 's/%20/ /g')
-		if [ $# -ge 2 ]; then
-			h=$(echo "$a" | sed 's/^-H //; s/%20/ /g')
-			c=$(code "$m" "$p" --interface 127.0.0.4 -H "$h" \
-			    --data-binary x)
-		elif [ $# -eq 1 ]; then
-			c=$(code "$m" "$p" --interface 127.0.0.4 $a \
-			    --data-binary x)
-		else
+	for a in none 'alice:wrong' 'mallory:secret-pw' 'Basic' \
+	    'Basic !!!!' 'Bearer x' 'Basic YWxpY2U='; do
+		case $a in
+		none)
 			c=$(code "$m" "$p" --interface 127.0.0.4 \
-			    --data-binary x)
-		fi
+			    --data-binary x) ;;
+		*:*)
+			c=$(code "$m" "$p" --interface 127.0.0.4 -u "$a" \
+			    --data-binary x) ;;
+		*)
+			c=$(code "$m" "$p" --interface 127.0.0.4 \
+			    -H "Authorization: $a" --data-binary x) ;;
+		esac
 		echo "$m $p [$a] $c" >>"$TMP/creds"
 	done
 done

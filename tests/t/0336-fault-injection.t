@@ -48,12 +48,12 @@ sample() {
 trial=0
 while [ $trial -lt 4 ]; do
 	trial=$((trial + 1))
-	victim=push
-	[ $((trial % 2)) -eq 0 ] && victim=serve
-	kind=copy
+	victim="push"
+	[ $((trial % 2)) -eq 0 ] && victim="serve"
+	kind="copy"
 	if [ $trial -gt 2 ]; then
 		# A delta: the target holds the previous version of big.dat.
-		kind=delta
+		kind="delta"
 		pass "$src" >/dev/null 2>&1
 		rm -rf "$old"
 		cp -a "$src" "$old"

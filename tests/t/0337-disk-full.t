@@ -40,5 +40,6 @@ ok "byte for byte" diff -r "$src" "$dst"
 ok "no temporary file left" no_temps "$dst"
 serve_stop
 umount "$dst"
+# shellcheck disable=SC2034 # read by tests/lib.sh
 T_CLEANUP=
 done_testing

@@ -74,7 +74,7 @@ char	*iwm_buf_steal(struct iwm_buf *);
 /* num.c: checked number parsing (no atoi). */
 int	 iwm_parse_u64(const char *, uint64_t *);	/* decimal */
 int	 iwm_parse_int(const char *, long min, long max, long *);
-int	 iwm_parse_size(const char *, uint64_t *);	/* 10, 4k, 2M, 1G */
+int	 iwm_parse_size(const char *, uint64_t *);	/* 10, 4K, 2M, 1G, 1T */
 int	 iwm_parse_octal(const char *, unsigned max, unsigned *);
 char	*iwm_fmt_u64(char *end, uint64_t);	/* writes backwards, returns start */
 
@@ -102,5 +102,7 @@ void	 iwm_lines_close(struct iwm_lines *);
 
 /* data.c: locate a shipped data file (IWM_DATADIR, install dir, tree). */
 char	*iwm_datafile(const char *name);
+/* secret.c: 0 when FILE is private to its owner, else -1 with the chmod to run */
+int	 iwm_secret_file_check(const char *file);
 
 #endif /* IWM_H */

@@ -32,6 +32,7 @@
 #define BATCH_ITEMS	2000
 #define BATCH_BYTES	(8u << 20)
 #define SMALL_FILE	(1u << 20)	/* larger files are sent alone */
+#define BATCH_LINE	512		/* bytes counted for a record line */
 #define QUEUE_MAX	100000
 /* Seconds: the coarsest mtime clock a source is trusted to have (the
  * kernel's tick, a FAT volume's 2 s). */
@@ -120,6 +121,7 @@ struct push {
 	/* figures */
 	uint64_t	 files, fbytes, deltas, dirs, deleted, vanished, nfailed;
 	uint64_t	 planned, wire_up, wire_down, nodelete;
+	uint64_t	 batch_max;	/* bytes: the agent's max-body allows */
 	uint64_t	 mismatches;	/* deltas that failed the whole check */
 };
 
@@ -1222,7 +1224,7 @@ next_job(struct push *p)
 				job_add(j, it);
 				return j;
 			}
-			if (it->size > SMALL_FILE) {
+			if (it->size > SMALL_FILE || it->size > p->batch_max / 2) {
 				j = job_new(J_PUT);
 				job_add(j, it);
 				return j;
@@ -1231,9 +1233,43 @@ next_job(struct push *p)
 		if (p->batch == NULL)
 			p->batch = job_new(J_BATCH);
 		job_add(p->batch, it);
-		if (p->batch->n >= BATCH_ITEMS || p->batch->bytes >= BATCH_BYTES)
+		if (p->batch->n >= BATCH_ITEMS || p->batch->bytes +
+		    p->batch->n * BATCH_LINE >= p->batch_max)
 			return take_batch(p);
 	}
+}
+
+/*
+ * Batches fit the agent's --max-body (its /v1/info "max-body" line):
+ * at most half of it, the rest left for the record lines.  -1 with the
+ * exit status in *RC if the agent cannot be asked.
+ */
+static int
+agent_limits(struct push *p, int *rc)
+{
+	char *info = NULL, *line, *nl;
+	size_t ilen = 0;
+	uint64_t v;
+	FILE *mem;
+
+	p->batch_max = BATCH_BYTES;
+	if ((mem = open_memstream(&info, &ilen)) == NULL) {
+		iwm_warnx("memory stream: %s", strerror(errno));
+		*rc = IWM_EXIT_SOFTWARE;
+		return -1;
+	}
+	*rc = iwm_remote_info(&p->o->remote, mem);
+	fclose(mem);
+	for (line = info; *rc == 0 && line != NULL && *line != '\0';
+	    line = nl) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl++ = '\0';
+		if (strncmp(line, "max-body\t", 9) == 0 &&
+		    iwm_parse_u64(line + 9, &v) == 0 && v / 2 < p->batch_max)
+			p->batch_max = v / 2 > 4096 ? v / 2 : 4096;
+	}
+	free(info);
+	return *rc == 0 ? 0 : -1;
 }
 
 /* --- progress and the main loop -------------------------------------- */
@@ -1389,6 +1425,12 @@ iwm_push_run(const struct iwm_push_opts *o)
 		iwm_warn_err();
 		iwm_mreader_close(&p.mr);
 		return IWM_EXIT_USAGE;
+	}
+	p.batch_max = BATCH_BYTES;
+	if (!o->dry_run && agent_limits(&p, &rc) == -1) {
+		iwm_client_free(&p.cl);
+		iwm_mreader_close(&p.mr);
+		return rc;
 	}
 	if (o->failed != NULL) {
 		if ((p.failed = fopen(o->failed, "w")) == NULL) {

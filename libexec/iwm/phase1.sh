@@ -225,7 +225,8 @@ pass() {
 	ps_kind=$1
 	ps_roots=$2
 	ps_run=$MIG/run
-	ps_n=$(($(wc -l <"$MIG/passes" 2>/dev/null || echo 0) + 1))
+	ps_n=1
+	[ -f "$MIG/passes" ] && ps_n=$(($(wc -l <"$MIG/passes") + 1))
 	rm -f "$ps_run/src.fifo" "$ps_run/tgt.fifo" "$ps_run/push.pid"
 	mkfifo "$ps_run/src.fifo" "$ps_run/tgt.fifo" ||
 	    die 74 "$ps_run: cannot make named pipes"

@@ -21,6 +21,26 @@ static const char *const rootnames[NROOTS] = { "archive", "logs", "mail" };
 
 enum format { FMT_TSV, FMT_CSV, FMT_TABLE };
 
+/* The categories of iwm-deps(1) CHECKS: --ignore takes only these. */
+#define CATEGORY_NAMES "content-filter, rule, ftp, task, av-filter, " \
+	"mailing-list, directory-sync, executable, voip, path, syslog, " \
+	"backup, monitor, preserved, audit, disk-space"
+
+static int
+known_category(const char *name)
+{
+	static const char *const names[] = { "content-filter", "rule", "ftp",
+	    "task", "av-filter", "mailing-list", "directory-sync",
+	    "executable", "voip", "path", "syslog", "backup", "monitor",
+	    "preserved", "audit", "disk-space" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 usage(int status)
 {
@@ -388,6 +408,11 @@ main(int argc, char *argv[])
 			}
 			break;
 		case 'i':
+			if (!known_category(optarg)) {
+				iwm_warnx("--ignore %s: no such category; valid: "
+				    "%s", optarg, CATEGORY_NAMES);
+				usage(IWM_EXIT_USAGE);
+			}
 			f.ignore = iwm_reallocarray(f.ignore, f.nignore + 1,
 			    sizeof(*f.ignore));
 			f.ignore[f.nignore++] = optarg;

@@ -77,8 +77,7 @@ main(int argc, char *argv[])
 			break;
 		case O_RATE:
 			if (iwm_parse_size(optarg, &o.rate) == -1) {
-				iwm_warnx("--rate '%s': expected bytes a second "
-				    "(k, M, G suffixes)", optarg);
+				iwm_warnx("--rate: %s", iwm_err());
 				usage();
 			}
 			break;
@@ -87,8 +86,7 @@ main(int argc, char *argv[])
 			break;
 		case O_DELTAMIN:
 			if (iwm_parse_size(optarg, &o.delta_min) == -1) {
-				iwm_warnx("--delta-min '%s': expected a size",
-				    optarg);
+				iwm_warnx("--delta-min: %s", iwm_err());
 				usage();
 			}
 			break;

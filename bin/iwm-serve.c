@@ -213,10 +213,12 @@ main(int argc, char *argv[])
 			o.timeout = (unsigned)num("--timeout", optarg, 1, 86400);
 			break;
 		case O_MAXBODY:
-			if (iwm_parse_size(optarg, &o.max_body) == -1 ||
-			    o.max_body == 0) {
-				iwm_warnx("--max-body '%s': expected a size",
-				    optarg);
+			if (iwm_parse_size(optarg, &o.max_body) == -1) {
+				iwm_warnx("--max-body: %s", iwm_err());
+				usage();
+			}
+			if (o.max_body == 0) {
+				iwm_warnx("--max-body: must be more than 0");
 				usage();
 			}
 			break;
@@ -225,8 +227,7 @@ main(int argc, char *argv[])
 			break;
 		case O_SIGCACHEMAX:
 			if (iwm_parse_size(optarg, &o.sig_cache_max) == -1) {
-				iwm_warnx("--sig-cache-max '%s': expected a "
-				    "size", optarg);
+				iwm_warnx("--sig-cache-max: %s", iwm_err());
 				usage();
 			}
 			break;

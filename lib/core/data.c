@@ -23,9 +23,10 @@ try_dir(const char *dir, const char *name)
 }
 
 /*
- * Look in $IWM_DATADIR, then next to the running program in the source
- * tree (bin/../lib/data), then the install directory; an administrator
- * edits the installed copy for their IceWarp version.
+ * Look in $IWM_DATADIR, then next to the running program: in the source
+ * tree (bin/../lib/data) or in an install tree (bin/../share/iwm, wherever
+ * PREFIX and DESTDIR put it), then the compiled-in install directory; an
+ * administrator edits the installed copy for their IceWarp version.
  */
 char *
 iwm_datafile(const char *name)
@@ -49,6 +50,11 @@ iwm_datafile(const char *name)
 			*slash = '\0';
 			iwm_buf_printf(&b, "%s/../lib/data", exe);
 			p = try_dir(b.ptr, name);
+			if (p == NULL) {
+				iwm_buf_reset(&b);
+				iwm_buf_printf(&b, "%s/../share/iwm", exe);
+				p = try_dir(b.ptr, name);
+			}
 			iwm_buf_free(&b);
 			if (p != NULL)
 				return p;

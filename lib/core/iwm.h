@@ -70,7 +70,7 @@ char	*iwm_buf_steal(struct iwm_buf *);
 /* num.c: checked number parsing (no atoi). */
 int	 iwm_parse_u64(const char *, uint64_t *);	/* decimal */
 int	 iwm_parse_int(const char *, long min, long max, long *);
-int	 iwm_parse_size(const char *, uint64_t *);	/* 10, 4k, 2M, 1G */
+int	 iwm_parse_size(const char *, uint64_t *);	/* 10, 4K, 2M, 1G, 1T */
 int	 iwm_parse_octal(const char *, unsigned max, unsigned *);
 char	*iwm_fmt_u64(char *end, uint64_t);	/* writes backwards, returns start */
 

@@ -66,17 +66,28 @@ iwm_parse_size(const char *s, uint64_t *out)
 		return -1;
 	}
 	memcpy(num, s, n + 1);
+	/*
+	 * One syntax: a number of bytes with an optional K, M, G or T
+	 * (powers of 1024).  Lower-case letters are refused: "20m" could
+	 * mean minutes or milli, and a rate must not be read as a guess.
+	 */
 	switch (num[n - 1]) {
-	case 'k': case 'K': mult = 1024ULL; break;
-	case 'm': case 'M': mult = 1024ULL * 1024; break;
-	case 'g': case 'G': mult = 1024ULL * 1024 * 1024; break;
-	case 't': case 'T': mult = 1024ULL * 1024 * 1024 * 1024; break;
+	case 'K': mult = 1024ULL; break;
+	case 'M': mult = 1024ULL * 1024; break;
+	case 'G': mult = 1024ULL * 1024 * 1024; break;
+	case 'T': mult = 1024ULL * 1024 * 1024 * 1024; break;
+	case 'k': case 'm': case 'g': case 't':
+		iwm_seterr("'%s' is not a size: suffixes are upper case "
+		    "(K, M, G, T: powers of 1024), e.g. %.*s%c", s,
+		    (int)(n - 1), s, num[n - 1] - 'a' + 'A');
+		return -1;
 	default: break;
 	}
 	if (mult != 1)
 		num[n - 1] = '\0';
 	if (iwm_parse_u64(num, &v) == -1) {
-		iwm_seterr("'%s' is not a size (a number with k, M or G)", s);
+		iwm_seterr("'%s' is not a size (bytes, or a number with K, M, "
+		    "G or T)", s);
 		return -1;
 	}
 	if (v > UINT64_MAX / mult) {

@@ -1,0 +1,37 @@
+#!/bin/sh
+# What a new administrator hits first: typos are errors that say what to do,
+# sizes have one syntax, and an install into any prefix finds its data.
+. "$(dirname "$0")/../lib.sh"
+
+iwsim create "$TMP/srv" --domains 1 --users 2 --no-mailboxes >/dev/null ||
+    { echo "Bail out! iwsim create"; exit 1; }
+
+exits "iwm-deps --ignore with a typo is a usage error" 64 \
+    iwm-deps --tool "$TMP/srv/tool.sh" --ignore pathh
+cp "$TMP/.out" "$TMP/err"
+ok "... naming the valid categories" grep -q "valid: content-filter.*disk-space" "$TMP/err"
+exits "iwm-deps --ignore path is accepted" 0 sh -c \
+    'iwm-deps --tool "$1" --ignore path --ignore preserved >/dev/null; [ $? -le 2 ]' - "$TMP/srv/tool.sh"
+
+exits "iwm-push --rate 20m (lower case) is refused" 64 \
+    iwm-push --target https://127.0.0.1:9/ --rate 20m /dev/null
+cp "$TMP/.out" "$TMP/err"
+ok "... saying the suffixes are upper case" grep -q "upper case.*20M" "$TMP/err"
+exits "iwm-serve --max-body 4g is refused" 64 iwm-serve --max-body 4g
+exits "iwm-serve --max-body 0 is refused" 64 iwm-serve --max-body 0
+exits "iwm-push --rate 1.5M is refused" 64 \
+    iwm-push --target https://127.0.0.1:9/ --rate 1.5M /dev/null
+
+# An install into a prefix other than the compiled-in one.
+make -s -C "$TOP" install PREFIX=/opt/iwm-elsewhere DESTDIR="$TMP/stage" \
+    >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; echo "Bail out! make install"; exit 1; }
+inst="$TMP/stage/opt/iwm-elsewhere"
+for p in "$inst"/bin/iwm-*; do
+	ok "installed $(basename "$p") --help exits 0" "$p" --help
+done
+ok "installed data files" test -f "$inst/share/iwm/deps.conf"
+exits "installed iwm-deps finds deps.conf and audits" 0 sh -c \
+    'IWM_DATADIR= "$1" --tool "$2" >"$3"; [ $? -le 2 ] && [ -s "$3" ]' - \
+    "$inst/bin/iwm-deps" "$TMP/srv/tool.sh" "$TMP/deps.tsv"
+ok "installed man pages" test -f "$inst/share/man/man1/iwm-scan.1"
+done_testing

@@ -27,6 +27,7 @@ drv_target() {
 drv_setup() {
 	SRC=$TMP/src
 	TGT=$TMP/tgt
+	export SRC TGT
 	iwsim create "$SRC" --seed 7 --domains 2 --users 3 --folders 2 \
 	    --messages 4 --archivists 1 --externs 1 --shared 1 "$@" \
 	    >/dev/null || return 1
@@ -55,8 +56,25 @@ drv_agent() {
 
 # iwm_ ARGS: the driver with the test's configuration (under dash when
 # IWM_SH names it).
+# Its output is also kept in $TMP/last for the checks that follow.
 iwm_() {
-	${IWM_SH:-sh} "$TOP/bin/iwm" -c "$TMP/iwm.conf" "$@"
+	iwm_c "$TMP/iwm.conf" "$@"
+}
+
+# iwm_c CONF ARGS: the same with another configuration.
+iwm_c() {
+	ic_conf=$1
+	shift
+	${IWM_SH:-sh} "$TOP/bin/iwm" -c "$ic_conf" "$@" >"$TMP/last.tmp" 2>&1
+	ic_st=$?
+	cat "$TMP/last.tmp"
+	mv -f "$TMP/last.tmp" "$TMP/last"
+	return "$ic_st"
+}
+
+# said PATTERN: the last iwm_ printed a line matching PATTERN (grep -E).
+said() {
+	grep -qE "$1" "$TMP/last"
 }
 
 # Does the agent run target actions yet?

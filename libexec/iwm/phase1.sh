@@ -298,7 +298,7 @@ pass() {
 	P_BYTES=$(stat_of bytes)
 	P_DELETED=$(stat_of deleted)
 	P_FAILED=$(stat_of failed)
-	ps_psecs=$(printf '%s\n' "$ps_stats" | sed -n 's/.* seconds=\([0-9]*\).*/\1/p')
+	ps_psecs=$(printf '%s\n' "$ps_stats" | sed -n 's/.* seconds=\([0-9.]*\).*/\1/p')
 	# Keep the failed records of this pass; the latest pass is iwm failed.
 	if [ -f "$ps_run/failed.m" ]; then
 		mv -f "$ps_run/failed.m" "$MIG/failed.manifest"
@@ -311,11 +311,12 @@ pass() {
 	esac
 	pass_record "$ps_res"
 	# The full speed, from a pass that was not limited and moved enough.
-	if [ "$(speed_rate)" -eq 0 ] && [ "${P_BYTES:-0}" -ge 1048576 ] &&
-	    [ "${ps_psecs:-0}" -ge 1 ]; then
-		ps_rate=$((P_BYTES / ps_psecs))
+	if [ "$(speed_rate)" -eq 0 ] && [ "${P_BYTES:-0}" -ge 1048576 ]; then
+		ps_rate=$(awk -v b="$P_BYTES" -v s="${ps_psecs:-0}" \
+		    'BEGIN { if (s > 0.05) printf "%.0f\n", b / s; else print 0 }')
 		ps_full=$(state_get full_rate)
-		if [ -z "$ps_full" ] || [ "$ps_full" -lt "$ps_rate" ]; then
+		if [ "$ps_rate" -gt 0 ] &&
+		    { [ -z "$ps_full" ] || [ "$ps_full" -lt "$ps_rate" ]; }; then
 			state_set full_rate "$ps_rate"
 		fi
 	fi

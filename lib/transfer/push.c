@@ -517,9 +517,17 @@ rate_poll(struct push *p)
 	if (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';
 		if (iwm_parse_size(line, &r) == 0 && r != p->rate) {
+			struct job *l;
+
 			p->rate = r;
 			p->tokens = 0;
 			p->tlast = t;
+			/* Transfers the old limit paused go on. */
+			for (l = p->live; l != NULL; l = l->lnext)
+				if (l->paused) {
+					l->paused = 0;
+					curl_easy_pause(l->easy, CURLPAUSE_CONT);
+				}
 		}
 	}
 	fclose(f);

@@ -64,7 +64,8 @@ tests/unit/%: tests/unit/%.c lib/libiwm.a $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
 
 tests/iwsim/iwsim: $(SIM_SRC) $(SIM_HDR) .build-$(BUILDTAG)
-	$(CC) $(CWARN) $(CFLAGS) $(LDFLAGS) -o $@ $(SIM_SRC) -lsqlite3
+	$(CC) $(CWARN) $(CFLAGS) $(shell pkg-config --cflags libmariadb) $(LDFLAGS) -o $@ $(SIM_SRC) -lsqlite3 \
+		$(shell pkg-config --libs libmariadb)
 
 deps:
 	scripts/install-deps

@@ -13,6 +13,7 @@
 #include "account.h"
 #include "db.h"
 #include "icewarp.h"
+#include "settings.h"
 
 static void
 usage_to(FILE *fp, int status)
@@ -22,7 +23,22 @@ usage_to(FILE *fp, int status)
 	    "[--since STATE]\n"
 	    "       iwm-dbexport [-q] --conn STRING | --conn-file FILE "
 	    "--out FILE [--name NAME]\n"
-	    "                    [--platform windows|unix] [--since STATE]\n");
+	    "                    [--platform windows|unix] [--since STATE]\n"
+	    "       iwm-dbexport --settings [-q] [--tool PATH] [-o DIR]\n"
+	    "options:\n"
+	    "  --tool PATH        the IceWarp tool (default from icewarp.conf)\n"
+	    "  -o, --out-dir DIR  where the carriers (or the settings bundle) go\n"
+	    "  --only NAME,...    only these databases\n"
+	    "  --since STATE      webmail cache rows changed since STATE\n"
+	    "  --conn STRING      one database by its connection string\n"
+	    "  --conn-file FILE   the same, read from FILE (keeps the password\n"
+	    "                     off the command line)\n"
+	    "  --out FILE         the carrier of --conn\n"
+	    "  --name NAME        the database name recorded in it\n"
+	    "  --platform P       the source's platform, windows or unix\n"
+	    "  --settings         the settings bundle instead of databases\n"
+	    "  -q, --quiet        no report, no progress\n"
+	    "  -h, --help         this help\n");
 	exit(status);
 }
 
@@ -96,6 +112,7 @@ main(int argc, char *argv[])
 		{ "platform", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "since", required_argument, NULL, 's' },
+		{ "settings", no_argument, NULL, 'S' },
 		{ "tool", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -104,7 +121,7 @@ main(int argc, char *argv[])
 	char *conn = NULL, *dir = NULL;
 	struct iwm_tool tool;
 	struct iwm_dbspec spec;
-	int ch, quiet = 0, status = 0, rc;
+	int ch, quiet = 0, status = 0, rc, settings = 0;
 	size_t i;
 
 	iwm_setprogname(argv[0]);
@@ -129,6 +146,7 @@ main(int argc, char *argv[])
 			break;
 		case 'q': quiet = 1; break;
 		case 's': since = optarg; break;
+		case 'S': settings = 1; break;
 		case 't': toolopt = optarg; break;
 		case 'h': usage_to(stdout, 0); break;
 		default: usage();
@@ -136,6 +154,28 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	if (settings) {
+		struct iwm_settings_opts so;
+
+		if (conn != NULL || only != NULL || since != NULL ||
+		    outfile != NULL || name != NULL || platform != NULL)
+			usage();
+		if (iwm_tool_find(&tool, toolopt) == -1) {
+			iwm_warn_err();
+			return IWM_EXIT_UNAVAIL;
+		}
+		memset(&so, 0, sizeof(so));
+		so.quiet = quiet;
+		so.out = stdout;
+		if (iwm_settings_backup(&tool, outdir, &so) == -1) {
+			iwm_warn_err();
+			status = iwm_settings_status;
+		}
+		iwm_tool_free(&tool);
+		if (iwm_close_stdout() == -1 && status == 0)
+			status = IWM_EXIT_IO;
+		return status;
+	}
 	if (only != NULL) {
 		const char *p = only;
 

@@ -1,8 +1,10 @@
 /*
  * iwm-restore: the target side of the second phase.  Subcommands:
- *   db   import exported databases (the seed's "Target Server
- *        Databases Import"), or verify them.
- * (settings comes with its own issue.)
+ *   db         import exported databases (the seed's "Target Server
+ *              Databases Import"), or verify them.
+ *   settings   restore the settings bundle, keeping the target's
+ *              preserved values (the seed's "Target Server Restore").
+ *   preserved  re-apply those preserved values alone.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +16,7 @@
 
 #include "db.h"
 #include "icewarp.h"
+#include "settings.h"
 
 static void
 usage_to(FILE *fp, int status)
@@ -24,7 +27,26 @@ usage_to(FILE *fp, int status)
 	    "                   [--platform windows|unix] DIR\n"
 	    "       iwm-restore db [-q] [--verify] --conn STRING | "
 	    "--conn-file FILE\n"
-	    "                   [--platform windows|unix] FILE\n");
+	    "                   [--platform windows|unix] FILE\n"
+	    "       iwm-restore settings [-q] [--tool PATH] [--dircreds FILE]\n"
+	    "                   [--ignore-multiple-sync] [-n|--dry-run] "
+	    "[--verify] DIR\n"
+	    "       iwm-restore preserved [-q] [--tool PATH] [-n|--dry-run]\n"
+	    "options:\n"
+	    "  --tool PATH        the target's IceWarp tool\n"
+	    "  --verify           compare instead of restoring; exit 1 on a "
+	    "difference\n"
+	    "  --only NAME,...    db: only these databases\n"
+	    "  --platform P       db: the target's platform, windows or unix\n"
+	    "  --conn STRING      db: one database by its connection string\n"
+	    "  --conn-file FILE   db: the same, read from FILE\n"
+	    "  --dircreds FILE    settings: the target's directory service\n"
+	    "                     credentials, KEY=VALUE lines, mode 0600\n"
+	    "  --ignore-multiple-sync  settings: restore although several\n"
+	    "                     domains synchronize with a directory service\n"
+	    "  -n, --dry-run      settings, preserved: say what would change\n"
+	    "  -q, --quiet        less output\n"
+	    "  -h, --help         this help\n");
 	exit(status);
 }
 
@@ -190,6 +212,68 @@ cmd_db(int argc, char *argv[])
 	return status;
 }
 
+/* settings DIR, or preserved. */
+static int
+cmd_settings(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "dircreds", required_argument, NULL, 'd' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "ignore-multiple-sync", no_argument, NULL, 'I' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "tool", required_argument, NULL, 't' },
+		{ "verify", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct iwm_settings_opts o;
+	struct iwm_tool tool;
+	const char *toolopt = NULL;
+	int ch, rc, preserved = strcmp(argv[0], "preserved") == 0;
+
+	memset(&o, 0, sizeof(o));
+	o.out = stdout;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "nq", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': o.dircreds = optarg; break;
+		case 'n': o.dry_run = 1; break;
+		case 'I': o.ignore_multi_sync = 1; break;
+		case 'q': o.quiet = 1; break;
+		case 't': toolopt = optarg; break;
+		case 'v': o.verify = 1; break;
+		case 'h': usage_to(stdout, 0); break;
+		default: usage();
+		}
+	}
+	if (argc - optind != (preserved ? 0 : 1) || (o.verify && o.dry_run))
+		usage();
+	if (preserved && (o.dircreds != NULL || o.verify ||
+	    o.ignore_multi_sync))
+		usage();
+	if (iwm_tool_find(&tool, toolopt) == -1) {
+		iwm_warn_err();
+		return IWM_EXIT_UNAVAIL;
+	}
+	rc = preserved ? iwm_settings_preserved(&tool, &o) :
+	    iwm_settings_restore(&tool, argv[optind], &o);
+	iwm_tool_free(&tool);
+	if (rc == -1) {
+		iwm_warn_err();
+		return iwm_settings_status;
+	}
+	if (o.verify && o.mismatches > 0) {
+		iwm_warnx("%u settings differ", o.mismatches);
+		return IWM_EXIT_DIFF;
+	}
+	if (o.warnings > 0) {
+		iwm_warnx("%u items could not be restored (see above)",
+		    o.warnings);
+		return IWM_EXIT_DIFF;
+	}
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -202,6 +286,9 @@ main(int argc, char *argv[])
 		usage_to(stdout, 0);
 	if (strcmp(argv[1], "db") == 0)
 		status = cmd_db(argc - 1, argv + 1);
+	else if (strcmp(argv[1], "settings") == 0 ||
+	    strcmp(argv[1], "preserved") == 0)
+		status = cmd_settings(argc - 1, argv + 1);
 	else {
 		iwm_warnx("unknown part '%s'", argv[1]);
 		usage();

@@ -1236,6 +1236,98 @@ imp_close(struct imp *im)
 	iwm_buf_free(&im->tmp);
 }
 
+/*
+ * Before the accounts database is replaced: warn (standard error) when
+ * the target's Users table holds accounts the source's does not, such
+ * as the target's administrator (iwm-restore preserved re-creates it).
+ */
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *
+user_key(const char *alias, const char *domain)
+{
+	struct iwm_buf b = { 0 };
+	char *p;
+
+	iwm_buf_printf(&b, "%s@%s", alias != NULL ? alias : "",
+	    domain != NULL ? domain : "");
+	for (p = b.ptr; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return iwm_buf_steal(&b);
+}
+
+static void
+lost_one(const char *alias, const char *domain, char **src, size_t nsrc,
+    struct iwm_buf *ex, size_t *nlost)
+{
+	char *k = user_key(alias, domain);
+
+	if (bsearch(&k, src, nsrc, sizeof(*src), cmp_str) == NULL) {
+		if (*nlost < 5)
+			iwm_buf_printf(ex, "%s%s", *nlost > 0 ? ", " : "", k);
+		(*nlost)++;
+	}
+	free(k);
+}
+
+static void
+warn_lost_accounts(struct imp *im)
+{
+	static const char q[] = "SELECT U_Alias, U_Domain FROM Users";
+	struct iwm_buf ex = { 0 };
+	sqlite3_stmt *st;
+	char **src = NULL;
+	size_t i, nsrc = 0, cap = 0, nlost = 0;
+
+	if (strcmp(im->what, "accounts") != 0 || im->c.name == NULL ||
+	    strcmp(im->c.name, "accounts") != 0)
+		return;
+	if (sqlite3_prepare_v2(im->c.db, q, -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if (nsrc == cap) {
+			cap = cap == 0 ? 1024 : cap * 2;
+			src = iwm_reallocarray(src, cap, sizeof(*src));
+		}
+		src[nsrc++] = user_key((const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	qsort(src, nsrc, sizeof(*src), cmp_str);
+	if (im->m != NULL) {
+		MYSQL_RES *res;
+		MYSQL_ROW row;
+
+		if (mysql_real_query(im->m, q, sizeof(q) - 1) == 0 &&
+		    (res = mysql_use_result(im->m)) != NULL) {
+			while ((row = mysql_fetch_row(res)) != NULL)
+				lost_one(row[0], row[1], src, nsrc, &ex, &nlost);
+			mysql_free_result(res);
+		}
+	} else if (im->t != NULL && sqlite3_prepare_v2(im->t, q, -1, &st,
+	    NULL) == SQLITE_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW)
+			lost_one((const char *)sqlite3_column_text(st, 0),
+			    (const char *)sqlite3_column_text(st, 1), src, nsrc,
+			    &ex, &nlost);
+		sqlite3_finalize(st);
+	}
+	if (nlost > 0)
+		iwm_warnx("warning: the target's accounts database holds %zu "
+		    "accounts the source's does not (%s%s); they are replaced: "
+		    "run iwm-restore preserved afterwards to re-create the "
+		    "target's administrator", nlost, ex.ptr,
+		    nlost > 5 ? ", ..." : "");
+	for (i = 0; i < nsrc; i++)
+		free(src[i]);
+	free(src);
+	iwm_buf_free(&ex);
+}
+
 int
 iwm_dbimport(const char *carrier, const struct iwm_dbspec *spec,
     struct iwm_dbimport_opts *o)
@@ -1249,6 +1341,7 @@ iwm_dbimport(const char *carrier, const struct iwm_dbspec *spec,
 	iwm_db_status = IWM_EXIT_SOFTWARE;
 	if (imp_open(&im, carrier, spec, o, 0) == -1)
 		goto out;
+	warn_lost_accounts(&im);
 	for (i = 0; i < im.c.nt; i++) {
 		const struct iwm_ctable *t = &im.c.t[i];
 

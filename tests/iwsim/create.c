@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,7 +34,8 @@ usage(void)
 	fputs("usage: iwsim create DIR [--seed N] [--domains N] [--users N] [--folders N]\n"
 	      "       [--messages N] [--size-median BYTES] [--windows] [--archivists N]\n"
 	      "       [--externs N] [--shared N] [--unused N] [--remotes N] [--no-archive]\n"
-	      "       [--no-mailboxes]\n"
+	      "       [--no-mailboxes] [--target] [--mariadb SOCKET [--mariadb-port PORT]]\n"
+	      "       [--db-prefix PREFIX]\n"
 	      "       [--plant KIND[:ARG...]]... [-v]\n"
 	      "       (iwsim --help for details)\n",
 	      stderr);
@@ -118,9 +120,74 @@ ppath(struct sim *sm, const char *fmt, ...)
 static void
 sys(struct store *st, const char *name, const char *value)
 {
+	struct vdef d;
+
+	/* Only variables of tests/iwsim/vars: a typo here would be a variable no server has. */
+	if (store_vdef(st, name, &d) != 0 || d.kind != 's')
+		util_die("%s: not a system variable of tests/iwsim/vars", name);
 	if (store_sys_set(st, name, value, 0) != 0)
 		util_die("state: cannot set %s", name);
 }
+
+/*
+ * tests/iwsim/vars (beside the executable): every variable the tool knows,
+ * with its kind, type and flags; system variables start at their type's
+ * default (0 or empty).
+ */
+static void
+load_vars(struct sim *sm, struct store *st)
+{
+	char path[PATH_MAX], line[1024], *slash;
+	long seq = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s", sm->exe);
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		util_die("%s: cannot find the variables file", sm->exe);
+	snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "vars");
+	f = fopen(path, "r");
+	if (f == NULL)
+		util_die("%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL) {
+		char *fld[5], *p = line;
+		int n = 0;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		while (n < 5 && p != NULL) {
+			fld[n++] = p;
+			p = strchr(p, '\t');
+			if (p)
+				*p++ = '\0';
+		}
+		if (n < 4 || strlen(fld[1]) != 1)
+			util_die("%s: bad line '%s'", path, line);
+		if (store_vdef_add(st, fld[0], fld[1][0], fld[2], fld[3], ++seq) != 0)
+			util_die("state: cannot define %s", fld[0]);
+		if (fld[1][0] == 's') {
+			int num = strncasecmp(fld[2], "Bool", 4) == 0 || strncasecmp(fld[2], "Int", 3) == 0 ||
+				  strcasecmp(fld[2], "Enum") == 0;
+
+			if (store_sys_set(st, fld[0], num ? "0" : "", 0) != 0)
+				util_die("state: cannot set %s", fld[0]);
+		}
+	}
+	fclose(f);
+}
+
+/* A license as C_License and C_License_XML answer it, over several lines (format ASSUMED beyond
+ * <header><purchaseid> and <licensetype>, which public scripts parse). */
+static const char license_xml[] =
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	"<license>\n"
+	"<header><purchaseid>IWSIM-2026-0001</purchaseid></header>\n"
+	"<licensetype>onpremise</licensetype>\n"
+	"<company>Simulated Company</company>\n"
+	"<modules><module><type>mail</type><users>100</users></module>"
+	"<module><type>groupware</type><users>100</users></module></modules>\n"
+	"</license>";
 
 static void
 sys_path(struct sim *sm, struct store *st, const char *name, const char *rel, const char *suffix)
@@ -200,8 +267,37 @@ sys_defaults(struct sim *sm, struct store *st)
 		{"C_System_ADSyncLogType", "0"},
 		{"C_Accounts_Policies_Pass_DenyExport", "1"},
 		{"C_Accounts_Policies_Pass_AllowAdminPass", "0"},
+		{"C_Mail_SMTP_General_HostName", "mail.dom1.example"},
+		{"C_WebDocuments_Enabled", "0"},
+		{"C_System_Services_Fulltext_Enabled", "0"},
+		{"C_AS_General_Enable", "1"},
+		{"C_System_Tools_WatchDog_SMTP", "1"},
+		{"C_System_Tools_WatchDog_POP3", "1"},
+		{"C_System_Tools_WatchDog_IM", "1"},
+		{"C_System_Tools_Watchdog_GW", "1"},
+		{"C_System_Tools_Watchdog_Control", "1"},
+	};
+	/* What the migrator guide preserves on a target: its own values. */
+	static const char *const target[][2] = {
+		{"C_System_Services_SIP_LocalNet", "172.16.0.0/12;198.51.100.0/24"},
+		{"C_System_Services_SIP_LocalAccessHost", "198.51.100.20"},
+		{"C_System_Services_SIP_RemoteAccessHost", "sip." IWSIM_TARGET_DOMAIN},
+		{"C_System_Services_SIP_SDPRemoteAccessHost", "198.51.100.21"},
+		{"C_Mail_SMTP_General_DNSServer", "198.51.100.53"},
+		{"C_Webmail_URL", "https://mail." IWSIM_TARGET_DOMAIN "/webmail/"},
+		{"C_Mail_SMTP_General_HostName", "mail." IWSIM_TARGET_DOMAIN},
+		{"C_GW_SuperUser", "gwtarget"},
+		{"C_GW_SuperPass", "target-gw-secret"},
 	};
 
+	load_vars(sm, st);
+	sys(st, "C_Version", IWSIM_VERSION);
+	sys(st, "C_OS", sm->windows ? "0" : "1");
+	sys(st, "C_License", license_xml);
+	sys(st, "C_License_XML", license_xml);
+	sys(st, "C_License_Type", "onpremise");
+	sys(st, "C_Accounts_Policies_SuperUser", "superuser");
+	sys(st, "C_Accounts_Policies_SuperUserPassword", sm->target ? "target-super-secret" : "source-super-secret");
 	sys_path(sm, st, "C_InstallPath", "", "");
 	sys_path(sm, st, "C_ConfigPath", "config/", "");
 	sys_path(sm, st, "C_System_Storage_Dir_MailPath", "mail/", "");
@@ -219,6 +315,42 @@ sys_defaults(struct sim *sm, struct store *st)
 	sys_path(sm, st, "C_ActiveSync_DBConnection", "config/activesync.db", ";;;;7;3");
 	for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
 		sys(st, plain[i][0], plain[i][1]);
+	if (sm->target) {
+		/* Its own archive path, in a layout the source does not have. */
+		sys_path(sm, st, "C_System_Tools_AutoArchive_Path", "storage/archive/", "");
+		for (size_t i = 0; i < sizeof target / sizeof target[0]; i++)
+			sys(st, target[i][0], target[i][1]);
+	}
+}
+
+/*
+ * A target's own domain and the administrator account used to connect
+ * (U_Admin 1), in a domain no source has.
+ */
+static void
+target_accounts(struct sim *sm, struct store *st)
+{
+	static const char *const vars[][2] = {
+		{"u_type", "0"}, {"u_accountdisabled", "0"}, {"u_authmode", "0"},
+		{"u_name", "Target administrator"}, {"u_admin", "1"},
+		{"u_password", "target-admin-secret"}, {"u_maxboxsize", "0"}, {"u_activesync", "1"},
+	};
+	int64_t did = store_obj_create(st, 'd', IWSIM_TARGET_DOMAIN), id;
+	char *mb;
+
+	if (did <= 0)
+		util_die("state: cannot create domain %s", IWSIM_TARGET_DOMAIN);
+	store_var_set(st, 'd', did, "d_type", "0");
+	store_var_set(st, 'd', did, "d_description", "Target's own domain");
+	store_var_set(st, 'd', did, "d_adminemail", IWSIM_TARGET_ADMIN);
+	id = store_obj_create(st, 'a', IWSIM_TARGET_ADMIN);
+	if (id <= 0)
+		util_die("state: cannot create %s", IWSIM_TARGET_ADMIN);
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+		store_var_set(st, 'a', id, vars[i][0], vars[i][1]);
+	mb = rpath(sm, "%s/admin/", IWSIM_TARGET_DOMAIN);
+	store_var_set(st, 'a', id, "u_mailboxpath", mb);
+	free(mb);
 }
 
 static void
@@ -384,6 +516,8 @@ plan_accounts(struct sim *sm, struct store *st, size_t *nout)
 				 (unsigned long long)(sm->seed * 2654435761ULL + (uint64_t)id), a->alias);
 			avar(st, id, "u_password", buf);
 			avar(st, id, "u_maxboxsize", "0");
+			/* Full (ActiveSync) users and light ones, as license reports count them. */
+			avar(st, id, "u_activesync", a->num % 2 == 1 ? "1" : "0");
 			if (a->cls == CLS_USER && a->num % 3 == 2)
 				avar(st, id, "u_rulescontentxml", harmless_rule);
 			break;
@@ -414,7 +548,7 @@ plan_remotes(struct sim *sm, struct store *st)
 		store_var_set(st, 'r', id, "ra_password", "remote-secret");
 		snprintf(buf, sizeof buf, "user1@%s", "dom1.example");
 		store_var_set(st, 'r', id, "ra_owner", buf);
-		store_var_set(st, 'r', id, "ra_active", "1");
+		store_var_set(st, 'r', id, "ra_enabled", "1");
 		store_var_set(st, 'r', id, "ra_rulescontentxml", "");
 	}
 }
@@ -466,6 +600,45 @@ write_config(struct sim *sm)
 	buf_puts(&b, " \"$@\"\n");
 	wfile(sm, "tool.sh", buf_str(&b), 0755);
 
+	/*
+	 * icewarpd.sh: module control as on Linux. Module pids live in
+	 * var/<module>.pid; every call is one line of .iwsim/events.log.
+	 */
+	b.len = 0;
+	buf_puts(&b, "#!/bin/sh\n# IceWarp module control (simulated by iwsim): "
+		     "--start|--stop|--restart [all|smtp|pop3|control|im|cal]\nD=");
+	shq(&b, sm->phys);
+	buf_puts(&b, "\nusage() {\n"
+		     "\techo 'usage: icewarpd.sh --start|--stop|--restart [all|smtp|pop3|control|im|cal]' >&2\n"
+		     "\texit 64\n}\n"
+		     "[ $# -ge 1 ] && [ $# -le 2 ] || usage\n"
+		     "case $1 in --start|--stop|--restart) act=${1#--} ;; *) usage ;; esac\n"
+		     "m=${2:-all}\n"
+		     "case $m in\nall) list='smtp pop3 control im cal' ;;\n"
+		     "smtp|pop3|control|im|cal) list=$m ;;\n*) usage ;;\nesac\n"
+		     "for x in $list; do\n"
+		     "\tcase $act in\n"
+		     "\tstart) [ -f \"$D/var/$x.pid\" ] || echo $$ >\"$D/var/$x.pid\" ;;\n"
+		     "\tstop) rm -f \"$D/var/$x.pid\" ;;\n"
+		     "\trestart) echo $$ >\"$D/var/$x.pid\" ;;\n"
+		     "\tesac || exit 1\n"
+		     "done\n"
+		     "echo \"$act $m\" >>\"$D/.iwsim/events.log\" || exit 1\n");
+	wfile(sm, "icewarpd.sh", buf_str(&b), 0755);
+	{
+		static const char *const mods[] = {"smtp", "pop3", "control", "im", "cal"};
+
+		for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++) {
+			char rel[64];
+
+			snprintf(rel, sizeof rel, "var/%s.pid", mods[i]);
+			b.len = 0;
+			buf_printf(&b, "%zu\n", 4100 + i);
+			wfile(sm, rel, buf_str(&b), 0644);
+		}
+	}
+	wfile(sm, ".iwsim/events.log", "", 0644);
+
 	/* Real servers write IWS_INSTALL_DIR="/opt/icewarp"; quote otherwise only when needed. */
 	b.len = 0;
 	buf_puts(&b, "IWS_INSTALL_DIR=");
@@ -497,7 +670,7 @@ write_config(struct sim *sm)
 	p = lpath(sm, "mail/_outgoing/retry/");
 	buf_printf(&b, "%s%s%s", p, nl, nl);
 	free(p);
-	buf_printf(&b, "mail.dom1.example%s%s", nl, nl);
+	buf_printf(&b, "mail.%s%s%s", sm->target ? IWSIM_TARGET_DOMAIN : "dom1.example", nl, nl);
 	p = lpath(sm, "mail/_incoming/");
 	buf_printf(&b, "%s%s", p, nl);
 	free(p);
@@ -537,12 +710,22 @@ write_config(struct sim *sm)
 	wfile(sm, "config/servicebind.dat", buf_str(&b), 0644);
 
 	b.len = 0;
-	buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<global_settings>\r\n <item>\r\n"
-		     "  <dbconn>sqlite:</dbconn>\r\n  <dbuser></dbuser>\r\n  <dbpass></dbpass>\r\n"
-		     "  <smtpserver>127.0.0.1</smtpserver>\r\n  <smtpport>25</smtpport>\r\n"
-		     "  <imapserver>127.0.0.1</imapserver>\r\n  <imapport>143</imapport>\r\n"
-		     "  <imserver>127.0.0.1</imserver>\r\n"
-		     "  <url>https://mail.dom1.example/webmail/</url>\r\n </item>\r\n</global_settings>\r\n");
+	if (sm->target)
+		buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<global_settings>\r\n <item>\r\n"
+			     "  <dbconn>sqlite:</dbconn>\r\n  <dbuser></dbuser>\r\n  <dbpass></dbpass>\r\n"
+			     "  <smtpserver>198.51.100.25</smtpserver>\r\n  <smtpport>587</smtpport>\r\n"
+			     "  <smtp_auth>1</smtp_auth>\r\n"
+			     "  <imapserver>198.51.100.25</imapserver>\r\n  <imapport>993</imapport>\r\n"
+			     "  <imserver>198.51.100.25</imserver>\r\n"
+			     "  <url>https://mail." IWSIM_TARGET_DOMAIN "/webmail/</url>\r\n"
+			     "  <logging_type>2</logging_type>\r\n </item>\r\n</global_settings>\r\n");
+	else
+		buf_puts(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n<global_settings>\r\n <item>\r\n"
+			     "  <dbconn>sqlite:</dbconn>\r\n  <dbuser></dbuser>\r\n  <dbpass></dbpass>\r\n"
+			     "  <smtpserver>127.0.0.1</smtpserver>\r\n  <smtpport>25</smtpport>\r\n"
+			     "  <imapserver>127.0.0.1</imapserver>\r\n  <imapport>143</imapport>\r\n"
+			     "  <imserver>127.0.0.1</imserver>\r\n"
+			     "  <url>https://mail.dom1.example/webmail/</url>\r\n </item>\r\n</global_settings>\r\n");
 	wfile(sm, "config/_webmail/server.xml", buf_str(&b), 0644);
 	for (long d = 1; d <= sm->domains; d++) {
 		char rel[256];
@@ -781,6 +964,62 @@ write_mail(struct sim *sm, struct acct *v, size_t n)
 }
 
 static void
+target_mailbox(struct sim *sm)
+{
+	struct mailgen *mg = mail_new(sm);
+	char *dir = ppath(sm, "mail/%s/admin", IWSIM_TARGET_DOMAIN);
+	struct rng r;
+
+	rand_seed(&r, sm->seed, 0x7a26e7ULL);
+	if (mail_mailbox(mg, &r, dir, NULL, IWSIM_TARGET_ADMIN, 0, sm->messages) != 0)
+		util_die("cannot write mailbox %s", dir);
+	free(dir);
+	mail_free(mg);
+}
+
+/* --mariadb: tests/iwsim/iwsim-db moves the databases into MariaDB. */
+static void
+move_to_mariadb(struct sim *sm)
+{
+	char prog[PATH_MAX], *slash;
+	const char *av[16];
+	int n = 0, status;
+	pid_t pid;
+
+	snprintf(prog, sizeof prog, "%s", sm->exe);
+	slash = strrchr(prog, '/');
+	if (slash == NULL)
+		util_die("%s: cannot find iwsim-db", sm->exe);
+	snprintf(slash + 1, sizeof prog - (size_t)(slash + 1 - prog), "iwsim-db");
+	av[n++] = prog;
+	av[n++] = "mysql";
+	av[n++] = sm->phys;
+	av[n++] = "--socket";
+	av[n++] = sm->my_socket;
+	if (sm->my_port) {
+		av[n++] = "--port";
+		av[n++] = sm->my_port;
+	}
+	av[n++] = "--prefix";
+	av[n++] = sm->db_prefix ? sm->db_prefix : sm->target ? "iwt_" : "iw_";
+	av[n++] = "--move";
+	av[n++] = "--webcache-rows";
+	av[n++] = "100";
+	av[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		util_die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		execv(prog, (char *const *)av);
+		fprintf(stderr, "iwsim: %s: %s\n", prog, strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		util_die("%s: moving the databases into MariaDB failed", prog);
+}
+
+static void
 num_opt(const char *name, const char *arg, long min, long max, long *out)
 {
 	if (util_parse_long(arg, min, max, out) != 0) {
@@ -809,6 +1048,10 @@ create_main(int argc, char **argv)
 		{"no-archive", no_argument, NULL, 'n'},
 		{"no-mailboxes", no_argument, NULL, 'N'},
 		{"plant", required_argument, NULL, 'p'},
+		{"target", no_argument, NULL, 'T'},
+		{"mariadb", required_argument, NULL, 'M'},
+		{"mariadb-port", required_argument, NULL, 'P'},
+		{"db-prefix", required_argument, NULL, 'X'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -819,9 +1062,9 @@ create_main(int argc, char **argv)
 	size_t nacct;
 	char real[PATH_MAX];
 	long seed = 1;
-	int c, empty;
+	int c, empty, domains_set = 0, remotes_set = 0;
 	static const char *const dirs[] = {"config/_webmail/_hosts", "mail/_outgoing/retry", "mail/_incoming",
-					   "archive", "logs", "temp", "calendar", "spam", "html", ".iwsim"};
+					   "archive", "logs", "temp", "calendar", "spam", "html", ".iwsim", "var"};
 
 	memset(&sm, 0, sizeof sm);
 	sm.domains = 2;
@@ -835,7 +1078,7 @@ create_main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': num_opt("seed", optarg, 0, LONG_MAX, &seed); break;
-		case 'd': num_opt("domains", optarg, 1, 100000, &sm.domains); break;
+		case 'd': num_opt("domains", optarg, 0, 100000, &sm.domains); domains_set = 1; break;
 		case 'u': num_opt("users", optarg, 0, 1000000, &sm.users); break;
 		case 'f': num_opt("folders", optarg, 0, 1000, &sm.folders); break;
 		case 'm': num_opt("messages", optarg, 0, 9999, &sm.messages); break;
@@ -845,7 +1088,7 @@ create_main(int argc, char **argv)
 		case 'E': num_opt("externs", optarg, 0, 100000, &sm.externs); break;
 		case 'S': num_opt("shared", optarg, 0, 100000, &sm.shared); break;
 		case 'U': num_opt("unused", optarg, 0, 100000, &sm.unused); break;
-		case 'R': num_opt("remotes", optarg, 0, 100000, &sm.remotes); break;
+		case 'R': num_opt("remotes", optarg, 0, 100000, &sm.remotes); remotes_set = 1; break;
 		case 'n': sm.archive = 0; break;
 		case 'N': sm.no_mailboxes = 1; break;
 		case 'p':
@@ -854,6 +1097,10 @@ create_main(int argc, char **argv)
 				usage();
 			}
 			break;
+		case 'T': sm.target = 1; break;
+		case 'M': sm.my_socket = optarg; break;
+		case 'P': sm.my_port = optarg; break;
+		case 'X': sm.db_prefix = optarg; break;
 		case 'v': sm.verbose = 1; break;
 		case 'h': iwsim_help(); exit(0);
 		default: usage();
@@ -861,6 +1108,19 @@ create_main(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		usage();
+	if (sm.target && !domains_set)
+		sm.domains = 0; /* a fresh target: only its own domain */
+	if (sm.target && !remotes_set)
+		sm.remotes = 0;
+	if (sm.domains == 0 && (!sm.target || sm.archivists || sm.externs || sm.shared || sm.unused ||
+				sm.plants.n || sm.remotes)) {
+		fputs("iwsim create: --domains 0 only with --target and without account classes or plants\n", stderr);
+		usage();
+	}
+	if ((sm.my_port || sm.db_prefix) && !sm.my_socket) {
+		fputs("iwsim create: --mariadb-port and --db-prefix need --mariadb\n", stderr);
+		usage();
+	}
 	if (sm.shared > 0 && sm.users == 0) {
 		fputs("iwsim create: --shared needs --users of at least 1\n", stderr);
 		usage();
@@ -895,9 +1155,11 @@ create_main(int argc, char **argv)
 	sys_defaults(&sm, &st);
 	accts = plan_accounts(&sm, &st, &nacct);
 	plan_remotes(&sm, &st);
+	if (sm.target)
+		target_accounts(&sm, &st);
 	if (deps_apply(&sm, &st) != 0)
 		exit(1);
-	if (store_adb_sync_all(&st) != 0 || store_exec(&st, "COMMIT") != 0)
+	if (store_exec(&st, "COMMIT") != 0)
 		util_die("cannot write the simulator state");
 	store_close(&st);
 
@@ -906,6 +1168,11 @@ create_main(int argc, char **argv)
 	write_databases(&sm, accts, nacct);
 	if (!sm.no_mailboxes)
 		write_mail(&sm, accts, nacct);
+	if (sm.target) {
+		mkd(&sm, "storage/archive");
+		if (!sm.no_mailboxes)
+			target_mailbox(&sm);
+	}
 	{
 		static const char *const dbs[] = {".iwsim/state.db", "config/accounts.db"};
 
@@ -919,6 +1186,8 @@ create_main(int argc, char **argv)
 	}
 	if (fs_dir_times(sm.phys, IWSIM_DIR_TIME, 3) != 0)
 		util_die("%s: cannot set directory times", sm.phys);
+	if (sm.my_socket)
+		move_to_mariadb(&sm);
 	if (sm.verbose)
 		printf("iwsim: created %s: %ld domains, %zu accounts, %llu messages, %llu bytes%s\n", sm.phys,
 		       sm.domains, nacct, sm.nmsg, sm.nbytes, sm.windows ? " (windows paths)" : "");

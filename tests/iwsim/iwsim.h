@@ -18,6 +18,8 @@
 #define IWSIM_VERSION "14.1.0.5"
 /* "Now" of every simulated server: 2026-11-01 12:00:00 UTC, so trees are reproducible. */
 #define IWSIM_NOW ((time_t)1793534400)
+#define IWSIM_TARGET_DOMAIN "target.local"
+#define IWSIM_TARGET_ADMIN "admin@target.local"
 #define IWSIM_WIN_ROOT "C:\\Program Files\\IceWarp\\"
 #define IWSIM_MAX_VARS 256
 
@@ -69,7 +71,7 @@ int fs_dir_times(const char *root, time_t t, int maxdepth);
 int fs_is_empty_dir(const char *path);
 
 /* store.c: the simulator's private state (D/.iwsim/state.db) */
-#define STORE_NCACHE 48
+#define STORE_NCACHE 96
 struct store {
 	sqlite3 *db;
 	char *phys;    /* physical install dir, no trailing slash */
@@ -77,10 +79,19 @@ struct store {
 	char sep;      /* '/' or '\\' */
 	int windows;
 	char *mailpath; /* cached C_System_Storage_Dir_MailPath */
+	int adb;        /* accounts database attached: 1 SQLite, 2 MariaDB copy */
+	void *my;       /* MYSQL * of the accounts database (mdb.c) */
 	struct {
 		const char *sql;
 		sqlite3_stmt *stmt;
 	} cache[STORE_NCACHE];
+};
+
+struct vdef {
+	char name[128]; /* canonical spelling */
+	int kind;       /* 's', 'd', 'a', 'r' */
+	char flags[8];  /* R W D, "-" for none */
+	int numeric;    /* Bool, Int, Enum: unset reads as 0 */
 };
 
 struct var {
@@ -95,16 +106,32 @@ int store_exec(struct store *st, const char *sql);
 sqlite3_stmt *store_prep(struct store *st, const char *sql);
 int store_sys_set(struct store *st, const char *name, const char *value, int must_exist);
 int store_sys_get(struct store *st, const char *name, char **value);
+int store_vdef_add(struct store *st, const char *name, int kind, const char *type, const char *flags, long seq);
+int store_vdef(struct store *st, const char *name, struct vdef *d);
 /* kind: 'd' domain, 'a' account, 'r' remote account */
+struct kdesc {
+	const char *tab, *id, *dom, *name, *mbpath; /* object table and column expressions */
+	const char *ptab, *pid, *pname, *pval;      /* property rows: other variables */
+	const char *const (*cols)[2];               /* variable -> column of tab */
+	size_t ncols;
+};
+extern const char store_adb_schema[];
+const struct kdesc *store_kind(int kind);
+int store_adb_open(struct store *st);
+char *store_phys_path(struct store *st, const char *logical);
 int64_t store_obj_id(struct store *st, int kind, const char *key);
 int64_t store_obj_create(struct store *st, int kind, const char *key);
 int store_obj_delete(struct store *st, int kind, int64_t id);
+int store_obj_key(struct store *st, int kind, int64_t id, char **dom, char **name);
 int store_var_set(struct store *st, int kind, int64_t id, const char *name, const char *value);
 char *store_var_get(struct store *st, int kind, int64_t id, const char *name);
 int store_backup(struct store *st, int kind, int64_t id, struct buf *out);
 int store_restore(struct store *st, int kind, int64_t id, const char *blob);
-int store_adb_sync(struct store *st, int64_t aid);
-int store_adb_sync_all(struct store *st);
+
+/* mdb.c: a MariaDB accounts database, copied into memory for one call */
+int mdb_pull(struct store *st, const char *db, const char *user, const char *pass, const char *host);
+int mdb_push(struct store *st);
+void mdb_close(struct store *st);
 char *store_fullpath(struct store *st, const char *domain, const char *alias, const char *mbpath);
 
 /* deps.c: planting external dependencies */
@@ -144,6 +171,10 @@ struct sim {
 	long domains, users, folders, messages, size_median;
 	long archivists, externs, shared, unused, remotes;
 	struct plants plants;
+	int target;       /* --target: a pre-configured migration target */
+	char *my_socket;  /* --mariadb SOCKET: databases moved there (iwsim-db) */
+	char *my_port;    /* --mariadb-port PORT */
+	char *db_prefix;  /* --db-prefix P: MariaDB database names P<name> */
 	char *exe;
 	unsigned long long nmsg, nbytes;
 };
@@ -166,6 +197,7 @@ int mail_mailbox(struct mailgen *mg, struct rng *r, const char *dir, const char 
 void iwsim_help(void);
 
 /* tool.c: tool.sh emulation */
+void tool_event(const char *phys, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int tool_main(int argc, char **argv);
 
 #endif

@@ -43,6 +43,14 @@ iwsim_help(void)
 	      "  --no-mailboxes      accounts only, no mail/archive/extern data (for audits\n"
 	      "                      of many accounts, e.g. iwm-deps benchmarks)\n"
 	      "  --plant KIND[:ARG]  plant a dependency for iwm-deps (see below)\n"
+	      "  --target            a pre-configured migration target: domain target.local\n"
+	      "                      with admin@target.local (U_Admin 1), its own archive path,\n"
+	      "                      VoIP, DNS, webmail URL and server.xml; no dom<N>.example\n"
+	      "                      unless --domains is given\n"
+	      "  --mariadb SOCKET    move the databases into MariaDB (tests/iwsim/iwsim-db,\n"
+	      "                      root over SOCKET; users iwm/iwmpass)\n"
+	      "  --mariadb-port PORT connection strings use 127.0.0.1:PORT (else SOCKET)\n"
+	      "  --db-prefix P       MariaDB database names P<name> (iwt_ target, iw_ other)\n"
 	      "  -v, --verbose       print a one-line summary\n"
 	      "Every domain also has list1 (U_Type 1), group1 (7) and resource1 (8),\n"
 	      "without mailbox data. Exit: 0 ok, 1 error, 64 usage.\n"
@@ -51,9 +59,10 @@ iwsim_help(void)
 	deps_help();
 	fputs("\n"
 	      "tool (DIR/tool.sh) commands, formats as the real tool:\n"
-	      "  get system VAR...                    'Name: value' lines; unknown VAR fails\n"
-	      "  get account|domain|remoteaccount KEY VAR...\n"
-	      "  set|modify system VAR VALUE [VAR VALUE]...\n"
+	      "  get|display system VAR...|*          'Name: value' lines (Name as the caller\n"
+	      "                                       spelled it); * lists all but [D] and [W]\n"
+	      "  get account|domain|remoteaccount KEY VAR...|*\n"
+	      "  set|modify system VAR VALUE [VAR VALUE]...   ([R] variables fail)\n"
 	      "  set|modify account|domain|remoteaccount KEY|PATTERN VAR VALUE...\n"
 	      "  export account|domain|remoteaccount PATTERN VAR...  'key,val,...,' CSV\n"
 	      "  create account|domain|remoteaccount KEY [VAR VALUE]... (u_backup/d_backup/\n"
@@ -61,9 +70,13 @@ iwsim_help(void)
 	      "  create tables N CONNECTION           accepted, no effect\n"
 	      "  delete account|domain|remoteaccount KEY|PATTERN (a domain takes its accounts)\n"
 	      "  import account|domain|remoteaccount FILE VAR...  reads the export format\n"
-	      "Computed: u_alias u_mailbox u_domain u_email u_fullmailboxpath u_backup,\n"
-	      "d_name d_backup, ra_name ra_backup. Unknown account/domain variables read as\n"
-	      "empty. Errors: message on stderr, exit 1 (usage 64).\n",
+	      "Variables: tests/iwsim/vars (from the public API constants, with type and\n"
+	      "flags [R] [W] [D]); any other name, or a name of another object, fails.\n"
+	      "u_password is empty unless C_Accounts_Policies_Pass_DenyExport 0 and\n"
+	      "_AllowAdminPass 1. Write-only variables read empty; setting one is a line\n"
+	      "of DIR/.iwsim/events.log. Errors: message on stderr, exit 1 (usage 64).\n"
+	      "\n"
+	      "DIR/icewarpd.sh --start|--stop|--restart [all|smtp|pop3|control|im|cal]\n",
 	      stdout);
 }
 

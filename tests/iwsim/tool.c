@@ -8,14 +8,17 @@
 #include "iwsim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 struct tool {
 	struct store st;
 	const char *cmd;
+	int pass_policy; /* -1 not read yet */
 };
 
 static _Noreturn void
@@ -23,7 +26,7 @@ tool_usage(const char *why)
 {
 	if (why)
 		fprintf(stderr, "tool: %s\n", why);
-	fputs("usage: tool.sh get system VAR...\n"
+	fputs("usage: tool.sh get|display system VAR...|*\n"
 	      "       tool.sh get account|domain|remoteaccount KEY VAR...\n"
 	      "       tool.sh set|modify system VAR VALUE [VAR VALUE]...\n"
 	      "       tool.sh set|modify account|domain|remoteaccount KEY|PATTERN VAR VALUE [VAR VALUE]...\n"
@@ -55,6 +58,53 @@ fail(struct tool *t, int code, const char *fmt, ...)
 	if (t && t->st.db)
 		sqlite3_exec(t->st.db, "ROLLBACK", NULL, NULL, NULL);
 	exit(1);
+}
+
+/*
+ * The service switches (icewarp-facts-control.md, section 1) and the
+ * watchdog flags: every `set system` of one is a line of .iwsim/events.log.
+ */
+static const char *const switches[] = {
+	"C_Mail_SMTP_Active", "C_Mail_POP_Active", "C_Mail_IMAP_Active", "C_Mail_Control_Active",
+	"C_Mail_Control_DisableWeb", "C_GW_General_Disable", "C_IM_General_Disable",
+	"C_System_Services_SIP_Enable", "C_SMSService_Active", "C_FTPService_Active",
+	"C_System_Services_LDAP_Enable", "C_System_Services_Socks_Enabled", "C_System_Services_Minger_Enabled",
+	"C_Webmail_Active", "C_ActiveSync_Active", "C_PushServer_Active", "C_WebDAV_Active", "C_Proxy_Active",
+	"C_Meeting_Active", "C_TeamChat_Active", "C_WebDocuments_Enabled", "C_System_Services_Fulltext_Enabled",
+	"C_AS_General_Enable", "C_System_Tools_WatchDog_SMTP", "C_System_Tools_WatchDog_POP3",
+	"C_System_Tools_WatchDog_IM", "C_System_Tools_Watchdog_GW", "C_System_Tools_Watchdog_Control",
+};
+
+static const char *
+switch_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof switches / sizeof switches[0]; i++)
+		if (strcasecmp(switches[i], name) == 0)
+			return switches[i];
+	return NULL;
+}
+
+/* One line appended to DIR/.iwsim/events.log (tests read it, iwm never does). */
+void
+tool_event(const char *phys, const char *fmt, ...)
+{
+	struct buf path = {0}, line = {0};
+	va_list ap;
+	char tmp[4096];
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	buf_printf(&line, "%s\n", tmp);
+	buf_printf(&path, "%s/.iwsim/events.log", phys);
+	fd = open(buf_str(&path), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, line.p, line.len) != (ssize_t)line.len)
+		util_warn("%s: %s", buf_str(&path), strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	buf_free(&path);
+	buf_free(&line);
 }
 
 static int
@@ -151,13 +201,24 @@ struct pat {
 	char *dom, *name, *glob;
 };
 
+/* Column expression E of the object table aliased o (literals as they are). */
+static void
+oc(struct buf *b, const char *e)
+{
+	if (e[0] == '\'' || strcmp(e, "NULL") == 0)
+		buf_puts(b, e);
+	else
+		buf_printf(b, "o.%s", e);
+}
+
 static int
 pat_sql(int kind, const char *pattern, struct buf *sql, struct pat *p)
 {
+	const struct kdesc *k = store_kind(kind);
 	char *lp = util_lower(pattern);
 
 	memset(p, 0, sizeof *p);
-	buf_printf(sql, " WHERE o.kind = '%c'", kind);
+	buf_puts(sql, " WHERE 1");
 	if (strcmp(lp, "*") == 0 || (kind == 'a' && strcmp(lp, "*@*") == 0)) {
 		free(lp);
 		return 0;
@@ -177,14 +238,37 @@ pat_sql(int kind, const char *pattern, struct buf *sql, struct pat *p)
 			p->dom = util_xstrdup(kind == 'd' ? lp : "");
 			p->name = util_xstrdup(kind == 'd' ? "" : lp);
 		}
-		buf_puts(sql, " AND o.dom = :pd AND o.name = :pn");
+		buf_puts(sql, " AND ");
+		oc(sql, k->dom);
+		buf_puts(sql, " = :pd AND ");
+		oc(sql, k->name);
+		buf_puts(sql, " = :pn");
 		free(lp);
 		return 0;
 	}
 	p->glob = lp;
-	buf_puts(sql, kind == 'a' ? " AND (o.name || '@' || o.dom) GLOB :pg" : kind == 'd' ? " AND o.dom GLOB :pg"
-											     : " AND o.name GLOB :pg");
+	buf_puts(sql, " AND (");
+	if (kind == 'a') {
+		oc(sql, k->name);
+		buf_puts(sql, " || '@' || ");
+	}
+	oc(sql, kind == 'r' ? k->name : k->dom);
+	buf_puts(sql, ") GLOB :pg");
 	return 0;
+}
+
+/* " ORDER BY dom, name" of the object table o. */
+static void
+order_sql(int kind, struct buf *sql)
+{
+	const struct kdesc *k = store_kind(kind);
+
+	buf_puts(sql, " ORDER BY ");
+	oc(sql, kind == 'r' ? k->name : k->dom);
+	if (kind == 'a') {
+		buf_puts(sql, ", ");
+		oc(sql, k->name);
+	}
 }
 
 static void
@@ -217,10 +301,10 @@ collect(struct tool *t, int kind, const char *pattern, size_t *n)
 	size_t cap = 0;
 
 	*n = 0;
-	buf_puts(&sql, "SELECT o.id FROM obj o");
+	buf_printf(&sql, "SELECT o.%s FROM %s o", store_kind(kind)->id, store_kind(kind)->tab);
 	if (pat_sql(kind, pattern, &sql, &p) != 0)
 		fail(t, IWSIM_API_FAIL, "%s: not a valid %s", pattern, kind_name(kind));
-	buf_puts(&sql, " ORDER BY o.dom, o.name");
+	order_sql(kind, &sql);
 	s = store_prep(&t->st, buf_str(&sql));
 	if (s == NULL)
 		fail(t, IWSIM_API_FAIL, "state error");
@@ -241,33 +325,98 @@ collect(struct tool *t, int kind, const char *pattern, size_t *n)
 }
 
 static void
-obj_key(struct tool *t, int64_t id, char **dom, char **name)
+obj_key(struct tool *t, int kind, int64_t id, char **dom, char **name)
 {
-	sqlite3_stmt *s = store_prep(&t->st, "SELECT dom, name FROM obj WHERE id = ?1");
+	if (store_obj_key(&t->st, kind, id, dom, name) != 0)
+		fail(t, IWSIM_API_FAIL, "object vanished");
+}
 
+/* The definition of NAME as a variable of KIND; anything else fails as on a real server. */
+static void
+var_check(struct tool *t, int kind, const char *name, struct vdef *d)
+{
+	if (store_vdef(&t->st, name, d) != 0 || d->kind != kind)
+		fail(t, IWSIM_API_FAIL, "%s: unknown %s variable", name, kind == 's' ? "system" : kind_name(kind));
+}
+
+static int
+has_flag(const struct vdef *d, char f)
+{
+	return strchr(d->flags, f) != NULL;
+}
+
+/* u_password is exported only under the policy scripts set first (icewarp-facts.md). */
+static int
+pass_exportable(struct tool *t)
+{
+	char *deny = NULL, *allow = NULL;
+	int ok;
+
+	if (t->pass_policy >= 0)
+		return t->pass_policy;
+	ok = store_sys_get(&t->st, "C_Accounts_Policies_Pass_DenyExport", &deny) == 0 &&
+	     store_sys_get(&t->st, "C_Accounts_Policies_Pass_AllowAdminPass", &allow) == 0 &&
+	     strcmp(deny, "0") == 0 && strcmp(allow, "1") == 0;
+	free(deny);
+	free(allow);
+	t->pass_policy = ok;
+	return ok;
+}
+
+/* Names of the variables of KIND a `*` lists: neither [D] nor [W]. */
+static char **
+star_vars(struct tool *t, int kind, int *n)
+{
+	char k[2] = {(char)kind, 0};
+	sqlite3_stmt *s = store_prep(&t->st, "SELECT name FROM vdef WHERE kind = ?1 AND instr(flags, 'D') = 0"
+					     " AND instr(flags, 'W') = 0 ORDER BY seq");
+	char **v = NULL;
+	int cap = 0;
+
+	*n = 0;
 	if (s == NULL)
 		fail(t, IWSIM_API_FAIL, "state error");
-	sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		fail(t, IWSIM_API_FAIL, "object vanished");
-	*dom = util_xstrdup((const char *)sqlite3_column_text(s, 0));
-	*name = util_xstrdup((const char *)sqlite3_column_text(s, 1));
+	sqlite3_bind_text(s, 1, k, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = util_xrealloc(v, (size_t)cap * sizeof *v);
+		}
+		v[(*n)++] = util_xstrdup((const char *)sqlite3_column_text(s, 0));
+	}
 	sqlite3_finalize(s);
+	return v;
 }
 
 static void
 cmd_get(struct tool *t, int kind, int argc, char **argv)
 {
+	struct vdef d;
+
 	if (kind == 's') {
 		char **vals;
 
 		if (argc < 1)
 			tool_usage("get system: no variable");
+		if (argc == 1 && strcmp(argv[0], "*") == 0) {
+			int n;
+			char **all = star_vars(t, 's', &n);
+
+			cmd_get(t, 's', n, all);
+			for (int i = 0; i < n; i++)
+				free(all[i]);
+			free(all);
+			return;
+		}
 		vals = util_xmalloc((size_t)argc * sizeof *vals);
 		/* All or nothing: an unknown name fails the whole call. */
-		for (int i = 0; i < argc; i++)
-			if (store_sys_get(&t->st, argv[i], &vals[i]) != 0)
+		for (int i = 0; i < argc; i++) {
+			var_check(t, 's', argv[i], &d);
+			if (has_flag(&d, 'W'))
+				vals[i] = util_xstrdup("");
+			else if (store_sys_get(&t->st, argv[i], &vals[i]) != 0)
 				fail(t, IWSIM_API_FAIL, "get system: unknown variable %s", argv[i]);
+		}
 		for (int i = 0; i < argc; i++) {
 			printf("%s: %s\n", argv[i], vals[i]);
 			free(vals[i]);
@@ -277,20 +426,42 @@ cmd_get(struct tool *t, int kind, int argc, char **argv)
 	}
 	if (argc < 2)
 		tool_usage("get: no key or variable");
+	if (argc == 2 && strcmp(argv[1], "*") == 0) {
+		int n;
+		char **all = star_vars(t, kind, &n), **av = util_xmalloc(((size_t)n + 1) * sizeof *av);
+
+		av[0] = argv[0];
+		for (int i = 0; i < n; i++)
+			av[i + 1] = all[i];
+		cmd_get(t, kind, n + 1, av);
+		for (int i = 0; i < n; i++)
+			free(all[i]);
+		free(all);
+		free(av);
+		return;
+	}
 	{
 		int64_t id = store_obj_id(&t->st, kind, argv[0]);
 		char *dom, *name, *mb;
 
 		if (id <= 0)
 			fail(t, IWSIM_API_FAIL, "%s %s does not exist", kind_name(kind), argv[0]);
-		obj_key(t, id, &dom, &name);
+		for (int i = 1; i < argc; i++)
+			var_check(t, kind, argv[i], &d);
+		obj_key(t, kind, id, &dom, &name);
 		mb = kind == 'a' ? store_var_get(&t->st, kind, id, "u_mailboxpath") : NULL;
 		for (int i = 1; i < argc; i++) {
 			char *l = util_lower(argv[i]);
-			char *v = is_computed(kind, l) ? computed(t, kind, id, dom, name, l, mb)
-						       : store_var_get(&t->st, kind, id, l);
+			char *v;
 
-			printf("%s: %s\n", argv[i], v ? v : "");
+			var_check(t, kind, argv[i], &d);
+			if (has_flag(&d, 'W') || (strcmp(l, "u_password") == 0 && !pass_exportable(t)))
+				v = NULL;
+			else if (is_computed(kind, l))
+				v = computed(t, kind, id, dom, name, l, mb);
+			else
+				v = store_var_get(&t->st, kind, id, l);
+			printf("%s: %s\n", argv[i], v ? v : d.numeric && !has_flag(&d, 'W') ? "0" : "");
 			free(v);
 			free(l);
 		}
@@ -308,7 +479,10 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 	struct pat p;
 	sqlite3_stmt *s;
 	char **l;
-	int *col, nj = 0;
+	const char **dflt;
+	const struct kdesc *k = store_kind(kind);
+	int *col, *jn, nj = 0, nsel = 0;
+	size_t nrow = 0;
 
 	if (kind == 's' || argc < 1)
 		tool_usage("export: account, domain or remoteaccount and a pattern");
@@ -318,35 +492,66 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 		tool_usage("export: too many variables");
 	l = util_xmalloc(((size_t)argc + 1) * sizeof *l);
 	col = util_xmalloc(((size_t)argc + 1) * sizeof *col);
-	buf_puts(&sql, "SELECT o.id, o.dom, o.name, m.value");
+	dflt = util_xmalloc(((size_t)argc + 1) * sizeof *dflt);
+	jn = util_xmalloc(((size_t)argc + 1) * sizeof *jn);
+	for (int i = 0; i < argc; i++)
+		jn[i] = -1;
+	buf_printf(&sql, "SELECT o.%s, ", k->id);
+	oc(&sql, k->dom);
+	buf_puts(&sql, ", ");
+	oc(&sql, k->name);
+	buf_puts(&sql, ", ");
+	oc(&sql, k->mbpath);
 	for (int i = 0; i < argc; i++) {
+		struct vdef d;
+		const char *c = NULL;
+
+		var_check(t, kind, argv[i], &d);
 		l[i] = util_lower(argv[i]);
 		col[i] = -1;
+		dflt[i] = d.numeric ? "0" : "";
+		/* -2: always empty (write-only, or a password the policy hides) */
+		if (has_flag(&d, 'W') || (strcmp(l[i], "u_password") == 0 && !pass_exportable(t))) {
+			col[i] = -2;
+			dflt[i] = "";
+			continue;
+		}
 		if (is_computed(kind, l[i]))
 			continue;
+		for (size_t j = 0; j < k->ncols; j++)
+			if (strcmp(k->cols[j][0], l[i]) == 0)
+				c = k->cols[j][1];
+		if (c) {
+			buf_printf(&sql, ", o.%s", c);
+			col[i] = 4 + nsel++;
+			continue;
+		}
 		for (int j = 0; j < i; j++)
-			if (col[j] >= 0 && strcmp(l[j], l[i]) == 0)
+			if (jn[j] >= 0 && strcmp(l[j], l[i]) == 0) {
 				col[i] = col[j];
+				jn[i] = jn[j];
+			}
 		if (col[i] >= 0)
 			continue;
 		if (nj == 60)
 			tool_usage("export: too many variables");
-		col[i] = 4 + nj;
-		buf_printf(&sql, ", v%d.value", nj++);
+		jn[i] = nj++;
+		col[i] = 4 + nsel++;
+		buf_printf(&sql, ", v%d.%s", jn[i], k->pval);
 	}
-	buf_puts(&sql, " FROM obj o LEFT JOIN var m ON m.oid = o.id AND m.name = 'u_mailboxpath'");
-	nj = 0;
-	for (int i = 0; i < argc; i++)
-		if (col[i] == 4 + nj) {
-			char *q = sqlite3_mprintf(" LEFT JOIN var v%d ON v%d.oid = o.id AND v%d.name = %Q", nj, nj, nj, l[i]);
+	buf_printf(&sql, " FROM %s o", k->tab);
+	for (int i = 0, done = 0; i < argc; i++)
+		if (jn[i] == done) {
+			char *q = sqlite3_mprintf(" LEFT JOIN %s v%d ON v%d.%s = o.%s AND v%d.%s = %Q", k->ptab, done, done,
+						  k->pid, k->id, done, k->pname, l[i]);
 
 			buf_puts(&sql, q);
 			sqlite3_free(q);
-			nj++;
+			done++;
 		}
 	if (pat_sql(kind, argv[-1], &sql, &p) != 0)
 		fail(t, IWSIM_API_FAIL, "%s: not a valid %s", argv[-1], kind_name(kind));
-	buf_puts(&sql, " ORDER BY o.dom, o.name");
+	order_sql(kind, &sql);
 	s = store_prep(&t->st, buf_str(&sql));
 	if (s == NULL)
 		fail(t, IWSIM_API_FAIL, "state error");
@@ -357,12 +562,15 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 		const char *name = (const char *)sqlite3_column_text(s, 2);
 		const char *mb = (const char *)sqlite3_column_text(s, 3);
 
+		nrow++;
 		if (kind == 'a')
 			printf("%s@%s,", name, dom);
 		else
 			printf("%s,", kind == 'd' ? dom : name);
 		for (int i = 0; i < argc; i++) {
-			if (col[i] < 0) {
+			if (col[i] == -2) {
+				/* nothing */
+			} else if (col[i] < 0) {
 				char *v = computed(t, kind, id, dom, name, l[i], mb);
 
 				csv_put(v);
@@ -370,18 +578,23 @@ cmd_export(struct tool *t, int kind, int argc, char **argv)
 			} else {
 				const char *v = (const char *)sqlite3_column_text(s, col[i]);
 
-				csv_put(v ? v : "");
+				csv_put(v ? v : dflt[i]);
 			}
 			putchar(',');
 		}
 		putchar('\n');
 	}
 	sqlite3_finalize(s);
+	/* As the README says of patterns: an exact key that matches nothing is an error. */
+	if (nrow == 0 && !has_wild(argv[-1]))
+		fail(t, IWSIM_API_FAIL, "%s %s does not exist", kind_name(kind), argv[-1]);
 	pat_free(&p);
 	for (int i = 0; i < argc; i++)
 		free(l[i]);
 	free(l);
 	free(col);
+	free(dflt);
+	free(jn);
 	buf_free(&sql);
 }
 
@@ -391,34 +604,56 @@ apply_vars(struct tool *t, int kind, int64_t id, int argc, char **argv)
 {
 	for (int i = 0; i + 1 < argc; i += 2) {
 		char *l = util_lower(argv[i]);
+		struct vdef d;
 
+		var_check(t, kind, argv[i], &d);
 		if (is_backup(kind, l)) {
 			if (store_restore(&t->st, kind, id, argv[i + 1]) != 0)
 				fail(t, IWSIM_API_FAIL, "%s: not a valid backup", argv[i]);
-		} else if (is_computed(kind, l)) {
+		} else if (is_computed(kind, l) || has_flag(&d, 'R')) {
 			fail(t, IWSIM_API_FAIL, "%s is read-only", argv[i]);
+		} else if (has_flag(&d, 'W')) {
+			/* Write-only (e.g. U_DirectoryCache_RefreshNow): an action, recorded. */
+			char *dom, *name;
+
+			obj_key(t, kind, id, &dom, &name);
+			tool_event(t->st.phys, "set %s%s%s %s %s", name, kind == 'a' ? "@" : "", dom, d.name, argv[i + 1]);
+			free(dom);
+			free(name);
 		} else if (store_var_set(&t->st, kind, id, l, argv[i + 1]) != 0) {
 			fail(t, IWSIM_API_FAIL, "cannot set %s", argv[i]);
 		}
 		free(l);
 	}
-	if (kind != 'r' && store_adb_sync(&t->st, id) != 0)
-		fail(t, IWSIM_API_FAIL, "cannot update accounts database");
 }
 
 static void
 cmd_set(struct tool *t, int kind, int argc, char **argv)
 {
 	if (kind == 's') {
+		struct vdef d;
+
 		if (argc < 2 || argc % 2 != 0)
 			tool_usage("set system: VAR VALUE pairs");
+		for (int i = 0; i < argc; i += 2)
+			var_check(t, 's', argv[i], &d);
 		for (int i = 0; i < argc; i += 2) {
-			int rc = store_sys_set(&t->st, argv[i], argv[i + 1], 1);
+			int rc;
 
+			var_check(t, 's', argv[i], &d);
+			if (has_flag(&d, 'R'))
+				fail(t, IWSIM_API_FAIL, "set system: %s is read-only", argv[i]);
+			if (has_flag(&d, 'W')) {
+				tool_event(t->st.phys, "set %s %s", d.name, argv[i + 1]);
+				continue;
+			}
+			rc = store_sys_set(&t->st, argv[i], argv[i + 1], 1);
 			if (rc == 1)
 				fail(t, IWSIM_API_FAIL, "set system: unknown variable %s", argv[i]);
 			if (rc != 0)
 				fail(t, IWSIM_API_FAIL, "set system: cannot set %s", argv[i]);
+			if (switch_name(argv[i]))
+				tool_event(t->st.phys, "set %s %s", switch_name(argv[i]), argv[i + 1]);
 		}
 		return;
 	}
@@ -578,6 +813,7 @@ tool_main(int argc, char **argv)
 	static char obuf[1 << 16];
 
 	memset(&t, 0, sizeof t);
+	t.pass_policy = -1;
 	if (argc < 1)
 		tool_usage("no installation directory");
 	setvbuf(stdout, obuf, _IOFBF, sizeof obuf);
@@ -597,7 +833,9 @@ tool_main(int argc, char **argv)
 	if (store_open(&t.st, argv[0]) != 0)
 		fail(NULL, IWSIM_API_FAIL, "%s: cannot open the server state", argv[0]);
 	t.cmd = cmd;
-	if (strcmp(cmd, "get") == 0) {
+	if ((kind == 'a' || kind == 'd') && store_adb_open(&t.st) != 0)
+		fail(&t, IWSIM_API_FAIL, "cannot open the accounts database");
+	if (strcmp(cmd, "get") == 0 || strcmp(cmd, "display") == 0) {
 		cmd_get(&t, kind, argc - 3, argv + 3);
 	} else if (strcmp(cmd, "export") == 0) {
 		cmd_export(&t, kind, argc - 3, argv + 3);
@@ -615,6 +853,8 @@ tool_main(int argc, char **argv)
 			cmd_import(&t, kind, argc - 3, argv + 3);
 		if (store_exec(&t.st, "COMMIT") != 0)
 			fail(&t, IWSIM_API_FAIL, "cannot commit");
+		if (t.st.adb == 2 && kind != 'r' && mdb_push(&t.st) != 0)
+			fail(NULL, IWSIM_API_FAIL, "cannot write the accounts database");
 	} else {
 		tool_usage("unknown command");
 	}

@@ -126,8 +126,7 @@ is "export: quotes doubled" "$("$A/tool.sh" export account user2@dom1.example u_
 	'user2@dom1.example,"Bob ""The Builder"" Novak",'
 is "export: CR LF inside a quoted value" "$("$A/tool.sh" export account list1@dom1.example m_listfile_contents | tr '\r\n' '~~')" \
 	'list1@dom1.example,"user1@dom1.example~~user2@dom1.example~~",~'
-is "export: unknown account variable is empty" "$("$A/tool.sh" export account user1@dom1.example u_nosuchvar u_type)" \
-	"user1@dom1.example,,0,"
+fails "export: an unknown account variable fails" "$A/tool.sh" export account user1@dom1.example u_nosuchvar u_type
 is "export: case-insensitive variables" "$("$A/tool.sh" export account user1@dom1.example U_TYPE U_MailBoxPath)" \
 	"user1@dom1.example,0,dom1.example/user1/,"
 is "export: all accounts (2 domains x (5 users + list, group, resource))" \

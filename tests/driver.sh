@@ -7,21 +7,7 @@
 # in $TMP/iwm.conf.  iwm runs the driver with it.
 
 drv_target() {
-	if iwsim --help 2>&1 | grep -q -- '--target'; then
-		iwsim create "$TGT" --target --seed 99 >/dev/null || return 1
-		return 0
-	fi
-	# A simulator without --target: pre-configure one by hand.
-	iwsim create "$TGT" --seed 99 --domains 1 --users 1 --folders 0 \
-	    --messages 1 --remotes 0 >/dev/null || return 1
-	"$TGT/tool.sh" delete domain "*" >/dev/null
-	rm -rf "$TGT/mail/dom1.example" "$TGT/archive/dom1.example"
-	"$TGT/tool.sh" create domain target.local >/dev/null
-	"$TGT/tool.sh" create account admin@target.local u_type 0 \
-	    u_mailboxpath target.local/admin/ u_admin 1 >/dev/null
-	mkdir -p "$TGT/mail/target.local/admin/inbox"
-	printf 'From: admin@target.local\n\nthe target admin\n' \
-	    >"$TGT/mail/target.local/admin/inbox/1.imap"
+	iwsim create "$TGT" --target --seed 99 "$@" >/dev/null
 }
 
 drv_setup() {

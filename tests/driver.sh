@@ -35,9 +35,13 @@ drv_setup() {
 	    --migration-dir "$TMP/mig" >/dev/null
 }
 
-# drv_agent: (re)start the agent on the target's tool.
+# drv_agent: (re)start the agent on the target's tool; a restarted
+# agent listens on another port, which goes into iwm.conf.
 drv_agent() {
-	serve_start --tool "$TGT/tool.sh"
+	serve_start --tool "$TGT/tool.sh" || return 1
+	if [ -f "$TMP/iwm.conf" ]; then
+		sed -i "s|^TARGET_URL=.*|TARGET_URL=$URL|" "$TMP/iwm.conf"
+	fi
 }
 
 # iwm_ ARGS: the driver with the test's configuration (under dash when

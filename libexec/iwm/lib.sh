@@ -321,8 +321,8 @@ proxy_url() {
 		for (i = 1; i <= NF; i++) {
 			c = $i
 			if (c == "3a" && !done) { printf ":"; done = 1; continue }
-			n = index("0123456789abcdef", substr(c, 1, 1)) * 16 - 16 +
-			    index("0123456789abcdef", substr(c, 2, 1)) - 1
+			h = "0123456789abcdef"
+			n = (index(h, substr(c, 1, 1)) - 1) * 16 + index(h, substr(c, 2, 1)) - 1
 			if ((n >= 48 && n <= 57) || (n >= 65 && n <= 90) ||
 			    (n >= 97 && n <= 122) || n == 45 || n == 46 ||
 			    n == 95 || n == 126)

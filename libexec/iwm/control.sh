@@ -89,8 +89,18 @@ cmd_init() {
 		case $i_ad in
 		[yY]*)
 			DIRCREDS=$(ask "Target directory credentials file" "$i_dir/dircreds")
-			ask_secret_file "$DIRCREDS" "Directory service (on the target)" ||
-			    die 74 "$DIRCREDS: cannot write"
+			i_srv=$(ask "Directory server the target uses (host or URL)" "")
+			i_usr=$(ask "Directory user" "")
+			printf 'Directory password: ' >/dev/tty
+			stty -echo </dev/tty 2>/dev/null
+			IFS= read -r i_pw </dev/tty || i_pw=
+			stty echo </dev/tty 2>/dev/null
+			printf '\n' >/dev/tty
+			i_bdn=$(ask "Base DN (empty: keep the source's)" "")
+			write_secret "$DIRCREDS" "$(printf 'server=%s\nuser=%s\npassword=%s%s' \
+			    "$i_srv" "$i_usr" "$i_pw" "${i_bdn:+
+basedn=$i_bdn}")" || die 74 "$DIRCREDS: cannot write"
+			i_pw=
 			;;
 		esac
 		TOOL=$(ask "The source's IceWarp tool (empty: from /etc/icewarp/icewarp.conf)" "")

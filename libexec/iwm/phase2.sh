@@ -74,7 +74,19 @@ fin_run() {
 		return 0
 		;;
 	target-stop) action services-stop ;;
-	restore-settings) action restore-settings ;;
+	restore-settings)
+		action restore-settings || return $?
+		[ -f "$IWMIG/dircreds" ] || return 0
+		# The directory credentials are used: remove both copies.
+		rm -f "$IWMIG/dircreds"
+		printf '#iwm-manifest 1 scope=migration\n-\tf\t0\t0.000000000\t600\tmigration\tdircreds\t-\n' \
+		    >"$MIG/run/dircreds.m"
+		remote iwm-push --delete --no-progress "$MIG/run/dircreds.m" \
+		    >/dev/null 2>"$MIG/run/dircreds.err" ||
+		    warn "the target's copy of the directory credentials could not be removed: remove <temp>/iw_migration/dircreds there"
+		log_file finalize "$MIG/run/dircreds.err"
+		return 0
+		;;
 	restore-db) action restore-db ;;
 	restore-preserved) action restore-preserved ;;
 	pathfix) action pathfix ;;

@@ -9,7 +9,11 @@
 . "$TOP/tests/serve.sh"
 . "$TOP/tests/driver.sh"
 
-drv_setup || { echo "Bail out! setup failed"; exit 1; }
+drv_setup --plant adsync:1 || { echo "Bail out! setup failed"; exit 1; }
+# The target's directory credentials for the synchronised domain.
+printf 'server=ldap.target.local\nuser=CN=sync,DC=target\npassword=ad-s3cret\n' >"$TMP/dircreds"
+chmod 600 "$TMP/dircreds"
+sed -i "s|^DIRCREDS=.*|DIRCREDS=$TMP/dircreds|" "$TMP/iwm.conf"
 tget() { "$1/tool.sh" get system "$2" | sed 's/^[^:]*: //'; }
 TDNS=$(tget "$TGT" C_Mail_SMTP_General_DNSServer)
 TARCH=$(tget "$TGT" C_System_Tools_AutoArchive_Path)
@@ -98,6 +102,13 @@ ok "the source's accounts are there" sh -c \
 arch=$("$TGT/tool.sh" get account archive1@dom1.example u_mailboxpath | sed 's/^[^:]*: //')
 tarch=$(tget "$TGT" C_System_Tools_AutoArchive_Path)
 is "the archivist points into the target's archive" "$arch" "${tarch}dom1.example/"
+ok "the directory credentials reached the synchronised domain" \
+    grep -q "ldap.target.local" "$TGT/config/syncad.dat"
+TTEMP=$(tget "$TGT" C_System_Storage_Dir_TempPath)
+ok "the credentials file is removed on both sides" sh -c \
+    'test ! -e "$1/temp/iw_migration/dircreds" && test ! -e "$2/iw_migration/dircreds"' - "$SRC" "$TTEMP"
+ok "the directory password is in no log" sh -c \
+    '! grep -rq "ad-s3cret" "$1/logs/migration" "$1"/temp/mig*.log "$2/mig"' - "$SRC" "$TMP"
 ok "the log says every step" sh -c 'for s in stop-source final-copy settings-backup db-export pathfix-plan transfer target-stop restore-settings restore-db restore-preserved pathfix restart; do
     grep -q "finalize	step $s: done" "$1"/temp/mig*.log || { echo "$s"; exit 1; }; done' - "$SRC"
 done_testing

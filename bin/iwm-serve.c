@@ -25,7 +25,7 @@ usage_to(FILE *fp, int status)
 	    "\t[--sig-cache DIR [--sig-cache-max SIZE]] [--ready-file FILE] [-v]\n"
 	    "       %s --make-cert DIR\n"
 	    "       %s --print-fingerprint --cert FILE\n"
-	    "       %s --add-user NAME --users FILE\n",
+	    "       %s --add-user NAME --users FILE [--role admin|copy]\n",
 	    iwm_progname, iwm_progname, iwm_progname, iwm_progname);
 	exit(status);
 }
@@ -95,6 +95,11 @@ tool_roots(struct iwm_serve_opts *o, const char *toolpath)
 			iwm_buf_adds(&b, "/iw_migration");
 		}
 		add_root(o, names[i], b.ptr);
+		if (i == 4) {
+			/* The actions' <Temp> (iwm-protocol(7), ACTIONS). */
+			o->temp_dir = iwm_strndup(b.ptr,
+			    b.len - strlen("/iw_migration"));
+		}
 		iwm_buf_free(&b);
 	}
 	rc = 0;
@@ -124,7 +129,7 @@ main(int argc, char *argv[])
 	enum { O_LISTEN = 256, O_CERT, O_KEY, O_USERS, O_TOOL, O_ROOT,
 	    O_INSECURE, O_FSYNC, O_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY,
 	    O_READY, O_MAKECERT, O_ADDUSER, O_PRINTFP, O_SIGCACHE,
-	    O_SIGCACHEMAX };
+	    O_SIGCACHEMAX, O_ROLE };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "cert", required_argument, NULL, O_CERT },
@@ -143,6 +148,7 @@ main(int argc, char *argv[])
 		{ "ready-file", required_argument, NULL, O_READY },
 		{ "make-cert", required_argument, NULL, O_MAKECERT },
 		{ "add-user", required_argument, NULL, O_ADDUSER },
+		{ "role", required_argument, NULL, O_ROLE },
 		{ "print-fingerprint", no_argument, NULL, O_PRINTFP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -151,6 +157,7 @@ main(int argc, char *argv[])
 	struct iwm_serve_opts o;
 	struct iwm_buf fp = { 0 };
 	const char *tool = NULL, *makecert = NULL, *adduser = NULL;
+	const char *role = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int ch, printfp = 0, rc;
 	size_t i;
@@ -240,6 +247,15 @@ main(int argc, char *argv[])
 		case O_ADDUSER:
 			adduser = optarg;
 			break;
+		case O_ROLE:
+			if (strcmp(optarg, "admin") != 0 &&
+			    strcmp(optarg, "copy") != 0) {
+				iwm_warnx("--role '%s': expected admin or copy",
+				    optarg);
+				usage();
+			}
+			role = optarg;
+			break;
 		case O_PRINTFP:
 			printfp = 1;
 			break;
@@ -275,6 +291,8 @@ main(int argc, char *argv[])
 		iwm_buf_free(&fp);
 		return iwm_close_stdout() == -1 ? IWM_EXIT_IO : 0;
 	}
+	if (role != NULL && adduser == NULL)
+		usage();
 	if (adduser != NULL) {
 		char *pw;
 
@@ -284,7 +302,7 @@ main(int argc, char *argv[])
 			iwm_warn_err();
 			return IWM_EXIT_DATA;
 		}
-		rc = iwm_users_add(o.users, adduser, pw);
+		rc = iwm_users_add(o.users, adduser, pw, role);
 		memset(pw, 0, strlen(pw));
 		free(pw);
 		if (rc == -1) {
@@ -304,6 +322,7 @@ main(int argc, char *argv[])
 		iwm_warn_err();
 		return IWM_EXIT_UNAVAIL;
 	}
+	o.tool = tool;		/* actions run only with --tool */
 	rc = iwm_serve_run(&o) == -1 ? IWM_EXIT_UNAVAIL : 0;
 	if (rc != 0)
 		iwm_warn_err();
@@ -314,5 +333,6 @@ main(int argc, char *argv[])
 			close(o.roots[i].fd);
 	}
 	free(o.roots);
+	free(o.temp_dir);
 	return rc;
 }

@@ -15,6 +15,9 @@ iwm_setprogname(const char *argv0)
 	const char *p = strrchr(argv0, '/');
 
 	iwm_progname = p != NULL ? p + 1 : argv0;
+	/* Run by the agent (actions.c): output streamed line by line. */
+	if (getenv("IWM_LINE_BUFFERED") != NULL)
+		setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
 void

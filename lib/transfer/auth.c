@@ -1,9 +1,10 @@
 /*
  * auth.c: the agent's users file and password checks.
  *
- * One line per user: NAME:pbkdf2-sha256:ITERATIONS:SALT:HASH with SALT
- * and HASH in base64.  PBKDF2 is slow on purpose; a successful check is
- * remembered as an HMAC of the password under a key that lives only in
+ * One line per user: NAME:pbkdf2-sha256:ITERATIONS:SALT:HASH[:ROLE] with
+ * SALT and HASH in base64; ROLE admin (may run actions) or copy (files
+ * only), copy when absent.  PBKDF2 is slow on purpose; a successful
+ * check is remembered as an HMAC of the password under a key that lives only in
  * this process, so each request of a long transfer does not pay it.
  */
 #include <sys/stat.h>
@@ -34,6 +35,7 @@ struct user {
 	unsigned char	 hash[HASH_LEN];
 	unsigned char	 cached[HASH_LEN];	/* HMAC of an accepted password */
 	int		 have_cached;
+	int		 admin;			/* role admin */
 };
 
 struct iwm_users {
@@ -113,6 +115,7 @@ iwm_users_load(const char *file)
 	while ((rc = iwm_lines_next(&l, &line, &len)) == 1) {
 		char *f[5], *p = line;
 		struct user *e;
+		char *role;
 		long iter;
 		int i;
 
@@ -137,6 +140,17 @@ iwm_users_load(const char *file)
 		e = &u->v[u->n];
 		memset(e, 0, sizeof(*e));
 		e->iter = (unsigned)iter;
+		if ((role = strchr(f[4], ':')) != NULL) {
+			*role++ = '\0';
+			if (strcmp(role, "admin") != 0 &&
+			    strcmp(role, "copy") != 0) {
+				iwm_seterr("%s:%llu: role '%s': expected "
+				    "admin or copy", file,
+				    (unsigned long long)l.lineno, role);
+				goto fail;
+			}
+			e->admin = strcmp(role, "admin") == 0;
+		}
 		if (b64dec(f[3], e->salt, SALT_LEN) == -1 ||
 		    b64dec(f[4], e->hash, HASH_LEN) == -1) {
 			iwm_seterr("%s:%llu: malformed salt or hash", file,
@@ -218,9 +232,21 @@ iwm_users_check(struct iwm_users *u, const char *user, const char *pass)
 	return ok;
 }
 
+int
+iwm_users_admin(struct iwm_users *u, const char *user)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (strcmp(u->v[i].name, user) == 0)
+			return u->v[i].admin;
+	return 0;
+}
+
 /* Rewrite FILE with USER's line replaced or added (temp + rename). */
 int
-iwm_users_add(const char *file, const char *user, const char *pass)
+iwm_users_add(const char *file, const char *user, const char *pass,
+    const char *role)
 {
 	unsigned char salt[SALT_LEN], h[HASH_LEN];
 	struct iwm_buf out = { 0 }, tmp = { 0 };
@@ -239,8 +265,13 @@ iwm_users_add(const char *file, const char *user, const char *pass)
 			goto done;
 		while ((r = iwm_lines_next(&l, &line, &len)) == 1) {
 			if (len > ulen && memcmp(line, user, ulen) == 0 &&
-			    line[ulen] == ':')
+			    line[ulen] == ':') {
+				/* A new password keeps the old role. */
+				if (role == NULL && len > 6 &&
+				    strcmp(line + len - 6, ":admin") == 0)
+					role = "admin";
 				continue;
+			}
 			iwm_buf_add(&out, line, len);
 			iwm_buf_addc(&out, '\n');
 		}
@@ -257,7 +288,7 @@ iwm_users_add(const char *file, const char *user, const char *pass)
 	b64enc(&out, salt, SALT_LEN);
 	iwm_buf_addc(&out, ':');
 	b64enc(&out, h, HASH_LEN);
-	iwm_buf_addc(&out, '\n');
+	iwm_buf_printf(&out, ":%s\n", role != NULL ? role : "copy");
 	iwm_buf_printf(&tmp, "%s.tmpXXXXXX", file);
 	if ((fd = mkstemp(tmp.ptr)) == -1) {
 		iwm_seterr_errno("%s", tmp.ptr);

@@ -14,10 +14,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <librsync.h>
+#include <openssl/evp.h>
 
 #include "transfer.h"
 
@@ -1045,6 +1047,7 @@ struct iwm_rs_patch {
 	struct pcopy	*copies;
 	size_t		 ncopies, capcopies;
 	int		 untracked;	/* too many copies to remember */
+	EVP_MD_CTX	*md;		/* SHA-256 of the output, or NULL */
 };
 
 enum { P_MAGIC, P_OP, P_ARGS, P_LIT, P_END };
@@ -1053,7 +1056,7 @@ static int
 patch_copy(struct iwm_rs_patch *p, uint64_t pos, uint64_t len)
 {
 	uint64_t left = len, at = pos;
-	int kernel = 1;
+	int kernel = p->md == NULL;	/* a hash needs the bytes */
 
 	if (!p->untracked) {
 		struct pcopy *c = p->ncopies > 0 ?
@@ -1100,6 +1103,8 @@ patch_copy(struct iwm_rs_patch *p, uint64_t pos, uint64_t len)
 				iwm_seterr_errno("write");
 				return -1;
 			}
+			if (n > 0 && p->md != NULL)
+				EVP_DigestUpdate(p->md, p->obuf, (size_t)n);
 		}
 		if (n == -1) {
 			iwm_seterr_errno("copy from the base");
@@ -1236,6 +1241,8 @@ iwm_rs_patch_feed(struct iwm_rs_patch *p, const char *in, size_t n, int eof)
 				iwm_seterr_errno("write");
 				return -1;
 			}
+			if (p->md != NULL)
+				EVP_DigestUpdate(p->md, c, k);
 			p->written += k;
 			p->litleft -= k;
 			c += k;
@@ -1336,12 +1343,71 @@ iwm_rs_patch_sig(const struct iwm_rs_patch *p, const char *basesig,
 	return 0;
 }
 
+/* Hash everything written from now on (before the first feed). */
+void
+iwm_rs_patch_hash(struct iwm_rs_patch *p)
+{
+	if (p->md == NULL && (p->md = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(p->md);
+		p->md = NULL;
+	}
+}
+
+/* 1: the output's SHA-256 is HEX; 0: it is not; -1: not hashed. */
+int
+iwm_rs_patch_check(struct iwm_rs_patch *p, const char *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	struct iwm_buf b = { 0 };
+	unsigned len = 0;
+	int same;
+
+	if (p->md == NULL || EVP_DigestFinal_ex(p->md, md, &len) != 1 ||
+	    len != IWM_FP_LEN)
+		return -1;
+	iwm_fp_hex(&b, md);
+	same = strcasecmp(b.ptr, hex) == 0;
+	iwm_buf_free(&b);
+	return same;
+}
+
 void
 iwm_rs_patch_free(struct iwm_rs_patch *p)
 {
 	if (p == NULL)
 		return;
+	EVP_MD_CTX_free(p->md);
 	free(p->copies);
 	free(p->obuf);
 	free(p);
+}
+
+/* SHA-256 of a whole file (the new file of a delta), in hex. */
+int
+iwm_file_sha256(int fd, const volatile int *stop, struct iwm_buf *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char *buf = iwm_malloc(RS_BUFSZ * 4);
+	uint64_t off = 0;
+	unsigned len = 0;
+	ssize_t n = 0;
+	int rc = -1;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while (!*stop && (n = preadfull(fd, buf, RS_BUFSZ * 4, off)) > 0) {
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	if (*stop || n == -1 || EVP_DigestFinal_ex(ctx, md, &len) != 1 ||
+	    len != IWM_FP_LEN)
+		goto out;
+	iwm_fp_hex(hex, md);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
 }

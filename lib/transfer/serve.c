@@ -52,6 +52,8 @@ struct req {
 	unsigned		 mode;
 	int64_t			 sec;
 	long			 nsec;
+	int			 racy;		/* a racily clean copy */
+	struct iwm_buf		 bpath;		/* the batch item's path */
 	uint64_t		 want, got, body;
 	/* batch */
 	enum bstate		 bst;
@@ -309,12 +311,16 @@ do_info(struct serve *s, struct MHD_Connection *c)
 
 struct lelem {
 	const char	*root;
+	struct iwm_serve_root *sr;
 	int		 fd;
 	char		*prefix;	/* without the trailing '/', or NULL */
 };
 
 struct lister {
 	FILE		*f;
+	struct iwm_serve_root *cur;	/* the root being walked */
+	int64_t		 res, tmin, tmax;
+	int		 modes;
 	int		 wfd;
 	struct lelem	*v;
 	size_t		 n;
@@ -329,6 +335,13 @@ list_rec(void *arg, const struct iwm_rec *rec)
 
 	if (iwm_is_tmpname(base ? base + 1 : rec->path))
 		return 0;
+	if (rec->type == IWM_TYPE_FILE && iwm_racy_has(l->cur, rec->path,
+	    rec->path_len)) {
+		struct iwm_rec r = *rec;
+
+		r.note = IWM_NOTE_RACY;
+		return iwm_mwrite_rec(l->f, &r);
+	}
 	return iwm_mwrite_rec(l->f, rec);
 }
 
@@ -345,7 +358,10 @@ list_thread(void *arg)
 		ok = 0;
 	} else {
 		setvbuf(l->f, NULL, _IOFBF, 1 << 16);
-		iwm_buf_printf(&hd, "scope=%s", l->scope);
+		/* What the listed roots' file systems store. */
+		iwm_buf_printf(&hd, "scope=%s mtime-res=%lld mtime-min=%lld "
+		    "mtime-max=%lld modes=%d", l->scope, (long long)l->res,
+		    (long long)l->tmin, (long long)l->tmax, l->modes);
 		if (iwm_mwrite_header(l->f, hd.ptr) == -1)
 			ok = 0;
 	}
@@ -356,6 +372,7 @@ list_thread(void *arg)
 		if (l->v[i].fd == -1)
 			continue;
 		snprintf(dir, sizeof(dir), "/proc/self/fd/%d", l->v[i].fd);
+		l->cur = l->v[i].sr;
 		if (iwm_walk(l->v[i].root, dir, l->v[i].prefix ?
 		    l->v[i].prefix : "", l->v[i].prefix != NULL, 1, list_rec,
 		    l, &st) == -1) {
@@ -450,6 +467,10 @@ do_list(struct serve *s, struct MHD_Connection *c)
 	qsort(sc, nsc, sizeof(*sc), cmp_scope);
 	l = iwm_calloc(1, sizeof(*l));
 	l->v = iwm_calloc(nsc ? nsc : 1, sizeof(*l->v));
+	l->res = 1;
+	l->tmin = INT64_MIN;
+	l->tmax = INT64_MAX;
+	l->modes = 1;
 	for (i = 0; i < nsc; i++) {
 		struct iwm_serve_root *r = NULL;
 		struct lelem *e = &l->v[l->n];
@@ -470,6 +491,14 @@ do_list(struct serve *s, struct MHD_Connection *c)
 			goto out;
 		}
 		e->root = r->name;
+		e->sr = r;
+		if (r->mtime_res > l->res)
+			l->res = r->mtime_res;
+		if (r->mtime_min > l->tmin)
+			l->tmin = r->mtime_min;
+		if (r->mtime_max < l->tmax)
+			l->tmax = r->mtime_max;
+		l->modes &= r->modes;
 		e->fd = -1;
 		if (sc[i].prefix != NULL) {
 			plen = strlen(sc[i].prefix);
@@ -874,6 +903,26 @@ req_fail(struct req *r, unsigned status, const char *fmt, ...)
 		iwm_fput_abort(&r->fp);
 }
 
+/*
+ * Rename the upload into place.  A racily clean copy is marked before,
+ * so that no crash leaves it unmarked; any other copy clears the mark
+ * after.
+ */
+static int
+commit(struct req *r, struct iwm_serve_root *root, const char *path)
+{
+	if (r->racy && iwm_racy_mark(root, path, 1) == -1) {
+		iwm_fput_abort(&r->fp);
+		return -1;
+	}
+	if (iwm_fput_commit(&r->fp, r->mode, r->sec, r->nsec,
+	    r->s->o->fsync) == -1)
+		return -1;
+	if (!r->racy)
+		(void)iwm_racy_mark(root, path, 0);
+	return 0;
+}
+
 static void
 batch_result(struct req *r, unsigned code, const char *fmt, ...)
     IWM_PRINTF(3, 4);
@@ -946,8 +995,13 @@ batch_line(struct req *r, char *line, size_t len)
 	switch (rec.op) {
 	case IWM_OP_CREATE:
 	case IWM_OP_UPDATE:
+		if (rec.type == IWM_TYPE_LINK) {
+			batch_result(r, 400, "symbolic links are not made");
+			break;
+		}
 		if (rec.type == IWM_TYPE_DIR) {
-			if (iwm_fs_mkdir(&r->dc, rec.path, rec.mode) == -1)
+			if (iwm_fs_mkdir(&r->dc, rec.path, rec.mode,
+			    rec.mtime_sec, rec.mtime_nsec, 1) == -1)
 				batch_result(r, (unsigned)iwm_errno_status(errno),
 				    "mkdir: %s", strerror(errno));
 			else
@@ -962,6 +1016,10 @@ batch_line(struct req *r, char *line, size_t len)
 		r->mode = rec.mode;
 		r->sec = rec.mtime_sec;
 		r->nsec = rec.mtime_nsec;
+		r->racy = rec.note != NULL &&
+		    strcmp(rec.note, IWM_NOTE_RACY) == 0;
+		iwm_buf_reset(&r->bpath);
+		iwm_buf_add(&r->bpath, rec.path, rec.path_len);
 		r->bst = B_DATA;
 		break;
 	case IWM_OP_DELETE:
@@ -970,8 +1028,10 @@ batch_line(struct req *r, char *line, size_t len)
 			batch_result(r, (unsigned)iwm_errno_status(errno),
 			    "delete: %s", strerror(errno));
 		else {
-			if (rec.type != IWM_TYPE_DIR)
+			if (rec.type != IWM_TYPE_DIR) {
 				cache_drop(r->s, root, rec.path);
+				(void)iwm_racy_mark(root, rec.path, 0);
+			}
 			batch_result(r, 200, NULL);
 		}
 		break;
@@ -981,8 +1041,7 @@ batch_line(struct req *r, char *line, size_t len)
 ready:
 	if (r->bst == B_DATA && r->remain == 0) {
 		r->bst = B_LINE;
-		if (iwm_fput_commit(&r->fp, r->mode, r->sec, r->nsec,
-		    r->s->o->fsync) == -1)
+		if (commit(r, r->root, r->bpath.ptr) == -1)
 			batch_result(r, (unsigned)iwm_errno_status(errno),
 			    "%s", strerror(errno));
 		else
@@ -1030,8 +1089,7 @@ batch_body(struct req *r, const char *d, size_t n)
 			if (r->remain > 0)
 				continue;
 			if (r->bst == B_DATA) {
-				if (iwm_fput_commit(&r->fp, r->mode, r->sec,
-				    r->nsec, r->s->o->fsync) == -1)
+				if (commit(r, r->root, r->bpath.ptr) == -1)
 					batch_result(r,
 					    (unsigned)iwm_errno_status(errno),
 					    "%s", strerror(errno));
@@ -1136,6 +1194,25 @@ finish(struct req *r, struct MHD_Connection *c)
 			    "expected %llu", (unsigned long long)
 			    iwm_rs_patch_written(r->patch),
 			    (unsigned long long)r->want);
+		if (r->status == 0 && hdr(c, "X-Iwm-Check") != NULL) {
+			const char *want = MHD_lookup_connection_value(c,
+			    MHD_FOOTER_KIND, "X-Iwm-Sha256");
+			int same = want != NULL ?
+			    iwm_rs_patch_check(r->patch, want) : -1;
+
+			if (same == -1)
+				req_fail(r, 400, "X-Iwm-Sha256 trailer "
+				    "missing");
+			else if (same == 0) {
+				/* Patched against another base than signed. */
+				req_fail(r, 412, "whole-file check failed: "
+				    "the patched file is not the source's");
+				cache_drop(r->s, r->root, r->path);
+				logmsg("%s %s: whole-file check of a delta "
+				    "failed; the client sends it whole",
+				    r->root->name, r->path);
+			}
+		}
 		break;
 	case K_BATCH:
 		if (!r->fatal && (r->bst != B_LINE || r->line.len > 0)) {
@@ -1155,8 +1232,7 @@ finish(struct req *r, struct MHD_Connection *c)
 	r->kind = K_DONE;
 	if (r->status != 0)
 		return reply(c, r->status, "%s", r->msg.ptr);
-	if (iwm_fput_commit(&r->fp, r->mode, r->sec, r->nsec,
-	    r->s->o->fsync) == -1)
+	if (commit(r, r->root, r->path) == -1)
 		return reply_errno(c, errno, "commit");
 	cache_written(r, k);
 	return reply(c, 200, "ok");
@@ -1183,6 +1259,9 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		return isget ? do_info(s, c) : reply(c, 405, "GET only");
 	if (strcmp(url, "/v1/list") == 0)
 		return isget ? do_list(s, c) : reply(c, 405, "GET only");
+	if (strncmp(url, "/v1/action/", 11) == 0)
+		return (enum MHD_Result)iwm_action_request(s->o, s->users, c,
+		    url + 11, method);
 	if (strcmp(url, "/v1/batch") == 0) {
 		if (!ispost)
 			return reply(c, 405, "POST only");
@@ -1214,8 +1293,10 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	if (isdel && (which == R_FILE || which == R_DIR)) {
 		int rc = iwm_fs_delete(&dc, r->path, which == R_DIR);
 
-		if (rc == 0 && which == R_FILE)
+		if (rc == 0 && which == R_FILE) {
 			cache_drop(s, r->root, r->path);
+			(void)iwm_racy_mark(r->root, r->path, 0);
+		}
 
 		iwm_dircache_free(&dc);
 		return rc == -1 ? reply_errno(c, errno, "delete") :
@@ -1227,9 +1308,13 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		if (!isput)
 			return reply(c, 405, "PUT or DELETE only");
 		if (hdr(c, "X-Iwm-Mode") == NULL || iwm_parse_octal(hdr(c,
-		    "X-Iwm-Mode"), 07777, &r->mode) == -1)
-			return reply(c, 400, "X-Iwm-Mode missing or bad");
-		rc = iwm_fs_mkdir(&dc, r->path, r->mode);
+		    "X-Iwm-Mode"), 07777, &r->mode) == -1 ||
+		    (hdr(c, "X-Iwm-Mtime") != NULL && iwm_parse_mtime(hdr(c,
+		    "X-Iwm-Mtime"), &r->sec, &r->nsec) == -1))
+			return reply(c, 400, "X-Iwm-Mode missing or bad, or "
+			    "X-Iwm-Mtime bad");
+		rc = iwm_fs_mkdir(&dc, r->path, r->mode, r->sec, r->nsec,
+		    hdr(c, "X-Iwm-Mtime") != NULL);
 		iwm_dircache_free(&dc);
 		return rc == -1 ? reply_errno(c, errno, "mkdir") :
 		    reply(c, 200, "ok");
@@ -1239,6 +1324,8 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	if (hdr_meta(c, r) == -1 || hdr_u64(c, "X-Iwm-Size", &r->want) == -1)
 		return reply(c, 400, "X-Iwm-Size, X-Iwm-Mtime or X-Iwm-Mode "
 		    "missing or bad");
+	r->racy = hdr(c, "X-Iwm-Racy") != NULL &&
+	    strcmp(hdr(c, "X-Iwm-Racy"), "1") == 0;
 	if (which == R_DELTA) {
 		uint64_t bsize;
 		int64_t bsec;
@@ -1271,6 +1358,10 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	if (which == R_DELTA) {
 		r->patch = iwm_rs_patch_new(r->basefd, &r->fp);
 		r->kind = K_DELTA;
+		/* The whole-file check: the hash comes as a trailer. */
+		if (hdr(c, "X-Iwm-Check") != NULL &&
+		    strcmp(hdr(c, "X-Iwm-Check"), "sha256") == 0)
+			iwm_rs_patch_hash(r->patch);
 	} else {
 		r->kind = K_PUT;
 		if (s->cachefd != -1 && r->want >= SIGCACHE_MIN)
@@ -1334,6 +1425,7 @@ completed(void *cls, struct MHD_Connection *c, void **ctx,
 	iwm_buf_free(&r->msg);
 	iwm_buf_free(&r->line);
 	iwm_buf_free(&r->res);
+	iwm_buf_free(&r->bpath);
 	free(r->path);
 	free(r);
 	*ctx = NULL;
@@ -1431,8 +1523,11 @@ iwm_serve_run(struct iwm_serve_opts *o)
 		uint64_t removed = 0;
 
 		if (iwm_fs_open_root(&o->roots[i]) == -1 ||
-		    iwm_fs_sweep(&o->roots[i], &removed) == -1)
+		    iwm_fs_sweep(&o->roots[i], &removed) == -1 ||
+		    iwm_racy_open(&o->roots[i]) == -1)
 			goto done;
+		if (iwm_fs_probe(&o->roots[i]) == -1)
+			logmsg("%s", iwm_err());
 		if (removed > 0)
 			logmsg("root %s: removed %llu unfinished upload(s)",
 			    o->roots[i].name, (unsigned long long)removed);
@@ -1468,7 +1563,7 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-	    MHD_USE_AUTO;
+	    MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;	/* actions.c */
 	if (!o->insecure_http)
 		flags |= MHD_USE_TLS;
 	if (ss.ss_family == AF_INET6)
@@ -1508,9 +1603,12 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	}
 	if (sigwait(&set, &sig) == 0)
 		logmsg("signal %d: stopping", sig);
+	iwm_actions_drain();
 	MHD_stop_daemon(d);
 	rc = 0;
 done:
+	for (i = 0; i < o->nroots; i++)
+		iwm_racy_free(&o->roots[i]);
 	if (s.cachefd != -1)
 		close(s.cachefd);
 	iwm_users_free(s.users);

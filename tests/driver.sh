@@ -7,7 +7,7 @@
 # in $TMP/iwm.conf.  iwm runs the driver with it.
 
 drv_target() {
-	iwsim create "$TGT" --target --seed 99 "$@" >/dev/null
+	iwsim create "$TGT" --target --seed 99 >/dev/null
 }
 
 drv_setup() {

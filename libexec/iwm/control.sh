@@ -52,6 +52,7 @@ cmd_init() {
 		--target-tool) TARGET_TOOL=$2 ;;
 		--migration-dir) MIGRATION_DIR=$2 ;;
 		--jobs) JOBS=$2 ;;
+		--path-map) conf_set PATH_MAP "$2" ;;
 		--force) i_force=1; shift; continue ;;
 		*) die 64 "init: unknown option $1" ;;
 		esac
@@ -128,9 +129,11 @@ basedn=$i_bdn}")" || die 74 "$DIRCREDS: cannot write"
 		echo "# iwm.conf: written by iwm init on $(date -u +%Y-%m-%dT%H:%M:%SZ); see iwm(1)."
 		echo "# NAME=value lines, read literally (never run by a shell)."
 		for i_k in $CONF_KEYS; do
+			[ "$i_k" = PATH_MAP ] && continue
 			eval "i_v=\${$i_k}"
 			printf '%s=%s\n' "$i_k" "$i_v"
 		done
+		[ -z "$PATH_MAP" ] || printf '%s\n' "$PATH_MAP" | sed 's/^/PATH_MAP=/'
 	} >"$CONF.tmp.$$" || die 74 "$CONF: cannot write"
 	mv -f "$CONF.tmp.$$" "$CONF" || die 74 "$CONF: cannot write"
 	MIG=$MIGRATION_DIR

@@ -49,12 +49,12 @@ human() {
 # removed); nothing in it is expanded or run.  Unknown names are errors.
 
 CONF_KEYS="TARGET_URL CREDENTIALS FINGERPRINT CACERT DIRCREDS PROXY
-PROXY_CREDENTIALS TOOL TARGET_TOOL MIGRATION_DIR JOBS"
+PROXY_CREDENTIALS TOOL TARGET_TOOL MIGRATION_DIR JOBS PATH_MAP"
 
 conf_reset() {
 	TARGET_URL='' CREDENTIALS='' FINGERPRINT='' CACERT='' DIRCREDS=''
 	PROXY='' PROXY_CREDENTIALS='' TOOL='' TARGET_TOOL='' MIGRATION_DIR=''
-	JOBS=''
+	JOBS='' PATH_MAP=''
 }
 
 conf_set() {
@@ -70,6 +70,9 @@ conf_set() {
 	TARGET_TOOL) TARGET_TOOL=$2 ;;
 	MIGRATION_DIR) MIGRATION_DIR=$2 ;;
 	JOBS) JOBS=$2 ;;
+	# Repeatable: one FROM=TO a line.
+	PATH_MAP) PATH_MAP="${PATH_MAP:+$PATH_MAP
+}$2" ;;
 	*) return 1 ;;
 	esac
 }
@@ -133,6 +136,44 @@ secret_ok() {
 
 # --- the source server ---------------------------------------------------
 
+# src_run PROGRAM ARGS...: a program that reads the source, with a
+# --path-map for each PATH_MAP (a Windows source whose disks are mounted).
+src_run() {
+	sr_prog=$1
+	shift
+	if [ -n "$PATH_MAP" ]; then
+		while IFS= read -r sr_m; do
+			[ -n "$sr_m" ] && set -- "$@" --path-map "$sr_m"
+		done <<EOF
+$PATH_MAP
+EOF
+	fi
+	"$sr_prog" "$@"
+}
+
+# map_path PATH: a server path read through PATH_MAP (Windows prefixes
+# match case-insensitively, with either slash, the longest first).
+map_path() {
+	printf '%s\n' "$PATH_MAP" | MP_P=$1 awk '
+	BEGIN { p = ENVIRON["MP_P"] }
+	function norm(s) { gsub(/\\/, "/", s); return tolower(s) }
+	index($0, "=") {
+		from = substr($0, 1, index($0, "=") - 1); to = substr($0, index($0, "=") + 1)
+		f = norm(from)
+		if (substr(f, length(f)) != "/") f = f "/"
+		if (index(norm(p) "/", f) == 1 && length(f) > best) {
+			best = length(f); rest = substr(p, length(f) + 1); bto = to
+		}
+	}
+	END {
+		if (best) {
+			gsub(/\\/, "/", rest)
+			if (substr(bto, length(bto)) != "/") bto = bto "/"
+			print bto rest
+		} else print p
+	}'
+}
+
 # src_get VAR: one system variable of the source (empty on failure).
 tool_get() {
 	tg_tool=$1
@@ -162,6 +203,10 @@ src_paths() {
 		[ -n "$sp_tool" ] || return 1
 		SRC_TEMP=$(tool_get "$sp_tool" C_System_Storage_Dir_TempPath)
 		SRC_LOGS=$(tool_get "$sp_tool" C_System_Storage_Dir_LogPath)
+		if [ -n "$PATH_MAP" ]; then
+			SRC_TEMP=$(map_path "$SRC_TEMP")
+			SRC_LOGS=$(map_path "$SRC_LOGS")
+		fi
 		case $SRC_TEMP$SRC_LOGS in
 		*\\*) SRC_TEMP='' SRC_LOGS=''; return 1 ;;	# a Windows path
 		esac
@@ -283,6 +328,14 @@ remote() {
 	case $TARGET_URL in
 	http://*) set -- "$@" --insecure-http ;;
 	esac
+	# REMOTE_MAP=1: a program that also reads the source (iwm-deps).
+	if [ "${REMOTE_MAP:-0}" -eq 1 ] && [ -n "$PATH_MAP" ]; then
+		while IFS= read -r rm_m; do
+			[ -n "$rm_m" ] && set -- "$@" --path-map "$rm_m"
+		done <<EOF
+$PATH_MAP
+EOF
+	fi
 	if [ -n "$PROXY" ] && [ -z "$PROXY_CREDENTIALS" ]; then
 		set -- "$@" --proxy "$PROXY"
 	fi

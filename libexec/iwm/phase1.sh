@@ -190,7 +190,7 @@ cmd_deps() {
 	src_paths || true
 	mkdir -p "$MIG" || die 73 "$MIG: cannot make"
 	say "== deps: what the migration cannot carry (CSV: $MIG/deps.csv)"
-	iwm-deps --format table --csv "$MIG/deps.csv" >"$MIG/deps.txt" \
+	src_run iwm-deps --format table --csv "$MIG/deps.csv" >"$MIG/deps.txt" \
 	    2>"$MIG/deps.err"
 	d_st=$?
 	log_file deps "$MIG/deps.err"
@@ -233,7 +233,8 @@ pass() {
 	echo "pass $ps_n ($ps_kind, roots $ps_roots)" >"$ps_run/step"
 	log "$STEP" "pass $ps_n ($ps_kind): scanning roots $ps_roots on both sides"
 	ps_t0=$(now)
-	iwm-scan --roots "$ps_roots" >"$ps_run/src.fifo" 2>"$ps_run/scan.err" &
+	src_run iwm-scan --roots "$ps_roots" >"$ps_run/src.fifo" \
+	    2>"$ps_run/scan.err" &
 	ps_sp=$!
 	remote iwm-scan --roots "$ps_roots" >"$ps_run/tgt.fifo" \
 	    2>"$ps_run/tscan.err" &
@@ -428,9 +429,11 @@ cmd_copy() {
 	else
 		say "== disk space check"
 		echo "disk space check" >"$MIG/run/step"
+		REMOTE_MAP=1
 		remote iwm-deps --format tsv --min-severity info \
 		    >"$MIG/run/space.tsv" 2>"$MIG/run/space.err"
 		cp_st=$?
+		REMOTE_MAP=0
 		log_file copy "$MIG/run/space.err"
 		[ "$cp_st" -le 2 ] ||
 		    die "$cp_st" "the disk space check failed (iwm-deps exit $cp_st): $(tail -n 1 "$MIG/run/space.err")"

@@ -44,7 +44,8 @@ fin_run() {
 			note finalize "  the source keeps running (--keep-source-running): changes made from now on are not migrated"
 			return 0
 		fi
-		iwm-services stop >"$MIG/run/fin.out" 2>&1
+		iwm-services --state "$IWMIG/services.state" stop \
+		    >"$MIG/run/fin.out" 2>&1
 		;;
 	final-copy)
 		pass final mail,archive
@@ -60,7 +61,7 @@ fin_run() {
 		iwm-dbexport -q -o "$IWMIG/db" >"$MIG/run/fin.out" 2>&1
 		;;
 	pathfix-plan)
-		iwm-pathfix --plan -o "$IWMIG/pathfix" >"$MIG/run/fin.out" 2>&1
+		src_run iwm-pathfix --plan -o "$IWMIG/pathfix" >"$MIG/run/fin.out" 2>&1
 		;;
 	transfer)
 		if [ -n "$DIRCREDS" ]; then

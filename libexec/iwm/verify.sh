@@ -45,7 +45,7 @@ cmd_verify() {
 	*) vf_roots=mail,archive,logs ;;
 	esac
 	say "== verify: the target against the source (roots $vf_roots)"
-	iwm-scan --roots "$vf_roots" >"$MIG/run/verify.src" 2>"$MIG/run/verify.err"
+	src_run iwm-scan --roots "$vf_roots" >"$MIG/run/verify.src" 2>"$MIG/run/verify.err"
 	vf_st=$?
 	[ "$vf_st" -le 1 ] || die "$vf_st" "scanning the source failed: $(tail -n 1 "$MIG/run/verify.err")"
 	remote iwm-scan --roots "$vf_roots" >"$MIG/run/verify.tgt" 2>>"$MIG/run/verify.err" ||

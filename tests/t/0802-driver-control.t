@@ -9,6 +9,7 @@ command -v dash >/dev/null 2>&1 || skip_all "dash not installed"
 IWM_SH=dash
 export IWM_SH
 
+# shellcheck disable=SC2119 # no extra simulator options
 drv_setup || { echo "Bail out! setup failed"; exit 1; }
 iwm_ connect >/dev/null
 iwm_ deps >/dev/null

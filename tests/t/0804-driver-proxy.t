@@ -63,10 +63,12 @@ while True:
     threading.Thread(target=handle, args=(c,), daemon=True).start()
 EOF
 
+# shellcheck disable=SC2119 # no extra simulator options
 drv_setup || { echo "Bail out! setup failed"; exit 1; }
 "$PY" "$TMP/proxy.py" 'prox user:pr0xy p@ss:word' "$TMP/proxy.log" \
     "$TMP/proxy.port" &
 PROXY_PID=$!
+# shellcheck disable=SC2034 # run by tests/lib.sh at exit
 T_CLEANUP="serve_stop; kill $PROXY_PID 2>/dev/null"
 n=0
 while [ ! -s "$TMP/proxy.port" ] && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done

@@ -6,8 +6,10 @@
 # alice with the admin role when the agent knows roles), and an iwm.conf
 # in $TMP/iwm.conf.  iwm runs the driver with it.
 
+# DRV_TARGET_OPTS: more options for the target's iwsim create.
 drv_target() {
-	iwsim create "$TGT" --target --seed 99 >/dev/null
+	# shellcheck disable=SC2086 # options, split on purpose
+	iwsim create "$TGT" --target --seed 99 ${DRV_TARGET_OPTS:-} >/dev/null
 }
 
 drv_setup() {

@@ -391,7 +391,7 @@ webcache() {
 	if [ "$wc_first" -eq 1 ]; then
 		note "$STEP" "  webmail cache: whole cache copied (${WC_ROWS:-0} rows)"
 	else
-		note "$STEP" "  webmail cache: ${WC_ROWS:-0} new rows copied"
+		note "$STEP" "  webmail cache: ${WC_ROWS:-0} rows copied (rows added since the last pass; tables without an increasing key whole)"
 	fi
 }
 

@@ -70,7 +70,7 @@ SELECT 'F', o.OWN_Email, f.FDRType, f.FdrName FROM EventOwner o
   JOIN EventGroup g ON g.GRPOWN_ID = o.OWN_ID
   JOIN Folders f ON f.FDRGRP_ID = g.GRP_ID WHERE $1;
 SELECT 'I', o.OWN_Email, COALESCE(f.FdrName, i.ItmFolder), i.ItmClassName,
-  i.ItmTitle, i.ItmEmail, l.LctType, l.LctEmail FROM EventOwner o
+  i.ItmTitle, i.ItmEmail, COALESCE(l.LctType, ''), COALESCE(l.LctEmail, '') FROM EventOwner o
   JOIN EventGroup g ON g.GRPOWN_ID = o.OWN_ID
   JOIN ContactItem i ON i.ITMGRP_ID = g.GRP_ID
   LEFT JOIN Folders f ON CAST(f.FDR_ID AS CHAR) = i.ItmFolder

@@ -380,8 +380,14 @@ c_query(struct conn *c, const char *sql, row_cb cb, void *arg)
 		unsigned nf, i;
 		int *cls;
 
-		if (mysql_real_query(c->m, sql, strlen(sql)) != 0 ||
-		    (res = mysql_use_result(c->m)) == NULL) {
+		if (mysql_real_query(c->m, sql, strlen(sql)) != 0) {
+			iwm_db_mysql_fail(c->m, c->what, "query");
+			return fail(iwm_db_status >= 64 ? iwm_db_status :
+			    IWM_EXIT_DATA);
+		}
+		if ((res = mysql_use_result(c->m)) == NULL) {
+			if (mysql_field_count(c->m) == 0)
+				return 0;	/* a statement */
 			iwm_db_mysql_fail(c->m, c->what, "query");
 			return fail(iwm_db_status >= 64 ? iwm_db_status :
 			    IWM_EXIT_DATA);
@@ -1149,6 +1155,14 @@ merge_db(const struct iwm_tool *t, struct rels *rs, const char *db,
 		return fail(IWM_EXIT_DATA);
 	}
 	if ((r = c_open(&c, t, info, 1)) <= 0) {
+		if (r == 0 && strcmp(db, "webcache") == 0) {
+			/* A cache: the webclient rebuilds it. */
+			if (!o->quiet && o->out != NULL)
+				fprintf(o->out, "webcache\t-\tthis server keeps "
+				    "no webmail cache database: skipped (the "
+				    "webclient rebuilds it)\n");
+			return 0;
+		}
 		if (r == 0) {
 			iwm_seterr("the carrier holds %s rows but this server "
 			    "keeps no %s database", db, db);

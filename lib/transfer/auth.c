@@ -101,7 +101,8 @@ iwm_users_load(const char *file)
 	size_t len;
 	int rc;
 
-	if (iwm_lines_open(&l, file) == -1)
+	if (iwm_secret_file_check(file) == -1 ||
+	    iwm_lines_open(&l, file) == -1)
 		return NULL;
 	u = iwm_calloc(1, sizeof(*u));
 	pthread_mutex_init(&u->mu, NULL);

@@ -116,7 +116,7 @@ iwm_client_init(struct iwm_client *cl, const struct iwm_remote_opts *o)
 		    "IWM_CREDENTIALS=FILE (a user:password line)");
 		return -1;
 	}
-	if (iwm_lines_open(&l, cf) == -1)
+	if (iwm_secret_file_check(cf) == -1 || iwm_lines_open(&l, cf) == -1)
 		return -1;
 	r = iwm_lines_next(&l, &line, &len);
 	if (r == 1 && len > 0 && line[len - 1] == '\r')

@@ -22,6 +22,23 @@ exits "iwm-serve --max-body 0 is refused" 64 iwm-serve --max-body 0
 exits "iwm-push --rate 1.5M is refused" 64 \
     iwm-push --target https://127.0.0.1:9/ --rate 1.5M /dev/null
 
+# Secrets files must be private, as ssh wants its keys.
+printf 'alice:pw\n' >"$TMP/cred"
+chmod 644 "$TMP/cred"
+printf '#iwm-manifest 1\n+\tf\t1\t1.000000000\t644\tmail\ta\t/etc/hostname\n' >"$TMP/m"
+fails "iwm-push refuses a credentials file others can read" \
+    iwm-push --target https://127.0.0.1:9/ --credentials "$TMP/cred" \
+    --fingerprint "$(printf '%064d' 0)" "$TMP/m"
+cp "$TMP/.out" "$TMP/err"
+ok "... saying which mode to set" grep -q "chmod 600 $TMP/cred" "$TMP/err"
+printf 'pw\n' | iwm-serve --add-user alice --users "$TMP/users" >/dev/null 2>&1
+chmod 640 "$TMP/users"
+exits "iwm-serve refuses a users file the group can read" 69 \
+    iwm-serve --listen 127.0.0.1:0 --insecure-http --users "$TMP/users" \
+    --root data="$TMP/data"
+cp "$TMP/.out" "$TMP/err"
+ok "... saying which mode to set" grep -q "chmod 600" "$TMP/err"
+
 # An install into a prefix other than the compiled-in one.
 make -s -C "$TOP" install PREFIX=/opt/iwm-elsewhere DESTDIR="$TMP/stage" \
     >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; echo "Bail out! make install"; exit 1; }

@@ -21,6 +21,7 @@ iwm-scan --root mail="$src" >"$TMP/src.m"
 # Credentials.
 printf 'alice:wrong\n' >"$TMP/badpw"
 printf 'mallory:secret-pw\n' >"$TMP/baduser"
+chmod 600 "$TMP/badpw" "$TMP/baduser"
 exits "wrong password: exit 77" 77 iwm-push --target "$URL" \
     --credentials "$TMP/badpw" --fingerprint "$FP" --no-progress "$TMP/src.m"
 exits "unknown user: exit 77" 77 iwm-push --target "$URL" \

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "domainmove.h"
 #include "domainrows.h"
 #include "icewarp.h"
 #include "settings.h"
@@ -37,6 +38,8 @@ usage_to(FILE *fp, int status)
 	    "                   [--ignore-multiple-sync] [-n|--dry-run] "
 	    "[--verify] DIR\n"
 	    "       iwm-restore preserved [-q] [--tool PATH] [-n|--dry-run]\n"
+	    "       iwm-restore domain [--tool PATH] [-n|--dry-run] "
+	    "prepare|rows|finish DIR\n"
 	    "options:\n"
 	    "  --tool PATH        the target's IceWarp tool\n"
 	    "  --verify           compare instead of restoring; exit 1 on a "
@@ -51,7 +54,7 @@ usage_to(FILE *fp, int status)
 	    "                     credentials, KEY=VALUE lines, mode 0600\n"
 	    "  --ignore-multiple-sync  settings: restore although several\n"
 	    "                     domains synchronize with a directory service\n"
-	    "  -n, --dry-run      settings, preserved, db --merge: say what\n"
+	    "  -n, --dry-run      settings, preserved, db --merge, domain: say what\n"
 	    "                     would change\n"
 	    "  -q, --quiet        less output\n"
 	    "  -h, --help         this help\n");
@@ -325,6 +328,50 @@ cmd_settings(int argc, char *argv[])
 	return 0;
 }
 
+/* domain prepare|rows|finish DIR. */
+static int
+cmd_domain(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "tool", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *toolopt = NULL;
+	struct iwm_domain_opts o;
+	struct iwm_tool tool;
+	int ch, status = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.out = stdout;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "nq", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n': o.dry_run = 1; break;
+		case 'q': o.out = NULL; break;
+		case 't': toolopt = optarg; break;
+		case 'h': usage_to(stdout, 0); break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 2)
+		usage();
+	if (iwm_tool_find(&tool, toolopt) == -1) {
+		iwm_warn_err();
+		return IWM_EXIT_UNAVAIL;
+	}
+	if (iwm_domain_target(&tool, argv[optind], argv[optind + 1], &o) ==
+	    -1) {
+		iwm_warn_err();
+		status = iwm_domain_status >= 64 ? iwm_domain_status :
+		    IWM_EXIT_DATA;
+	}
+	iwm_tool_free(&tool);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -337,6 +384,8 @@ main(int argc, char *argv[])
 		usage_to(stdout, 0);
 	if (strcmp(argv[1], "db") == 0)
 		status = cmd_db(argc - 1, argv + 1);
+	else if (strcmp(argv[1], "domain") == 0)
+		status = cmd_domain(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "settings") == 0 ||
 	    strcmp(argv[1], "preserved") == 0)
 		status = cmd_settings(argc - 1, argv + 1);

@@ -58,23 +58,73 @@ drun() {
 
 # --- the two servers ------------------------------------------------------
 
-# The target's side runs on the target.  Through the agent this needs the
-# actions domain-prepare, domain-rows and domain-finish; where the
-# target's tool runs on this host (TARGET_TOOL), the same programs run
-# here against it.
-tgt_need() {
-	[ -n "$TARGET_TOOL" ] && return 0
-	die 69 "the target's side of iwm domain needs the agent actions domain-prepare, domain-rows and domain-finish, which this agent does not have yet; set TARGET_TOOL when the target's tool runs on this host"
+# The target's half of each step is `iwm-restore domain STEP DIR` on the
+# target, DIR the pushed migration folder's domain/.  Through the agent
+# it is the action domain-STEP; where the target's tool runs on this host
+# (TARGET_TOOL), the same program runs here against it.
+tgt_paths() {
+	[ -n "$TARGET_TOOL" ] || return 0
+	TGT_TEMP=$(tool_get "$TARGET_TOOL" C_System_Storage_Dir_TempPath)
+	[ -n "$TGT_TEMP" ] || die 69 "the target's tool $TARGET_TOOL does not answer"
+	TGT_TEMP=${TGT_TEMP%/}
 }
 
-tgt_paths() {
-	TGT_TEMP=$(tool_get "$TARGET_TOOL" C_System_Storage_Dir_TempPath)
-	TGT_CONF=$(tool_get "$TARGET_TOOL" C_ConfigPath)
-	[ -n "$TGT_TEMP" ] && [ -n "$TGT_CONF" ] ||
-	    die 69 "the target's tool $TARGET_TOOL does not answer"
-	TGT_TEMP=${TGT_TEMP%/}
-	TGT_CONF=${TGT_CONF%/}
-	TDW=$TGT_TEMP/iw_migration/domain/$D
+# tgt_step STEP DIR: the target's half; DIR is the local copy for a dry run.
+tgt_step() {
+	ts_out=$DMIG/run/target-$1.out
+	if [ -n "$TARGET_TOOL" ]; then
+		if [ "$D_DRY" -eq 1 ]; then
+			set -- -n "$1" "$2"
+		else
+			set -- "$1" "$TGT_TEMP/iw_migration/domain"
+		fi
+		log "$STEP" "target: iwm-restore domain $*"
+		iwm-restore domain --tool "$TARGET_TOOL" "$@" >"$ts_out" 2>&1
+		ts_st=$?
+		log_file "$STEP" "$ts_out"
+		sed 's/^/  target: /' "$ts_out"
+		return "$ts_st"
+	fi
+	if [ "$D_DRY" -eq 1 ]; then
+		say "  would run on the target: action domain-$1"
+		return 0
+	fi
+	action "domain-$1"
+	ts_st=$?
+	sed 's/^/  target: /' "$MIG/run/action-domain-$1.out"
+	return "$ts_st"
+}
+
+# domain_files DIR: what the target's steps read, in DIR/name and DIR/$D/.
+domain_files() {
+	df=$1/$D
+	mkdir -p "$df" || die 73 "$df: cannot make"
+	printf '%s\n' "$D" >"$1/name.tmp" && mv -f "$1/name.tmp" "$1/name" ||
+	    die 74 "$1/name: cannot write"
+	printf 'merge=%s\n' "$D_MERGE" >"$df/options"
+	"$SRC_TOOL" export domain "$D" d_backup >"$df/domain.csv" ||
+	    die 69 "the source's tool cannot export $D"
+	"$SRC_TOOL" export account "*@$D" u_backup >"$df/accounts.csv" ||
+	    die 69 "the source's tool cannot export the accounts of $D"
+	"$SRC_TOOL" export account "*@$D" u_mailboxpath >"$df/paths.csv" ||
+	    die 69 "the source's tool cannot export the accounts of $D"
+	ra_names "$SRC_TOOL" >"$df/remoteaccounts.list"
+	: >"$df/remoteaccounts.csv"
+	while read -r ra; do
+		"$SRC_TOOL" export remoteaccount "$ra" ra_backup \
+		    >>"$df/remoteaccounts.csv" ||
+		    die 69 "the source's tool cannot export remote account $ra"
+	done <"$df/remoteaccounts.list"
+	rm -rf "$df/config"
+	mkdir -p "$df/config"
+	[ -d "$SRC_CONF/$D" ] && cp -pR "$SRC_CONF/$D" "$df/config/$D"
+	hosts_files "$SRC_CONF" >"$df/hosts.list"
+	if [ -s "$df/hosts.list" ]; then
+		mkdir -p "$df/config/_hosts"
+		while read -r hf; do
+			cp -p "$SRC_CONF/_webmail/_hosts/$hf" "$df/config/_hosts/"
+		done <"$df/hosts.list"
+	fi
 }
 
 # has_domain TOOL: the server behind TOOL has domain $D.
@@ -208,83 +258,20 @@ domain_plan() {
 }
 
 domain_prepare() {
-	tgt_need
 	tgt_paths
-	if has_domain "$TARGET_TOOL" && [ -z "$(dstate_get created)" ] &&
-	    [ "$D_MERGE" -eq 0 ]; then
-		die 65 "$D already exists on the target: iwm domain $D prepare --merge adds the source's accounts to it"
-	fi
 	say "== prepare: $D on the target (accounts blocked, remote accounts disabled)"
-	dw=$IWMIG/domain/$D
-	if [ "$D_DRY" -eq 0 ]; then
-		rm -rf "$dw/config"
-		mkdir -p "$dw/config" || die 73 "$dw: cannot make"
-		"$SRC_TOOL" export domain "$D" d_backup >"$dw/domain.csv" ||
-		    die 69 "the source's tool cannot export $D"
-		"$SRC_TOOL" export account "*@$D" u_backup >"$dw/accounts.csv" ||
-		    die 69 "the source's tool cannot export the accounts of $D"
-		"$SRC_TOOL" export account "*@$D" u_mailboxpath >"$dw/paths.csv"
-		: >"$dw/remoteaccounts.csv"
-		for ra in $(ra_names "$SRC_TOOL"); do
-			"$SRC_TOOL" export remoteaccount "$ra" ra_backup \
-			    >>"$dw/remoteaccounts.csv" ||
-			    die 69 "the source's tool cannot export remote account $ra"
-		done
-		ra_names "$SRC_TOOL" >"$dw/remoteaccounts.list"
-		[ -d "$SRC_CONF/$D" ] && cp -pR "$SRC_CONF/$D" "$dw/config/$D"
-		hosts_files "$SRC_CONF" >"$dw/hosts.list"
-		if [ -s "$dw/hosts.list" ]; then
-			mkdir -p "$dw/config/_hosts"
-			while read -r hf; do
-				cp -p "$SRC_CONF/_webmail/_hosts/$hf" "$dw/config/_hosts/"
-			done <"$dw/hosts.list"
-		fi
-		push_migration
-	else
-		say "  would export: domain $D d_backup, accounts *@$D u_backup, remote accounts ra_backup, config/$D/, _webmail/_hosts files naming it; send them to the target"
+	if [ "$D_DRY" -eq 1 ]; then
+		rm -rf "$DMIG/run/dry"
+		domain_files "$DMIG/run/dry"
+		tgt_step prepare "$DMIG/run/dry" ||
+		    die $? "the target's prepare would fail"
+		return 0
 	fi
-	target_prepare "$TDW"
-	dstate_set created 1
-	[ "$D_DRY" -eq 1 ] && return 0
+	domain_files "$IWMIG/domain"
+	push_migration
+	tgt_step prepare || die $? "preparing $D on the target failed"
 	dstate_set prepared "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-	dnote "prepare: $D created on the target with $(grep -c . "$dw/accounts.csv") accounts (blocked) and $(grep -c . "$dw/remoteaccounts.list") remote accounts (disabled); next: iwm domain $D copy"
-}
-
-# target_prepare DIR: the target's half of prepare (action domain-prepare).
-target_prepare() {
-	tp=$1
-	drun "$TARGET_TOOL" import domain "$tp/domain.csv" d_backup >/dev/null ||
-	    die 69 "the target's tool cannot import the domain"
-	drun "$TARGET_TOOL" import account "$tp/accounts.csv" u_backup >/dev/null ||
-	    die 69 "the target's tool cannot import the accounts"
-	if [ -s "$tp/remoteaccounts.csv" ] || [ "$D_DRY" -eq 1 ]; then
-		drun "$TARGET_TOOL" import remoteaccount "$tp/remoteaccounts.csv" \
-		    ra_backup >/dev/null ||
-		    die 69 "the target's tool cannot import the remote accounts"
-	fi
-	[ -f "$tp/remoteaccounts.list" ] && while read -r ra; do
-		drun "$TARGET_TOOL" modify remoteaccount "$ra" ra_enabled 0 \
-		    >/dev/null || die 69 "cannot disable remote account $ra on the target"
-	done <"$tp/remoteaccounts.list"
-	drun "$TARGET_TOOL" modify account "*@$D" u_accountdisabled 2 >/dev/null ||
-	    die 69 "cannot block the accounts of $D on the target"
-	# No source path may leak: absolute mailbox paths get the default.
-	[ -f "$tp/paths.csv" ] && tr -d '\r' <"$tp/paths.csv" |
-	    awk -F, '$2 ~ /^(\/|[A-Za-z]:|\\\\)/ { print $1 }' |
-	    while read -r em; do
-		drun "$TARGET_TOOL" modify account "$em" u_mailboxpath \
-		    "$D/${em%%@*}/" >/dev/null ||
-		    die 69 "cannot set the mailbox path of $em on the target"
-	done
-	if [ -d "$tp/config/$D" ]; then
-		drun mkdir -p "$TGT_CONF/$D"
-		drun cp -pR "$tp/config/$D/." "$TGT_CONF/$D/"
-	fi
-	if [ -d "$tp/config/_hosts" ]; then
-		drun mkdir -p "$TGT_CONF/_webmail/_hosts"
-		drun cp -pR "$tp/config/_hosts/." "$TGT_CONF/_webmail/_hosts/"
-	fi
-	return 0
+	dnote "prepare: $D on the target with $(grep -c . "$IWMIG/domain/$D/accounts.csv") accounts (blocked) and $(grep -c . "$IWMIG/domain/$D/remoteaccounts.list") remote accounts (disabled); next: iwm domain $D copy"
 }
 
 domain_copy() {
@@ -299,7 +286,6 @@ domain_copy() {
 }
 
 domain_cutover() {
-	tgt_need
 	tgt_paths
 	[ -n "$(dstate_get copied)" ] || [ "$D_DRY" -eq 1 ] ||
 	    die 64 "$D has not been copied yet: iwm domain $D copy"
@@ -315,24 +301,24 @@ domain_cutover() {
 	    die 69 "cannot block the accounts of $D on the source"
 	dstate_set source_blocked 1
 	if [ "$D_DRY" -eq 1 ]; then
-		iwm-dbexport --domain "$D" -o "$DMIG/run/dry" >"$DMIG/run/rows.out" 2>&1 ||
+		rm -rf "$DMIG/run/dry"
+		mkdir -p "$DMIG/run/dry/$D"
+		printf '%s\n' "$D" >"$DMIG/run/dry/name"
+		iwm-dbexport --domain "$D" -o "$DMIG/run/dry/$D" \
+		    >"$DMIG/run/rows.out" 2>&1 ||
 		    die $? "$(tail -n 1 "$DMIG/run/rows.out")"
 		sed 's/^/  would move: /' "$DMIG/run/rows.out"
+		tgt_step rows "$DMIG/run/dry" ||
+		    die $? "merging the rows of $D on the target would fail"
 	else
+		mkdir -p "$dw"
+		printf '%s\n' "$D" >"$IWMIG/domain/name"
 		iwm-dbexport --domain "$D" -o "$dw" >"$DMIG/run/rows.out" 2>&1 ||
 		    die $? "exporting the rows of $D failed: $(tail -n 1 "$DMIG/run/rows.out")"
 		log_file "$STEP" "$DMIG/run/rows.out"
 		push_migration
-	fi
-	# The target's half (action domain-rows).
-	if [ "$D_DRY" -eq 1 ]; then
-		say "  would run: iwm-restore db --merge --tool $TARGET_TOOL $TDW"
-	else
-		iwm-restore db --merge --tool "$TARGET_TOOL" "$TDW" \
-		    >"$DMIG/run/merge.out" 2>&1 ||
-		    die $? "merging the rows of $D on the target failed: $(tail -n 1 "$DMIG/run/merge.out")"
-		log_file "$STEP" "$DMIG/run/merge.out"
-		sed 's/^/  /' "$DMIG/run/merge.out"
+		tgt_step rows ||
+		    die $? "merging the rows of $D on the target failed"
 	fi
 	dpass final
 	# System-level rules and content filters that name the domain.
@@ -356,7 +342,6 @@ domain_cutover() {
 }
 
 domain_finish() {
-	tgt_need
 	tgt_paths
 	[ -n "$(dstate_get cutover)" ] || [ "$D_DRY" -eq 1 ] ||
 	    die 64 "the cutover of $D is not done: iwm domain $D cutover"
@@ -370,21 +355,22 @@ domain_finish() {
 	drun "$SRC_TOOL" modify domain "$D" d_type 3 d_domainvalue "$fw" >/dev/null ||
 	    die 69 "cannot make $D a backup domain on the source"
 	drun "$SRC_TOOL" modify account "*@$D" u_accountdisabled 2 >/dev/null
-	# The target's half (action domain-finish).
-	drun "$TARGET_TOOL" modify account "*@$D" u_accountdisabled 0 >/dev/null ||
-	    die 69 "cannot unblock the accounts of $D on the target"
-	if [ -f "$TDW/remoteaccounts.list" ]; then
-		while read -r ra; do
-			drun "$TARGET_TOOL" modify remoteaccount "$ra" ra_enabled 1 \
-			    >/dev/null || die 69 "cannot enable remote account $ra on the target"
-		done <"$TDW/remoteaccounts.list"
+	# The target's half.
+	if [ "$D_DRY" -eq 1 ]; then
+		rm -rf "$DMIG/run/dry"
+		domain_files "$DMIG/run/dry"
+		tgt_step finish "$DMIG/run/dry" || die $? "the target's finish would fail"
+	else
+		domain_files "$IWMIG/domain"
+		push_migration
+		tgt_step finish || die $? "finishing $D on the target failed"
 	fi
 	{
 		printf 'Checklist for %s (what no tool can do), saved in %s/checklist.txt\n' "$D" "$DMIG"
 		printf '[ ] MX records of %s point at the target; other DNS records (A/CNAME of the\n    server names the users know, autodiscover, SPF) updated\n' "$D"
-		if [ -f "$TGT_CONF/$D/domainkey.dat" ]; then
+		if [ -f "$SRC_CONF/$D/domainkey.dat" ]; then
 			printf '[ ] DKIM: publish the selector %s of config/%s/domainkey.dat in DNS\n' \
-			    "$(sed -n 2p "$TGT_CONF/$D/domainkey.dat" | tr -d '\r')" "$D"
+			    "$(sed -n 2p "$SRC_CONF/$D/domainkey.dat" | tr -d '\r')" "$D"
 		else
 			printf '[ ] DKIM: no domainkey.dat was carried: create a key on the target and publish it\n'
 		fi

@@ -25,11 +25,11 @@ ok "plan: one absolute mailbox path" said "1 absolute mailbox paths"
 ok "plan saved" test -s "$TMP/mig/domain/$D/plan.txt"
 exits "a domain the target already has: refused without --merge" 65 \
     iwm_ domain dom1.example prepare
-ok "and says so" said "dom1.example already exists on the target: .* --merge"
+ok "and says so" said "dom1.example already exists on this server: .* --merge"
 
 # --- prepare -------------------------------------------------------------
 ok "prepare --dry-run" iwm_ domain "$D" prepare --dry-run
-ok "says what it would run" said "would run: .*import account"
+ok "says what it would run" said "would run: tool import account"
 fails "the target has no $D after a dry run" "$TGT/tool.sh" export domain "$D"
 ok "prepare" iwm_ domain "$D" prepare
 ok "the target has $D" "$TGT/tool.sh" export domain "$D"

@@ -63,5 +63,5 @@ move "MariaDB to SQLite"
 ok "the webmail cache rows were exported" \
     grep -q "^webcache	folder	[1-9][0-9]* rows" "$TMP/mig/domain/$D/run/rows.out"
 ok "and skipped on a target without a cache database" \
-    grep -q "no webmail cache database: skipped" "$TMP/mig/domain/$D/run/merge.out"
+    grep -q "no webmail cache database: skipped" "$TMP/mig/domain/$D/run/target-rows.out"
 done_testing

@@ -55,7 +55,8 @@ q() {
 	q_conn=$("$1/tool.sh" get system "$2" | sed -n 's/^[^:]*: //p')
 	case $q_conn in
 	*';;;;7;3') sqlite3 -separator '	' "${q_conn%%;*}" "$3" ;;
-	*) my "${q_conn%%;*}" -N -B -e "$3" ;;
+	*) my "${q_conn%%;*}" -N -B -e "$3" |
+	    sed 's/^NULL	/	/; :a; s/	NULL	/		/; ta; s/	NULL$/	/' ;;
 	esac | LC_ALL=C sort
 }
 

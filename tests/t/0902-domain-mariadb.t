@@ -64,4 +64,26 @@ ok "the webmail cache rows were exported" \
     grep -q "^webcache	folder	[1-9][0-9]* rows" "$TMP/mig/domain/$D/run/rows.out"
 ok "and skipped on a target without a cache database" \
     grep -q "no webmail cache database: skipped" "$TMP/mig/domain/$D/run/target-rows.out"
+
+# MariaDB on both sides: the webmail cache rows move too.
+serve_stop
+rm -rf "$TMP/src" "$TMP/tgt" "$TMP/mig" "$TMP/iwm.conf" "$TMP/cert" "$TMP/users"
+dom_setup --mariadb "$SOCK" --mariadb-port "$PORT" --db-prefix iws_ -- \
+    --mariadb "$SOCK" --mariadb-port "$PORT" ||
+    { echo "Bail out! setup failed"; exit 1; }
+wcs=$(sed -n 's|.*<dbconn>mysql:.*dbname=\([^<]*\)</dbconn>.*|\1|p' "$SRC/config/_webmail/server.xml")
+wct=$(sed -n 's|.*<dbconn>mysql:.*dbname=\([^<]*\)</dbconn>.*|\1|p' "$TGT/config/_webmail/server.xml")
+ok "two webmail cache databases" sh -c '[ -n "$1" ] && [ -n "$2" ] && [ "$1" != "$2" ]' - "$wcs" "$wct"
+wc_rows() {
+	my "$1" -N -B -e "SELECT f.account_id, f.name, f.uid_validity, i.uid, i.flags, i.subject, i.msgid
+	    FROM folder f LEFT JOIN item i ON i.folder_id = f.folder_id WHERE $2" | LC_ALL=C sort
+}
+wc_rows "$wct" "f.account_id NOT LIKE '%@$D'" >"$TMP/wc.other.before"
+move "MariaDB to MariaDB"
+wc_rows "$wcs" "f.account_id LIKE '%@$D'" >"$TMP/wc.src"
+wc_rows "$wct" "f.account_id LIKE '%@$D'" >"$TMP/wc.tgt"
+ok "webmail cache rows of $D present" test "$(wc -l <"$TMP/wc.src")" -ge 9
+ok "every webmail cache row of $D on the target, equal" cmp "$TMP/wc.src" "$TMP/wc.tgt"
+wc_rows "$wct" "f.account_id NOT LIKE '%@$D'" >"$TMP/wc.other.after"
+ok "the target's other cache rows unchanged" cmp "$TMP/wc.other.before" "$TMP/wc.other.after"
 done_testing

@@ -2,7 +2,7 @@
 # Moving one domain into a target that already hosts others, after the
 # single-domain procedure.  Sourced by bin/iwm (uses lib.sh's config,
 # logs, state, remote and action helpers, and phase1.sh's push_migration).
-# shellcheck shell=sh disable=SC2034,SC2154 # names shared by bin/iwm's files
+# shellcheck shell=sh disable=SC2034,SC2153,SC2154 # names shared by bin/iwm's files
 
 domain_usage() {
 	cat <<'EOF'
@@ -34,11 +34,13 @@ dstate_get() {
 
 dstate_set() {
 	mkdir -p "$DMIG" || die 73 "$DMIG: cannot make"
-	{
+	if ! {
 		[ -f "$DMIG/state" ] && grep -v "^$1=" "$DMIG/state"
 		printf '%s=%s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')"
-	} >"$DMIG/state.tmp" && mv -f "$DMIG/state.tmp" "$DMIG/state" ||
-	    die 74 "$DMIG/state: cannot write"
+	} >"$DMIG/state.tmp"; then
+		die 74 "$DMIG/state: cannot write"
+	fi
+	mv -f "$DMIG/state.tmp" "$DMIG/state" || die 74 "$DMIG/state: cannot write"
 }
 
 # dnote MESSAGE: logged under this step and printed.
@@ -99,8 +101,8 @@ tgt_step() {
 domain_files() {
 	df=$1/$D
 	mkdir -p "$df" || die 73 "$df: cannot make"
-	printf '%s\n' "$D" >"$1/name.tmp" && mv -f "$1/name.tmp" "$1/name" ||
-	    die 74 "$1/name: cannot write"
+	printf '%s\n' "$D" >"$1/name.tmp" || die 74 "$1/name: cannot write"
+	mv -f "$1/name.tmp" "$1/name" || die 74 "$1/name: cannot write"
 	printf 'merge=%s\n' "$D_MERGE" >"$df/options"
 	"$SRC_TOOL" export domain "$D" d_backup >"$df/domain.csv" ||
 	    die 69 "the source's tool cannot export $D"
@@ -426,7 +428,7 @@ cmd_domain() {
 	case $D in
 	'' | *[!A-Za-z0-9.-]* | .* | *..*) die 64 "'$D' is not a domain name" ;;
 	esac
-	D_LOW=$(printf '%s' "$D" | tr 'A-Z' 'a-z')
+	D_LOW=$(printf '%s' "$D" | tr '[:upper:]' '[:lower:]')
 	D_RE=$(printf '%s' "$D" | sed 's/\./\\./g')
 	STEP=domain-$D_STEP
 	case $D_STEP in
@@ -441,8 +443,9 @@ cmd_domain() {
 		return 0
 	fi
 	SRC_TOOL=$(src_tool)
-	[ -n "$SRC_TOOL" ] && [ -x "$SRC_TOOL" ] ||
-	    die 69 "the source's IceWarp tool ${SRC_TOOL:-(none)} cannot be run: set TOOL in $CONF"
+	if [ -z "$SRC_TOOL" ] || [ ! -x "$SRC_TOOL" ]; then
+		die 69 "the source's IceWarp tool ${SRC_TOOL:-(none)} cannot be run: set TOOL in $CONF"
+	fi
 	src_paths || die 69 "the source's temp and log paths are unknown"
 	has_domain "$SRC_TOOL" || die 66 "no domain $D on the source"
 	src_config

@@ -9,6 +9,7 @@
 . "$TOP/tests/driver.sh"
 . "$TOP/tests/domain.sh"
 
+# shellcheck disable=SC2119 # no options: the default servers
 dom_setup || { echo "Bail out! setup failed"; exit 1; }
 whole "$SRC" >"$TMP/src.before"
 whole "$TGT" >"$TMP/tgt.before"

@@ -102,8 +102,12 @@ for kind in sqlite mariadb; do
 	ok "$kind: groupware equal" cmp "$TMP/a" "$TMP/b"
 	# A binary value in a TEXT column (SQLite's loose typing) cannot
 	# survive a MariaDB text column: only compared into SQLite.
-	attrs "$S" "%@dom3.example" | { [ $kind = sqlite ] && cat || grep -v "	bin	"; } >"$TMP/a"
-	attrs "$T" "%@dom3.example" | { [ $kind = sqlite ] && cat || grep -v "	bin	"; } >"$TMP/b"
+	attrs "$S" "%@dom3.example" >"$TMP/a"
+	attrs "$T" "%@dom3.example" >"$TMP/b"
+	if [ $kind = mariadb ]; then
+		grep -v "	bin	" "$TMP/a" >"$TMP/a.t"; mv "$TMP/a.t" "$TMP/a"
+		grep -v "	bin	" "$TMP/b" >"$TMP/b.t"; mv "$TMP/b.t" "$TMP/b"
+	fi
 	ok "$kind: attributes (quotes, backslashes, UTF-8, binary, NULL), rights, tags, tickets equal" cmp "$TMP/a" "$TMP/b"
 	ok "$kind: the values were there" grep -q "	note	" "$TMP/a"
 	diff "$TMP/a" "$TMP/b" | head -5 | sed 's/^/# /' 

@@ -339,6 +339,78 @@ fix_paths(const struct iwm_tool *t, struct iwm_domain_opts *o,
 	return rc;
 }
 
+/* "merge=1" in DIR/options: the source asked for --merge. */
+static int
+merge_asked(const char *dir)
+{
+	char *f = join(dir, "options"), *l = NULL;
+	int merge = 0;
+
+	if (access(f, F_OK) == 0 && read_line(f, &l) == 0 && l != NULL &&
+	    strcmp(l, "merge=1") == 0)
+		merge = 1;
+	free(l);
+	free(f);
+	return merge;
+}
+
+/*
+ * u_accountdisabled VALUE for the domain's accounts: all of them by
+ * pattern, or on a merge those of accounts.csv only (the target's own
+ * accounts of the domain keep their state).
+ */
+static int
+set_disabled(const struct iwm_tool *t, struct iwm_domain_opts *o,
+    const char *dir, const char *dom, int merge, const char *value)
+{
+	struct iwm_buf pat = { 0 };
+	struct iwm_lines l;
+	struct iwm_csv csv;
+	const char *argv[6];
+	char *f, *line;
+	size_t len;
+	int rc = 0, r, k;
+
+	argv[0] = "set";
+	argv[1] = "account";
+	argv[3] = "u_accountdisabled";
+	argv[4] = value;
+	argv[5] = NULL;
+	if (!merge) {
+		iwm_buf_printf(&pat, "*@%s", dom);
+		argv[2] = pat.ptr;
+		rc = tool(t, o, argv);
+		iwm_buf_free(&pat);
+		return rc;
+	}
+	f = join(dir, "accounts.csv");
+	if (iwm_lines_open(&l, f) == -1) {
+		free(f);
+		return fail(IWM_EXIT_NOINPUT);
+	}
+	memset(&csv, 0, sizeof(csv));
+	while (rc == 0 && (r = iwm_lines_next(&l, &line, &len)) == 1) {
+		const char *at;
+
+		if ((k = iwm_csv_feed(&csv, line, len)) == 0)
+			continue;
+		if (k == -1 || csv.nfields < 1 ||
+		    (at = strchr(csv.fields[0], '@')) == NULL ||
+		    strcasecmp(at + 1, dom) != 0) {
+			iwm_seterr("%s:%llu: not an account of %s", f,
+			    (unsigned long long)l.lineno, dom);
+			rc = fail(IWM_EXIT_DATA);
+			break;
+		}
+		argv[2] = csv.fields[0];
+		rc = tool(t, o, argv);
+	}
+	iwm_lines_close(&l);
+	iwm_csv_free(&csv);
+	free(f);
+	return rc;
+}
+
 static int
 prepare(const struct iwm_tool *t, const char *dir, const char *dom,
     struct iwm_domain_opts *o)
@@ -353,19 +425,7 @@ prepare(const struct iwm_tool *t, const char *dir, const char *dom,
 	    (conf = server_dir(t, "C_ConfigPath")) == NULL)
 		goto done;
 	iwm_buf_printf(&mark, "%s/iwm-target/domain-%s.prepared", temp, dom);
-	/* "merge=1" in DIR/options: the source asked for --merge. */
-	f = join(dir, "options");
-	merge = 0;
-	{
-		char *l = NULL;
-
-		if (access(f, F_OK) == 0 && read_line(f, &l) == 0 &&
-		    l != NULL && strcmp(l, "merge=1") == 0)
-			merge = 1;
-		free(l);
-	}
-	free(f);
-	f = NULL;
+	merge = merge_asked(dir);
 	if (has_domain(t, dom) && !merge && access(mark.ptr, F_OK) == -1) {
 		iwm_seterr("%s already exists on this server: iwm domain %s "
 		    "prepare --merge adds the source's accounts to it", dom,
@@ -406,12 +466,7 @@ prepare(const struct iwm_tool *t, const char *dir, const char *dom,
 	argv[5] = NULL;
 	if (each_name(t, o, f, argv, &nra) == -1)
 		goto done;
-	iwm_buf_printf(&pat, "*@%s", dom);
-	argv[1] = "account";
-	argv[2] = pat.ptr;
-	argv[3] = "u_accountdisabled";
-	argv[4] = "2";
-	if (tool(t, o, argv) == -1)
+	if (set_disabled(t, o, dir, dom, merge, "2") == -1)
 		goto done;
 	free(f);
 	f = join(dir, "paths.csv");
@@ -488,7 +543,6 @@ static int
 finish(const struct iwm_tool *t, const char *dir, const char *dom,
     struct iwm_domain_opts *o)
 {
-	struct iwm_buf pat = { 0 };
 	const char *argv[6];
 	char *f;
 	unsigned nra = 0;
@@ -498,19 +552,12 @@ finish(const struct iwm_tool *t, const char *dir, const char *dom,
 		iwm_seterr("no domain %s on this server", dom);
 		return fail(IWM_EXIT_NOINPUT);
 	}
-	iwm_buf_printf(&pat, "*@%s", dom);
-	argv[0] = "set";
-	argv[1] = "account";
-	argv[2] = pat.ptr;
-	argv[3] = "u_accountdisabled";
-	argv[4] = "0";
-	argv[5] = NULL;
-	rc = tool(t, o, argv);
-	iwm_buf_free(&pat);
-	if (rc == -1)
+	if (set_disabled(t, o, dir, dom, merge_asked(dir), "0") == -1)
 		return -1;
 	f = join(dir, "remoteaccounts.list");
+	argv[0] = "set";
 	argv[1] = "remoteaccount";
+	argv[5] = NULL;
 	argv[3] = "ra_enabled";
 	argv[4] = "1";
 	rc = each_name(t, o, f, argv, &nra);

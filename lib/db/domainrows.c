@@ -28,7 +28,7 @@
 
 int iwm_domrows_status;
 
-#define BATCH_KEYS	500
+#define BATCH_KEYS	10000	/* one scan per table when links have no index */
 #define BATCH_ROWS	500
 #define BATCH_BYTES	(512 * 1024)
 
@@ -152,6 +152,8 @@ struct rel {
 	struct kmap keys;	/* export: selected keys; merge: the target's
 				 * current rows of the domain */
 	struct kmap map;	/* merge: carrier key -> target key */
+	char	**owners;	/* merge: the carrier's owners, lower case */
+	size_t	 nowners;
 	uint64_t rows, fresh, replaced;
 };
 
@@ -183,6 +185,11 @@ rel_reset(struct rel *r)
 	r->keyci = -1;
 	kmap_free(&r->keys);
 	kmap_free(&r->map);
+	for (i = 0; i < r->nowners; i++)
+		free(r->owners[i]);
+	free(r->owners);
+	r->owners = NULL;
+	r->nowners = 0;
 	r->rows = r->fresh = r->replaced = 0;
 }
 
@@ -709,11 +716,31 @@ rel_select(struct conn *c, struct rels *rs, struct rel *r, const char *domain,
 	const struct link *lk = rel_selector(r);
 	struct iwm_buf b = { 0 };
 	const struct kmap *pk;
-	size_t i, inb;
+	size_t i, inb = 0;
 	int rc = 0;
 
 	if (lk == NULL)
 		return 0;
+	if (lk->kind == L_OWNER && r->owners != NULL) {
+		/* Merge: only the owners the carrier brings. */
+		for (i = 0; i < r->nowners && rc == 0; i++) {
+			if (inb == 0) {
+				iwm_buf_reset(&b);
+				iwm_buf_printf(&b, "%s WHERE LOWER(", head);
+				c_ident(c, &b, lk->col);
+				iwm_buf_adds(&b, ") IN (");
+			} else
+				iwm_buf_addc(&b, ',');
+			c_text(c, &b, r->owners[i]);
+			if (++inb == BATCH_KEYS || i + 1 == r->nowners) {
+				iwm_buf_addc(&b, ')');
+				rc = c_query(c, b.ptr, cb, arg);
+				inb = 0;
+			}
+		}
+		iwm_buf_free(&b);
+		return rc;
+	}
 	if (lk->kind == L_OWNER) {
 		struct iwm_buf at = { 0 };
 		char *low = iwm_strdup(domain);
@@ -1142,6 +1169,54 @@ mg_row(void *arg, struct val *v, size_t n)
 }
 
 static int
+own_cb(void *arg, struct val *v, size_t n)
+{
+	struct rel *r = arg;
+
+	if (n >= 1 && v[0].t == V_TEXT) {
+		r->owners = iwm_reallocarray(r->owners, r->nowners + 1,
+		    sizeof(*r->owners));
+		r->owners[r->nowners++] = iwm_strndup(v[0].p, v[0].n);
+	}
+	return 0;
+}
+
+/*
+ * The owners of R's rows in the carrier: a merge replaces their rows
+ * only, so the target's own accounts of the domain (--merge) keep theirs.
+ */
+static int
+rel_owners(struct conn *cc, const char *db, struct rel *r)
+{
+	const struct link *lk = rel_selector(r);
+	struct iwm_buf q = { 0 };
+	char **cols = NULL;
+	size_t n = 0, i;
+	int x;
+
+	if (lk == NULL || lk->kind != L_OWNER)
+		return 0;
+	iwm_buf_printf(&q, "%s.%s", db, r->table);
+	x = c_columns(cc, q.ptr, &cols, &n);
+	for (i = 0; i < n; i++)
+		free(cols[i]);
+	free(cols);
+	/* Not in the carrier: nothing of it is replaced. */
+	r->owners = iwm_calloc(1, sizeof(*r->owners));
+	if (x != 0) {
+		iwm_buf_free(&q);
+		return x == -1 ? -1 : 0;
+	}
+	iwm_buf_reset(&q);
+	iwm_buf_adds(&q, "SELECT DISTINCT LOWER(");
+	iwm_db_quote_ident(&q, IWM_DB_SQLITE, lk->col);
+	iwm_buf_printf(&q, ") FROM \"%s.%s\"", db, r->table);
+	x = c_query(cc, q.ptr, own_cb, r);
+	iwm_buf_free(&q);
+	return x;
+}
+
+static int
 merge_db(const struct iwm_tool *t, struct rels *rs, const char *db,
     const char *domain, sqlite3 *car, struct iwm_domrows_opts *o)
 {
@@ -1180,6 +1255,8 @@ merge_db(const struct iwm_tool *t, struct rels *rs, const char *db,
 		if (strcmp(rl->db, db) != 0)
 			continue;
 		if ((r = rel_bind(&c, rs, rl)) == -1 || !rl->present)
+			continue;
+		if ((r = rel_owners(&cc, db, rl)) == -1)
 			continue;
 		if (rl->keyci < 0)
 			continue;

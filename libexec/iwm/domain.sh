@@ -180,7 +180,10 @@ dpass() {
 	[ "$dp_st" -le 1 ] ||
 	    die "$dp_st" "scanning the source failed: $(tail -n 1 "$dp_run/scan.err")"
 	dp_del=--delete
-	if [ "$dp_st" -eq 1 ]; then
+	if [ "$D_MERGE" -eq 1 ]; then
+		dnote "  merged into the target's own $D: nothing is deleted on the target"
+		dp_del=
+	elif [ "$dp_st" -eq 1 ]; then
 		dnote "  the source scan is incomplete: nothing is deleted on the target in this pass"
 		dp_del=
 	fi
@@ -269,6 +272,7 @@ domain_prepare() {
 		    die $? "the target's prepare would fail"
 		return 0
 	fi
+	[ "$D_MERGE" -eq 1 ] && dstate_set merge 1
 	domain_files "$IWMIG/domain"
 	push_migration
 	tgt_step prepare || die $? "preparing $D on the target failed"
@@ -437,6 +441,8 @@ cmd_domain() {
 	esac
 	conf_need TARGET_URL CREDENTIALS
 	DMIG=$MIG/domain/$D
+	# A merge is remembered: every later step keeps to the source's accounts.
+	[ "$(dstate_get merge)" = 1 ] && D_MERGE=1
 	if [ "$D_STEP" = status ]; then
 		[ -f "$DMIG/state" ] || die 66 "no move of $D recorded here (iwm domain $D plan)"
 		domain_status

@@ -21,8 +21,10 @@ usage_to(FILE *fp, int status)
 	    "usage: %s --listen ADDR:PORT --users FILE [--cert FILE --key FILE"
 	    " | --insecure-http]\n"
 	    "\t(--tool PATH | --root NAME=DIR ...) [--fsync] [--threads N]\n"
-	    "\t[--max-connections N] [--timeout SECONDS] [--max-body SIZE]\n"
-	    "\t[--sig-cache DIR [--sig-cache-max SIZE]] [--ready-file FILE] [-v]\n"
+	    "\t[--max-connections N] [--max-per-address N] [--timeout SECONDS]\n"
+	    "\t[--max-body SIZE]"
+	    " [--sig-cache DIR [--sig-cache-max SIZE]]\n"
+	    "\t[--ready-file FILE] [-v]\n"
 	    "       %s --make-cert DIR\n"
 	    "       %s --print-fingerprint --cert FILE\n"
 	    "       %s --add-user NAME --users FILE [--role admin|copy]\n",
@@ -129,7 +131,7 @@ main(int argc, char *argv[])
 	enum { O_LISTEN = 256, O_CERT, O_KEY, O_USERS, O_TOOL, O_ROOT,
 	    O_INSECURE, O_FSYNC, O_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY,
 	    O_READY, O_MAKECERT, O_ADDUSER, O_PRINTFP, O_SIGCACHE,
-	    O_SIGCACHEMAX, O_ROLE };
+	    O_SIGCACHEMAX, O_ROLE, O_MAXPERADDR };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "cert", required_argument, NULL, O_CERT },
@@ -141,6 +143,7 @@ main(int argc, char *argv[])
 		{ "fsync", no_argument, NULL, O_FSYNC },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
+		{ "max-per-address", required_argument, NULL, O_MAXPERADDR },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "max-body", required_argument, NULL, O_MAXBODY },
 		{ "sig-cache", required_argument, NULL, O_SIGCACHE },
@@ -166,6 +169,7 @@ main(int argc, char *argv[])
 	memset(&o, 0, sizeof(o));
 	o.threads = ncpu > 4 ? (unsigned)ncpu : 4;
 	o.max_conns = 64;
+	o.max_per_addr = 16;
 	o.timeout = 120;
 	o.max_body = (uint64_t)64 << 30;
 	o.sig_cache_max = (uint64_t)256 << 20;
@@ -215,6 +219,10 @@ main(int argc, char *argv[])
 		case O_MAXCONN:
 			o.max_conns = (unsigned)num("--max-connections", optarg,
 			    1, 10000);
+			break;
+		case O_MAXPERADDR:
+			o.max_per_addr = (unsigned)num("--max-per-address",
+			    optarg, 1, 10000);
 			break;
 		case O_TIMEOUT:
 			o.timeout = (unsigned)num("--timeout", optarg, 1, 86400);

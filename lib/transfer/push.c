@@ -32,6 +32,7 @@
 #define BATCH_ITEMS	2000
 #define BATCH_BYTES	(8u << 20)
 #define SMALL_FILE	(1u << 20)	/* larger files are sent alone */
+#define BATCH_LINE	512		/* bytes counted for a record line */
 #define QUEUE_MAX	100000
 /* Seconds: the coarsest mtime clock a source is trusted to have (the
  * kernel's tick, a FAT volume's 2 s). */
@@ -110,7 +111,7 @@ struct push {
 	FILE		*dirspool;	/* directories to set the mtime of */
 	uint64_t	 ndirspool;
 	int		 dirphase;	/* setting them now */
-	int		 barrier, held_ready, eof;
+	int		 barrier, held_ready, held_wait, eof;
 	unsigned	 inflight;
 	struct job	*retry;
 	struct job	*live;
@@ -122,6 +123,7 @@ struct push {
 	/* figures */
 	uint64_t	 files, fbytes, deltas, dirs, deleted, vanished, nfailed;
 	uint64_t	 planned, wire_up, wire_down, nodelete;
+	uint64_t	 batch_max;	/* bytes: the agent's max-body allows */
 	uint64_t	 mismatches;	/* deltas that failed the whole check */
 };
 
@@ -1160,14 +1162,29 @@ next_job(struct push *p)
 				return NULL;
 			j = job_new(J_BATCH);
 			while (p->ndstack > 0 && (p->held == NULL ||
-			    !inside(p->dstack[p->ndstack - 1], p->held)))
-				job_add(j, p->dstack[--p->ndstack]);
+			    !inside(p->dstack[p->ndstack - 1], p->held))) {
+				struct item *d = p->dstack[--p->ndstack];
+
+				/* Replaced by the held item: it waits for
+				 * this deletion to be done. */
+				if (p->held != NULL && d->plen ==
+				    p->held->plen && strcmp(d->root,
+				    p->held->root) == 0 && memcmp(d->path,
+				    p->held->path, d->plen) == 0)
+					p->held_wait = 1;
+				job_add(j, d);
+			}
 			p->barrier = 0;
 			p->held_ready = p->held != NULL;
 			if (j->n > 0)
 				return j;
 			job_free(j);
 			continue;
+		}
+		if (p->held_ready && p->held_wait) {
+			if (p->inflight > 0 || p->retry != NULL)
+				return NULL;
+			p->held_wait = 0;
 		}
 		if (p->held_ready) {
 			it = p->held;
@@ -1242,7 +1259,7 @@ next_job(struct push *p)
 				job_add(j, it);
 				return j;
 			}
-			if (it->size > SMALL_FILE) {
+			if (it->size > SMALL_FILE || it->size > p->batch_max / 2) {
 				j = job_new(J_PUT);
 				job_add(j, it);
 				return j;
@@ -1251,9 +1268,43 @@ next_job(struct push *p)
 		if (p->batch == NULL)
 			p->batch = job_new(J_BATCH);
 		job_add(p->batch, it);
-		if (p->batch->n >= BATCH_ITEMS || p->batch->bytes >= BATCH_BYTES)
+		if (p->batch->n >= BATCH_ITEMS || p->batch->bytes +
+		    p->batch->n * BATCH_LINE >= p->batch_max)
 			return take_batch(p);
 	}
+}
+
+/*
+ * Batches fit the agent's --max-body (its /v1/info "max-body" line):
+ * at most half of it, the rest left for the record lines.  -1 with the
+ * exit status in *RC if the agent cannot be asked.
+ */
+static int
+agent_limits(struct push *p, int *rc)
+{
+	char *info = NULL, *line, *nl;
+	size_t ilen = 0;
+	uint64_t v;
+	FILE *mem;
+
+	p->batch_max = BATCH_BYTES;
+	if ((mem = open_memstream(&info, &ilen)) == NULL) {
+		iwm_warnx("memory stream: %s", strerror(errno));
+		*rc = IWM_EXIT_SOFTWARE;
+		return -1;
+	}
+	*rc = iwm_remote_info(&p->o->remote, mem);
+	fclose(mem);
+	for (line = info; *rc == 0 && line != NULL && *line != '\0';
+	    line = nl) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl++ = '\0';
+		if (strncmp(line, "max-body\t", 9) == 0 &&
+		    iwm_parse_u64(line + 9, &v) == 0 && v / 2 < p->batch_max)
+			p->batch_max = v / 2 > 4096 ? v / 2 : 4096;
+	}
+	free(info);
+	return *rc == 0 ? 0 : -1;
 }
 
 /* --- progress and the main loop -------------------------------------- */
@@ -1413,6 +1464,12 @@ iwm_push_run(const struct iwm_push_opts *o)
 		iwm_warn_err();
 		iwm_mreader_close(&p.mr);
 		return IWM_EXIT_USAGE;
+	}
+	p.batch_max = BATCH_BYTES;
+	if (!o->dry_run && agent_limits(&p, &rc) == -1) {
+		iwm_client_free(&p.cl);
+		iwm_mreader_close(&p.mr);
+		return rc;
 	}
 	if (o->failed != NULL) {
 		if ((p.failed = fopen(o->failed, "w")) == NULL) {

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include "icewarp.h"
 
 #define ICEWARP_CONF	"/etc/icewarp/icewarp.conf"
+
+extern char **environ;
 
 /* Read IWS_INSTALL_DIR="..." from the shell-syntax icewarp.conf. */
 static char *
@@ -180,6 +183,9 @@ iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
 	size_t n, len;
 	int out_pipe[2], errfd, status, rc = 0, cbfail = 0;
 	char errname[] = "/tmp/iwm-tool-err.XXXXXX", *line;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
+	sigset_t dfl;
 	pid_t pid;
 
 	for (n = 0; argv[n] != NULL; n++)
@@ -199,25 +205,30 @@ iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
 		close(errfd);
 		goto fail;
 	}
-	if ((pid = fork()) == -1) {
-		iwm_seterr_errno("fork");
+	/* posix_spawn: no copy of this process for each of many calls. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, errfd, STDERR_FILENO);
+	posix_spawnattr_init(&sa);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_setsigdefault(&sa, &dfl);
+	/* Its own process group: a timeout stops its children too. */
+	posix_spawnattr_setpgroup(&sa, 0);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawn(&pid, t->path, &fa, &sa, (char *const *)av, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&sa);
+	if (rc != 0) {
+		errno = rc;
+		iwm_seterr_errno("cannot run %s", t->path);
 		close(out_pipe[0]);
 		close(out_pipe[1]);
 		close(errfd);
 		goto fail;
 	}
-	if (pid == 0) {
-		/* Its own process group: a timeout stops its children too. */
-		setpgid(0, 0);
-		signal(SIGPIPE, SIG_DFL);
-		dup2(out_pipe[1], STDOUT_FILENO);
-		dup2(errfd, STDERR_FILENO);
-		execv(t->path, (char *const *)av);
-		fprintf(stderr, "cannot run: %s\n", strerror(errno));
-		_exit(127);
-	}
 	close(out_pipe[1]);
-	setpgid(pid, pid);	/* either side may run first */
 	memset(&w, 0, sizeof(w));
 	w.pid = pid;
 	w.secs = tool_timeout();

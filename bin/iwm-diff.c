@@ -71,22 +71,141 @@ unspool(FILE *spool, int keep_deletions)
 	return rc;
 }
 
-/* The seed's quick check: a file differs when its size or mtime does. */
-static int
-differs(const struct iwm_rec *s, const struct iwm_rec *t, int64_t window)
-{
-	int64_t d;
+/*
+ * What the target's file system stores (header keys of its listing,
+ * iwm-manifest(5)): mtime granularity in nanoseconds, the range of
+ * mtimes, whether permission bits are kept.
+ */
+struct fsinfo {
+	int64_t		 res;		/* 0: not declared */
+	int64_t		 tmin, tmax;
+	int		 modes;
+	int64_t		 window;	/* --modify-window, seconds */
+};
 
-	if (s->type != t->type)
+static int64_t
+header_i64(const struct iwm_mreader *r, const char *key, int64_t def)
+{
+	char *v = iwm_mreader_header(r, key);
+	int64_t n = def;
+	long long x;
+	char *end;
+
+	if (v != NULL) {
+		errno = 0;
+		x = strtoll(v, &end, 10);
+		if (errno == 0 && end != v && *end == '\0')
+			n = x;
+		free(v);
+	}
+	return n;
+}
+
+/* An mtime as the target would store it: clamped, then truncated. */
+static void
+storable(const struct fsinfo *fs, int64_t res, int64_t *sec, long *nsec)
+{
+	if (*sec > fs->tmax || *sec < fs->tmin) {
+		*sec = *sec > fs->tmax ? fs->tmax : fs->tmin;
+		*nsec = 0;
+	}
+	if (res <= 1)
+		return;
+	if (res < 1000000000)
+		*nsec -= *nsec % (long)res;
+	else {
+		int64_t rs = res / 1000000000, m = *sec % rs;
+
+		*nsec = 0;
+		*sec -= m < 0 ? m + rs : m;
+	}
+}
+
+/* MODE bits compared: the agent never makes setuid/setgid files. */
+#define FILE_MODE_BITS	01777
+
+/*
+ * A name differs when its TYPE, its MODE, a file's SIZE, or its MTIME
+ * as the target can store it differ, or when the target's copy is
+ * racily clean.  Symbolic links always do: iwm-push reports them.
+ */
+static int
+differs(const struct iwm_rec *s, const struct iwm_rec *t,
+    const struct fsinfo *fs)
+{
+	int64_t ss = s->mtime_sec, ts = t->mtime_sec, res = fs->res;
+	long sn = s->mtime_nsec, tn = t->mtime_nsec;
+	unsigned mask = s->type == IWM_TYPE_FILE ? FILE_MODE_BITS : 07777;
+
+	if (s->type != t->type || s->type == IWM_TYPE_LINK)
 		return 1;
-	if (s->type == IWM_TYPE_DIR)
+	/* A directory made up by the scan (no SOURCE): existence only. */
+	if (s->type == IWM_TYPE_DIR && s->source == NULL)
 		return 0;
-	if (s->size != t->size)
+	if (s->type == IWM_TYPE_FILE && (s->size != t->size ||
+	    (t->note != NULL && strcmp(t->note, IWM_NOTE_RACY) == 0)))
 		return 1;
-	d = s->mtime_sec - t->mtime_sec;
-	if (d < 0)
-		d = -d;
-	return d > window;
+	if (fs->modes && (s->mode & mask) != (t->mode & mask))
+		return 1;
+	/* Undeclared: a target without nanoseconds shows none. */
+	if (res == 0)
+		res = tn == 0 && sn != 0 ? 1000000000 : 1;
+	storable(fs, res, &ss, &sn);
+	storable(fs, res, &ts, &tn);
+	if (fs->window == 0)
+		return ss != ts || sn != tn;
+	if (ss - ts > fs->window + 1 || ts - ss > fs->window + 1)
+		return 1;
+	ss = (ss - ts) * 1000000000 + (sn - tn);
+	return (ss < 0 ? -ss : ss) > fs->window * 1000000000;
+}
+
+/* Copied with an mtime the target cannot store: say so, once a copy. */
+static void
+warn_range(const struct iwm_rec *r, const struct fsinfo *fs)
+{
+	if (r->mtime_sec <= fs->tmax && r->mtime_sec >= fs->tmin)
+		return;
+	iwm_warnx("%s %s: mtime %lld is outside what the target's file "
+	    "system stores (%lld to %lld): it gets the nearest, and is "
+	    "compared as such", r->root, r->path, (long long)r->mtime_sec,
+	    (long long)fs->tmin, (long long)fs->tmax);
+}
+
+/* Is R inside the subtree of the record held in KEY (root NUL path)? */
+static int
+inside(const struct iwm_buf *key, size_t rootlen, const struct iwm_rec *r)
+{
+	size_t plen = key->len - rootlen - 1;
+
+	return strcmp(r->root, key->ptr) == 0 && r->path_len > plen &&
+	    r->path[plen] == '/' &&
+	    memcmp(r->path, key->ptr + rootlen + 1, plen) == 0;
+}
+
+/* A source record kept until the target's subtree it replaces is gone. */
+struct pending {
+	int		 on;
+	struct iwm_rec	 rec;
+	struct iwm_buf	 key, source;
+	size_t		 rootlen;
+};
+
+static void
+pending_set(struct pending *p, const struct iwm_rec *r)
+{
+	p->on = 1;
+	p->rec = *r;
+	p->rootlen = strlen(r->root);
+	iwm_buf_reset(&p->key);
+	iwm_buf_add(&p->key, r->root, p->rootlen + 1);
+	iwm_buf_add(&p->key, r->path, r->path_len);
+	iwm_buf_reset(&p->source);
+	if (r->source != NULL)
+		iwm_buf_adds(&p->source, r->source);
+	p->rec.root = p->key.ptr;
+	p->rec.path = p->key.ptr + p->rootlen + 1;
+	p->rec.source = r->source != NULL ? p->source.ptr : NULL;
 }
 
 int
@@ -103,6 +222,8 @@ main(int argc, char *argv[])
 	FILE *spool = NULL;
 	const struct iwm_rec *rs = NULL, *rt = NULL;
 	struct iwm_buf hdr = { 0 };
+	struct fsinfo fs;
+	struct pending pend = { 0 };
 	int ch, all = 0, del = 0, differ = 0, rc, warned = 0, deletions = 0;
 	long window = 0;
 
@@ -162,14 +283,31 @@ main(int argc, char *argv[])
 	}
 	if (iwm_mwrite_header(out, hdr.ptr) == -1)
 		goto ioerr;
+	fs.window = window;
+	fs.res = header_i64(&tgt, "mtime-res", 0);
+	if (fs.res < 0)
+		fs.res = 0;
+	fs.tmin = header_i64(&tgt, "mtime-min", INT64_MIN);
+	fs.tmax = header_i64(&tgt, "mtime-max", INT64_MAX);
+	fs.modes = header_i64(&tgt, "modes", 1) != 0;
 	if ((rc = iwm_mreader_next(&src, &rs)) == -1 ||
 	    (rc = iwm_mreader_next(&tgt, &rt)) == -1)
 		goto dataerr;
-	while (rs != NULL || rt != NULL) {
-		int c = rs == NULL ? 1 : rt == NULL ? -1 : iwm_rec_cmp(rs, rt);
+	while (rs != NULL || rt != NULL || pend.on) {
+		int c;
 
+		/* A replaced directory's contents are gone: create. */
+		if (pend.on && (rt == NULL ||
+		    !inside(&pend.key, pend.rootlen, rt))) {
+			pend.on = 0;
+			if (emit(IWM_OP_CREATE, &pend.rec, 1) == -1)
+				goto ioerr;
+			continue;
+		}
+		c = rs == NULL ? 1 : rt == NULL ? -1 : iwm_rec_cmp(rs, rt);
 		if (c < 0) {
 			differ = 1;
+			warn_range(rs, &fs);
 			if (emit(IWM_OP_CREATE, rs, 1) == -1)
 				goto ioerr;
 		} else if (c > 0) {
@@ -184,8 +322,21 @@ main(int argc, char *argv[])
 				    "nothing is marked for deletion", argv[0]);
 				warned = 1;
 			}
-		} else if (differs(rs, rt, window)) {
+		} else if (rs->type != rt->type && rs->type != IWM_TYPE_LINK &&
+		    del && iwm_scope_contains(src.scope, src.nscope,
+		    rt->root, rt->path, rt->path_len)) {
+			/* Another type on the target: delete, then create. */
 			differ = 1;
+			deletions++;
+			if (emit(IWM_OP_DELETE, rt, 0) == -1)
+				goto ioerr;
+			if (rt->type == IWM_TYPE_DIR)
+				pending_set(&pend, rs);
+			else if (emit(IWM_OP_CREATE, rs, 1) == -1)
+				goto ioerr;
+		} else if (differs(rs, rt, &fs)) {
+			differ = 1;
+			warn_range(rs, &fs);
 			if (emit(IWM_OP_UPDATE, rs, 1) == -1)
 				goto ioerr;
 		} else if (all && emit(IWM_OP_SAME, rs, 1) == -1)
@@ -232,5 +383,7 @@ out:
 	iwm_mreader_close(&src);
 	iwm_mreader_close(&tgt);
 	iwm_buf_free(&hdr);
+	iwm_buf_free(&pend.key);
+	iwm_buf_free(&pend.source);
 	return rc;
 }

@@ -21,7 +21,10 @@ usage_to(FILE *fp, int status)
 	    " [--delta-min SIZE]\n"
 	    "\t[--failed FILE] [--retries N] [--delete] [--dry-run]"
 	    " [--progress | --no-progress]\n"
-	    "\t[--stats] [-v] [FILE]\n", iwm_progname);
+	    "\t[--stats] [-v] [FILE]\n"
+	    "       %s --target URL [--credentials FILE] [--fingerprint SHA256"
+	    " | --cacert FILE]\n"
+	    "\t[--proxy URL] --action NAME\n", iwm_progname, iwm_progname);
 	exit(status);
 }
 
@@ -35,7 +38,7 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_RATE = 256, O_DELTAMIN, O_FAILED, O_RETRIES, O_DELETE,
-	    O_DRYRUN, O_PROGRESS, O_NOPROGRESS, O_STATS };
+	    O_DRYRUN, O_PROGRESS, O_NOPROGRESS, O_STATS, O_ACTION };
 	static const struct option longopts[] = {
 		IWM_REMOTE_LONGOPTS,
 		{ "jobs", required_argument, NULL, 'j' },
@@ -48,11 +51,13 @@ main(int argc, char *argv[])
 		{ "progress", no_argument, NULL, O_PROGRESS },
 		{ "no-progress", no_argument, NULL, O_NOPROGRESS },
 		{ "stats", no_argument, NULL, O_STATS },
+		{ "action", required_argument, NULL, O_ACTION },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct iwm_push_opts o;
+	const char *action = NULL;
 	long v;
 	int ch, rc, progress = -1;
 
@@ -111,6 +116,9 @@ main(int argc, char *argv[])
 		case O_STATS:
 			o.stats = 1;
 			break;
+		case O_ACTION:
+			action = optarg;
+			break;
 		case 'v':
 			o.remote.verbose = 1;
 			break;
@@ -130,6 +138,17 @@ main(int argc, char *argv[])
 	if (o.remote.fingerprint != NULL && o.remote.cacert != NULL) {
 		iwm_warnx("--fingerprint and --cacert exclude each other");
 		usage();
+	}
+	if (action != NULL) {
+		/* Run one of the agent's actions (lib/transfer/actcli.c). */
+		if (optind < argc || o.remote.url == NULL)
+			usage();
+		rc = iwm_remote_action(&o.remote, action, stdout);
+		if (iwm_close_stdout() == -1 && rc == 0) {
+			iwm_warn_err();
+			rc = IWM_EXIT_IO;
+		}
+		return rc;
 	}
 	o.progress = progress == -1 ? isatty(STDERR_FILENO) : progress;
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);

@@ -21,11 +21,13 @@ usage_to(FILE *fp, int status)
 	    "usage: %s --listen ADDR:PORT --users FILE [--cert FILE --key FILE"
 	    " | --insecure-http]\n"
 	    "\t(--tool PATH | --root NAME=DIR ...) [--fsync] [--threads N]\n"
-	    "\t[--max-connections N] [--timeout SECONDS] [--max-body SIZE]\n"
-	    "\t[--sig-cache DIR [--sig-cache-max SIZE]] [--ready-file FILE] [-v]\n"
+	    "\t[--max-connections N] [--max-per-address N] [--timeout SECONDS]\n"
+	    "\t[--max-body SIZE]"
+	    " [--sig-cache DIR [--sig-cache-max SIZE]]\n"
+	    "\t[--ready-file FILE] [-v]\n"
 	    "       %s --make-cert DIR\n"
 	    "       %s --print-fingerprint --cert FILE\n"
-	    "       %s --add-user NAME --users FILE\n",
+	    "       %s --add-user NAME --users FILE [--role admin|copy]\n",
 	    iwm_progname, iwm_progname, iwm_progname, iwm_progname);
 	exit(status);
 }
@@ -95,6 +97,11 @@ tool_roots(struct iwm_serve_opts *o, const char *toolpath)
 			iwm_buf_adds(&b, "/iw_migration");
 		}
 		add_root(o, names[i], b.ptr);
+		if (i == 4) {
+			/* The actions' <Temp> (iwm-protocol(7), ACTIONS). */
+			o->temp_dir = iwm_strndup(b.ptr,
+			    b.len - strlen("/iw_migration"));
+		}
 		iwm_buf_free(&b);
 	}
 	rc = 0;
@@ -124,7 +131,7 @@ main(int argc, char *argv[])
 	enum { O_LISTEN = 256, O_CERT, O_KEY, O_USERS, O_TOOL, O_ROOT,
 	    O_INSECURE, O_FSYNC, O_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY,
 	    O_READY, O_MAKECERT, O_ADDUSER, O_PRINTFP, O_SIGCACHE,
-	    O_SIGCACHEMAX };
+	    O_SIGCACHEMAX, O_ROLE, O_MAXPERADDR };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "cert", required_argument, NULL, O_CERT },
@@ -136,6 +143,7 @@ main(int argc, char *argv[])
 		{ "fsync", no_argument, NULL, O_FSYNC },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
+		{ "max-per-address", required_argument, NULL, O_MAXPERADDR },
 		{ "timeout", required_argument, NULL, O_TIMEOUT },
 		{ "max-body", required_argument, NULL, O_MAXBODY },
 		{ "sig-cache", required_argument, NULL, O_SIGCACHE },
@@ -143,6 +151,7 @@ main(int argc, char *argv[])
 		{ "ready-file", required_argument, NULL, O_READY },
 		{ "make-cert", required_argument, NULL, O_MAKECERT },
 		{ "add-user", required_argument, NULL, O_ADDUSER },
+		{ "role", required_argument, NULL, O_ROLE },
 		{ "print-fingerprint", no_argument, NULL, O_PRINTFP },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -151,6 +160,7 @@ main(int argc, char *argv[])
 	struct iwm_serve_opts o;
 	struct iwm_buf fp = { 0 };
 	const char *tool = NULL, *makecert = NULL, *adduser = NULL;
+	const char *role = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int ch, printfp = 0, rc;
 	size_t i;
@@ -159,6 +169,7 @@ main(int argc, char *argv[])
 	memset(&o, 0, sizeof(o));
 	o.threads = ncpu > 4 ? (unsigned)ncpu : 4;
 	o.max_conns = 64;
+	o.max_per_addr = 16;
 	o.timeout = 120;
 	o.max_body = (uint64_t)64 << 30;
 	o.sig_cache_max = (uint64_t)256 << 20;
@@ -209,6 +220,10 @@ main(int argc, char *argv[])
 			o.max_conns = (unsigned)num("--max-connections", optarg,
 			    1, 10000);
 			break;
+		case O_MAXPERADDR:
+			o.max_per_addr = (unsigned)num("--max-per-address",
+			    optarg, 1, 10000);
+			break;
 		case O_TIMEOUT:
 			o.timeout = (unsigned)num("--timeout", optarg, 1, 86400);
 			break;
@@ -239,6 +254,15 @@ main(int argc, char *argv[])
 			break;
 		case O_ADDUSER:
 			adduser = optarg;
+			break;
+		case O_ROLE:
+			if (strcmp(optarg, "admin") != 0 &&
+			    strcmp(optarg, "copy") != 0) {
+				iwm_warnx("--role '%s': expected admin or copy",
+				    optarg);
+				usage();
+			}
+			role = optarg;
 			break;
 		case O_PRINTFP:
 			printfp = 1;
@@ -275,6 +299,8 @@ main(int argc, char *argv[])
 		iwm_buf_free(&fp);
 		return iwm_close_stdout() == -1 ? IWM_EXIT_IO : 0;
 	}
+	if (role != NULL && adduser == NULL)
+		usage();
 	if (adduser != NULL) {
 		char *pw;
 
@@ -284,7 +310,7 @@ main(int argc, char *argv[])
 			iwm_warn_err();
 			return IWM_EXIT_DATA;
 		}
-		rc = iwm_users_add(o.users, adduser, pw);
+		rc = iwm_users_add(o.users, adduser, pw, role);
 		memset(pw, 0, strlen(pw));
 		free(pw);
 		if (rc == -1) {
@@ -304,6 +330,7 @@ main(int argc, char *argv[])
 		iwm_warn_err();
 		return IWM_EXIT_UNAVAIL;
 	}
+	o.tool = tool;		/* actions run only with --tool */
 	rc = iwm_serve_run(&o) == -1 ? IWM_EXIT_UNAVAIL : 0;
 	if (rc != 0)
 		iwm_warn_err();
@@ -314,5 +341,6 @@ main(int argc, char *argv[])
 			close(o.roots[i].fd);
 	}
 	free(o.roots);
+	free(o.temp_dir);
 	return rc;
 }

@@ -20,7 +20,7 @@ st_val() {
 st_path() {
 	st_i=$(st_val "$1/tool.sh" C_InstallPath)
 	case $st_i in
-	[A-Za-z]:\\*) printf '%s%s' "$st_i" "$(printf '%s' "$2" | tr '/' '\\')" ;;
+	[A-Za-z]:\\*) printf '%s%s' "$st_i" "$(printf '%s' "$2" | tr / "\\\\")" ;;
 	*) printf '%s%s' "$st_i" "$2" ;;
 	esac
 }

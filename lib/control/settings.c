@@ -246,6 +246,39 @@ bad:
 	return fail(IWM_EXIT_IO);
 }
 
+/* A private scratch file (mode 0600), read once by the tool. */
+static int
+write_plain(const char *path, const void *data, size_t len)
+{
+	size_t off = 0;
+	ssize_t w;
+	int fd;
+
+	unlink(path);
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1) {
+		iwm_seterr_errno("%s", path);
+		return fail(IWM_EXIT_IO);
+	}
+	while (off < len) {
+		if ((w = write(fd, (const char *)data + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			iwm_seterr_errno("%s", path);
+			close(fd);
+			unlink(path);
+			return fail(IWM_EXIT_IO);
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) == -1) {
+		iwm_seterr_errno("%s", path);
+		unlink(path);
+		return fail(IWM_EXIT_IO);
+	}
+	return 0;
+}
+
 /* ---- SQLite ----------------------------------------------------------- */
 
 static int
@@ -735,7 +768,7 @@ import_rows(const struct iwm_tool *t, const char *kind, const char *var,
 		return 0;
 	}
 	iwm_buf_printf(&path, "%s/import-%s.csv", tmpdir, kind);
-	if (write_atomic(path.ptr, b.ptr, b.len, 0600) == -1)
+	if (write_plain(path.ptr, b.ptr, b.len) == -1)
 		rc = -1;
 	else {
 		argv[0] = "import";
@@ -1149,6 +1182,13 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 		}
 	}
 	sqlite3_finalize(st);
+	st = NULL;
+	if (names.n > 0 && nabsent == names.n) {
+		iwm_seterr("the tool answered none of the %zu variables of "
+		    "settings-vars", names.n);
+		fail(IWM_EXIT_UNAVAIL);
+		goto out_host;
+	}
 
 	/* Domains, accounts, remote accounts. */
 	if ((st = sql_prep(db, "INSERT OR REPLACE INTO object VALUES(?1, ?2, "
@@ -1975,6 +2015,14 @@ converge_vars(struct ctx *c, const struct strv *names, const struct strv *vals,
 
 	*nset = 0;
 	get_vars(c->t, names->v, names->n, cur);
+	for (i = 0; i < names->n && cur[i] == NULL; i++)
+		;
+	if (names->n > 1 && i == names->n) {
+		free(cur);
+		iwm_seterr("the target's tool answered none of %zu variables",
+		    names->n);
+		return fail(IWM_EXIT_UNAVAIL);
+	}
 	for (i = 0; i < names->n; i++) {
 		if (vals->v[i] == NULL)
 			continue;
@@ -2090,7 +2138,7 @@ apply_preserved(struct ctx *c)
 		iwm_buf_reset(&path);
 		iwm_buf_printf(&path, "%s/import-preserved-%s.csv",
 		    c->statedir, kind);
-		if (write_atomic(path.ptr, bk.ptr, bk.len, 0600) == -1) {
+		if (write_plain(path.ptr, bk.ptr, bk.len) == -1) {
 			rc = -1;
 			break;
 		}

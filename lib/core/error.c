@@ -15,6 +15,28 @@ iwm_setprogname(const char *argv0)
 	const char *p = strrchr(argv0, '/');
 
 	iwm_progname = p != NULL ? p + 1 : argv0;
+	/* Run by the agent (actions.c): output streamed line by line. */
+	if (getenv("IWM_LINE_BUFFERED") != NULL)
+		setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+/*
+ * The message is formatted into a buffer of its own and only then
+ * copied over the last error, so an argument may be iwm_err() itself:
+ * iwm_seterr("%s: %s", what, iwm_err()) prefixes the previous message.
+ */
+static void
+seterr(const char *fmt, va_list ap, const char *suffix)
+{
+	char tmp[sizeof(errbuf)];
+	size_t n;
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	if (suffix != NULL) {
+		n = strlen(tmp);
+		snprintf(tmp + n, sizeof(tmp) - n, ": %s", suffix);
+	}
+	memcpy(errbuf, tmp, sizeof(errbuf));
 }
 
 void
@@ -23,7 +45,7 @@ iwm_seterr(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	seterr(fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -32,13 +54,10 @@ iwm_seterr_errno(const char *fmt, ...)
 {
 	va_list ap;
 	int saved = errno;
-	size_t n;
 
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	seterr(fmt, ap, strerror(saved));
 	va_end(ap);
-	n = strlen(errbuf);
-	snprintf(errbuf + n, sizeof(errbuf) - n, ": %s", strerror(saved));
 	errno = saved;
 }
 

@@ -269,6 +269,7 @@ load_one(void *arg, char **f, size_t nf)
 	struct loadctx *x = arg;
 	struct iwm_account a = { 0 };
 	const char *at = strrchr(f[0], '@'), *mbp = f[2];
+	const char *full = nf > 3 ? f[3] : "";
 	long type;
 	struct stat st;
 
@@ -284,19 +285,29 @@ load_one(void *arg, char **f, size_t nf)
 	a.type = (int)type;
 	a.mailboxpath = iwm_strdup(mbp);
 	a.cls = IWM_ACCT_NOMAILBOX;
-	if (*mbp != '\0') {
+	/*
+	 * The mailbox directory is U_FullMailboxPath (absolute, trailing
+	 * separator; with sorting prefixes <domain>/jo/hn/john/, which
+	 * U_MailBoxPath does not say).  Without it, U_MailBoxPath: relative
+	 * paths hang off the mail directory.
+	 */
+	if (nf > 3 && *full != '\0' && iwm_path_is_absolute(full)) {
+		a.dir = iwm_path_localize(x->maps, full);
+		mbp = full;
+	} else if (*mbp != '\0') {
 		if (iwm_path_is_absolute(mbp))
 			a.dir = iwm_path_localize(x->maps, mbp);
 		else {
 			struct iwm_buf b = { 0 };
 
-			/* Relative paths hang off the mail directory. */
 			iwm_buf_adds(&b, x->as->maildir);
 			add_slashed(&b, mbp, x->windows);
 			if (b.ptr[b.len - 1] != '/')
 				iwm_buf_addc(&b, '/');
 			a.dir = iwm_buf_steal(&b);
 		}
+	}
+	if (*mbp != '\0') {
 		/*
 		 * An unusable path is this account's problem, not the
 		 * whole scan's: say so, and let the caller know that what
@@ -327,7 +338,8 @@ iwm_accounts_load(struct iwm_accounts *as, const struct iwm_tool *t,
     const struct iwm_pathmaps *maps, const char *maildir,
     const char *archivedir, char *const *domains, size_t ndomains)
 {
-	static const char *const vars[] = { "u_type", "u_mailboxpath" };
+	static const char *const vars[] = { "u_type", "u_mailboxpath",
+	    "u_fullmailboxpath" };
 	struct loadctx x;
 	size_t i;
 
@@ -342,7 +354,7 @@ iwm_accounts_load(struct iwm_accounts *as, const struct iwm_tool *t,
 	x.windows = iwm_path_is_windows(maildir);
 	x.maildir_raw = maildir;
 	if (ndomains == 0) {
-		if (iwm_tool_export(t, "account", "*@*", vars, 2, load_one,
+		if (iwm_tool_export(t, "account", "*@*", vars, 3, load_one,
 		    &x) == -1)
 			return -1;
 	}
@@ -351,7 +363,7 @@ iwm_accounts_load(struct iwm_accounts *as, const struct iwm_tool *t,
 		int rc;
 
 		iwm_buf_printf(&pat, "*@%s", domains[i]);
-		rc = iwm_tool_export(t, "account", pat.ptr, vars, 2, load_one,
+		rc = iwm_tool_export(t, "account", pat.ptr, vars, 3, load_one,
 		    &x);
 		iwm_buf_free(&pat);
 		if (rc == -1)

@@ -4,16 +4,21 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "icewarp.h"
 
 #define ICEWARP_CONF	"/etc/icewarp/icewarp.conf"
+
+extern char **environ;
 
 /* Read IWS_INSTALL_DIR="..." from the shell-syntax icewarp.conf. */
 static char *
@@ -116,16 +121,71 @@ describe(struct iwm_buf *b, const struct iwm_tool *t, const char *const *argv)
 		iwm_buf_adds(b, " ...");
 }
 
+/*
+ * A tool call that does not finish within the timeout is killed (its
+ * whole process group) by a watchdog thread: reading its output then
+ * ends, and the call fails naming the command.  IWM_TOOL_TIMEOUT
+ * (seconds) changes the default.
+ */
+#define TOOL_TIMEOUT	300
+
+struct watchdog {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	pid_t		 pid;
+	unsigned	 secs;
+	int		 done, fired;
+};
+
+static unsigned
+tool_timeout(void)
+{
+	const char *e = getenv("IWM_TOOL_TIMEOUT");
+	long v;
+
+	if (e != NULL && iwm_parse_int(e, 1, 86400 * 7, &v) == 0)
+		return (unsigned)v;
+	return TOOL_TIMEOUT;
+}
+
+static void *
+watchdog_run(void *arg)
+{
+	struct watchdog *w = arg;
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += w->secs;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	if (!w->done) {
+		w->fired = 1;
+		kill(-w->pid, SIGKILL);
+		kill(w->pid, SIGKILL);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
 int
 iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
     iwm_tool_line_cb cb, void *arg, struct iwm_buf *out)
 {
+	struct watchdog w;
+	pthread_condattr_t ca;
+	pthread_t wt;
+	int watching = 0;
 	struct iwm_lines l;
 	struct iwm_buf cmd = { 0 }, err = { 0 };
 	const char **av;
 	size_t n, len;
 	int out_pipe[2], errfd, status, rc = 0, cbfail = 0;
 	char errname[] = "/tmp/iwm-tool-err.XXXXXX", *line;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
+	sigset_t dfl;
 	pid_t pid;
 
 	for (n = 0; argv[n] != NULL; n++)
@@ -145,22 +205,39 @@ iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
 		close(errfd);
 		goto fail;
 	}
-	if ((pid = fork()) == -1) {
-		iwm_seterr_errno("fork");
+	/* posix_spawn: no copy of this process for each of many calls. */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, errfd, STDERR_FILENO);
+	posix_spawnattr_init(&sa);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	posix_spawnattr_setsigdefault(&sa, &dfl);
+	/* Its own process group: a timeout stops its children too. */
+	posix_spawnattr_setpgroup(&sa, 0);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETPGROUP);
+	rc = posix_spawn(&pid, t->path, &fa, &sa, (char *const *)av, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&sa);
+	if (rc != 0) {
+		errno = rc;
+		iwm_seterr_errno("cannot run %s", t->path);
 		close(out_pipe[0]);
 		close(out_pipe[1]);
 		close(errfd);
 		goto fail;
 	}
-	if (pid == 0) {
-		signal(SIGPIPE, SIG_DFL);
-		dup2(out_pipe[1], STDOUT_FILENO);
-		dup2(errfd, STDERR_FILENO);
-		execv(t->path, (char *const *)av);
-		fprintf(stderr, "cannot run: %s\n", strerror(errno));
-		_exit(127);
-	}
 	close(out_pipe[1]);
+	memset(&w, 0, sizeof(w));
+	w.pid = pid;
+	w.secs = tool_timeout();
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.cv, &ca);
+	pthread_condattr_destroy(&ca);
+	watching = pthread_create(&wt, NULL, watchdog_run, &w) == 0;
 	iwm_lines_fdopen(&l, out_pipe[0], cmd.ptr);
 	while (!cbfail && (rc = iwm_lines_next(&l, &line, &len)) == 1) {
 		if (len > 0 && line[len - 1] == '\r')
@@ -173,9 +250,29 @@ iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
 			iwm_buf_addc(out, '\n');
 		}
 	}
+	if (cbfail) {
+		/* Nobody reads the rest: the tool must not wait on a pipe. */
+		kill(-pid, SIGTERM);
+		kill(pid, SIGTERM);
+	}
 	iwm_lines_close(&l);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
+	if (watching) {
+		pthread_mutex_lock(&w.mu);
+		w.done = 1;
+		pthread_cond_signal(&w.cv);
+		pthread_mutex_unlock(&w.mu);
+		pthread_join(wt, NULL);
+	}
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	if (w.fired) {
+		iwm_seterr("%s: no answer after %u seconds: stopped (set "
+		    "IWM_TOOL_TIMEOUT to wait longer)", cmd.ptr, w.secs);
+		close(errfd);
+		goto fail;
+	}
 	if (cbfail) {
 		close(errfd);
 		goto fail;

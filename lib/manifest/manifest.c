@@ -202,8 +202,9 @@ iwm_rec_parse(char *line, size_t len, struct iwm_rec *rec)
 		return -1;
 	}
 	rec->op = f[0][0];
-	if ((f[1][0] != 'f' && f[1][0] != 'd') || f[1][1] != '\0') {
-		iwm_seterr("bad TYPE '%s' (f or d)", f[1]);
+	if ((f[1][0] != 'f' && f[1][0] != 'd' && f[1][0] != 'l') ||
+	    f[1][1] != '\0') {
+		iwm_seterr("bad TYPE '%s' (f, d or l)", f[1]);
 		return -1;
 	}
 	rec->type = f[1][0];
@@ -433,6 +434,33 @@ iwm_mreader_header(const struct iwm_mreader *r, const char *key)
 	return NULL;
 }
 
+/* The current record against the anchor: 0 same key, 1 inside it, -1. */
+static int
+anchor_rel(const struct iwm_mreader *r)
+{
+	const char *ap = r->anchor.ptr + r->anchor_rootlen + 1;
+	size_t al = r->anchor.len - r->anchor_rootlen - 1;
+
+	if (strcmp(r->rec.root, r->anchor.ptr) != 0)
+		return -1;
+	if (r->rec.path_len == al && memcmp(r->rec.path, ap, al) == 0)
+		return 0;
+	return r->rec.path_len > al && r->rec.path[al] == '/' &&
+	    memcmp(r->rec.path, ap, al) == 0 ? 1 : -1;
+}
+
+/*
+ * A replacement (iwm-manifest(5), Order): a record that is not a
+ * deletion, of the same ROOT and PATH as the last '-' record but of
+ * another TYPE, right after it and the deletions of its subtree.
+ */
+static int
+replacement(const struct iwm_mreader *r)
+{
+	return r->anchor.len > 0 && r->rec.op != IWM_OP_DELETE &&
+	    r->rec.type != r->anchor_type && anchor_rel(r) == 0;
+}
+
 int
 iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 {
@@ -461,13 +489,23 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 			c = iwm_path_cmp(r->rec.path, r->rec.path_len,
 			    r->prev.ptr + r->prev_rootlen + 1,
 			    r->prev.len - r->prev_rootlen - 1);
-		if (c <= 0) {
+		if (c <= 0 && !replacement(r)) {
 			iwm_seterr(c == 0 ? "duplicate record" :
 			    "out of order (records must be sorted by ROOT, "
 			    "then PATH component by component)");
 			goto bad;
 		}
 	}
+	if (r->rec.op == IWM_OP_DELETE) {
+		if (r->anchor.len == 0 || anchor_rel(r) != 1) {
+			iwm_buf_reset(&r->anchor);
+			iwm_buf_add(&r->anchor, r->rec.root, rootlen + 1);
+			iwm_buf_add(&r->anchor, r->rec.path, r->rec.path_len);
+			r->anchor_rootlen = rootlen;
+			r->anchor_type = r->rec.type;
+		}
+	} else
+		iwm_buf_reset(&r->anchor);
 	iwm_buf_reset(&r->prev);
 	iwm_buf_add(&r->prev, r->rec.root, rootlen + 1);
 	iwm_buf_add(&r->prev, r->rec.path, r->rec.path_len);
@@ -489,6 +527,7 @@ iwm_mreader_close(struct iwm_mreader *r)
 	free(r->header);
 	iwm_scope_free(r->scope, r->nscope);
 	iwm_buf_free(&r->prev);
+	iwm_buf_free(&r->anchor);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -553,10 +592,20 @@ add_num(struct iwm_buf *b, uint64_t v)
 	iwm_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
+static _Thread_local struct iwm_buf wbuf;
+
+/* Free this thread's record buffer (a thread that ends calls it). */
+void
+iwm_mwrite_free(void)
+{
+	iwm_buf_free(&wbuf);
+}
+
 int
 iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
 {
-	static _Thread_local struct iwm_buf b;
+	struct iwm_buf b = wbuf;
+	int rc;
 	char ns[10];
 	long v;
 	int i;
@@ -596,5 +645,7 @@ iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
 		iwm_escape_buf(&b, rec->note, strlen(rec->note));
 	}
 	iwm_buf_addc(&b, '\n');
-	return fwrite(b.ptr, 1, b.len, fp) == b.len ? 0 : -1;
+	rc = fwrite(b.ptr, 1, b.len, fp) == b.len ? 0 : -1;
+	wbuf = b;
+	return rc;
 }

@@ -28,6 +28,11 @@
 
 #define IWM_TYPE_FILE	'f'
 #define IWM_TYPE_DIR	'd'
+#define IWM_TYPE_LINK	'l'	/* a symbolic link: listed, never copied */
+
+/* NOTE of a target listing's record whose copy must be checked by
+ * content (iwm-manifest(5), "Racily clean copies"). */
+#define IWM_NOTE_RACY	"racy"
 
 struct iwm_rec {
 	char		 op;
@@ -58,6 +63,11 @@ struct iwm_mreader {
 	struct iwm_buf	 prev;		/* key of the previous record */
 	size_t		 prev_rootlen;
 	int		 have_prev;
+	/* The last '-' record that may be followed, after the deletions
+	 * of its subtree, by a record of its path with another TYPE. */
+	struct iwm_buf	 anchor;
+	size_t		 anchor_rootlen;
+	char		 anchor_type;
 	int		 complete;	/* IWM_MANIFEST_END was read */
 	struct iwm_rec	 rec;
 };
@@ -77,6 +87,7 @@ int	 iwm_rec_parse(char *line, size_t len, struct iwm_rec *);
 /* Writing: stdio, escaped, fast.  Return -1 on a write error. */
 int	 iwm_mwrite_header(FILE *, const char *words);	/* words may be NULL */
 int	 iwm_mwrite_rec(FILE *, const struct iwm_rec *);
+void	 iwm_mwrite_free(void);	/* a thread's buffer, before it ends */
 int	 iwm_mwrite_end(FILE *);
 /* Append PATH/SOURCE/NOTE escapes of s[0..len) to a buffer. */
 void	 iwm_escape_buf(struct iwm_buf *, const char *s, size_t len);

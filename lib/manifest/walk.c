@@ -290,7 +290,7 @@ emit(struct walk *w, const struct stat *sb, char type)
 
 	r.op = IWM_OP_LIST;
 	r.type = type;
-	r.size = type == IWM_TYPE_FILE ? (uint64_t)sb->st_size : 0;
+	r.size = type != IWM_TYPE_DIR ? (uint64_t)sb->st_size : 0;
 	r.mtime_sec = sb->st_mtim.tv_sec;
 	r.mtime_nsec = sb->st_mtim.tv_nsec;
 	r.mode = sb->st_mode & 07777;
@@ -302,7 +302,9 @@ emit(struct walk *w, const struct stat *sb, char type)
 	if (type == IWM_TYPE_FILE) {
 		w->st->files++;
 		w->st->bytes += r.size;
-	} else
+	} else if (type == IWM_TYPE_LINK)
+		w->st->links++;
+	else
 		w->st->dirs++;
 	return w->cb(w->arg, &r);
 }
@@ -348,6 +350,12 @@ walk_list(struct walk *w, struct listing *l)
 		}
 		if (S_ISREG(sb->st_mode)) {
 			rc = emit(w, sb, IWM_TYPE_FILE);
+			continue;
+		}
+		if (S_ISLNK(sb->st_mode)) {
+			/* Listed, never followed: the copy reports it, the
+			 * target's listing lets it be deleted. */
+			rc = emit(w, sb, IWM_TYPE_LINK);
 			continue;
 		}
 		if (!S_ISDIR(sb->st_mode)) {

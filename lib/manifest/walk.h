@@ -13,7 +13,8 @@ typedef int (*iwm_walk_cb)(void *arg, const struct iwm_rec *);
 struct iwm_walk_stats {
 	uint64_t files, dirs, bytes;
 	uint64_t vanished;	/* entries gone between readdir and stat */
-	uint64_t skipped;	/* symlinks, devices, sockets ... */
+	uint64_t links;		/* symbolic links (TYPE l records) */
+	uint64_t skipped;	/* devices, sockets, FIFOs ... */
 	uint64_t unreadable;	/* directories that could not be read */
 };
 

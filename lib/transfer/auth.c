@@ -1,9 +1,10 @@
 /*
  * auth.c: the agent's users file and password checks.
  *
- * One line per user: NAME:pbkdf2-sha256:ITERATIONS:SALT:HASH with SALT
- * and HASH in base64.  PBKDF2 is slow on purpose; a successful check is
- * remembered as an HMAC of the password under a key that lives only in
+ * One line per user: NAME:pbkdf2-sha256:ITERATIONS:SALT:HASH[:ROLE] with
+ * SALT and HASH in base64; ROLE admin (may run actions) or copy (files
+ * only), copy when absent.  PBKDF2 is slow on purpose; a successful
+ * check is remembered as an HMAC of the password under a key that lives only in
  * this process, so each request of a long transfer does not pay it.
  */
 #include <sys/stat.h>
@@ -34,6 +35,7 @@ struct user {
 	unsigned char	 hash[HASH_LEN];
 	unsigned char	 cached[HASH_LEN];	/* HMAC of an accepted password */
 	int		 have_cached;
+	int		 admin;			/* role admin */
 };
 
 struct iwm_users {
@@ -113,6 +115,7 @@ iwm_users_load(const char *file)
 	while ((rc = iwm_lines_next(&l, &line, &len)) == 1) {
 		char *f[5], *p = line;
 		struct user *e;
+		char *role;
 		long iter;
 		int i;
 
@@ -137,6 +140,17 @@ iwm_users_load(const char *file)
 		e = &u->v[u->n];
 		memset(e, 0, sizeof(*e));
 		e->iter = (unsigned)iter;
+		if ((role = strchr(f[4], ':')) != NULL) {
+			*role++ = '\0';
+			if (strcmp(role, "admin") != 0 &&
+			    strcmp(role, "copy") != 0) {
+				iwm_seterr("%s:%llu: role '%s': expected "
+				    "admin or copy", file,
+				    (unsigned long long)l.lineno, role);
+				goto fail;
+			}
+			e->admin = strcmp(role, "admin") == 0;
+		}
 		if (b64dec(f[3], e->salt, SALT_LEN) == -1 ||
 		    b64dec(f[4], e->hash, HASH_LEN) == -1) {
 			iwm_seterr("%s:%llu: malformed salt or hash", file,
@@ -180,6 +194,31 @@ pbkdf2(const char *pass, const unsigned char *salt, unsigned iter,
 	    (int)iter, EVP_sha256(), HASH_LEN, out) == 1 ? 0 : -1;
 }
 
+/* Only the remembered HMAC: cheap, 1 for a password accepted before. */
+int
+iwm_users_check_cached(struct iwm_users *u, const char *user,
+    const char *pass)
+{
+	unsigned char mac[HASH_LEN];
+	unsigned int maclen = 0;
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < u->n; i++)
+		if (strcmp(u->v[i].name, user) == 0)
+			break;
+	if (i == u->n)
+		return 0;
+	HMAC(EVP_sha256(), u->key, sizeof(u->key), (const unsigned char *)pass,
+	    strlen(pass), mac, &maclen);
+	pthread_mutex_lock(&u->mu);
+	ok = u->v[i].have_cached &&
+	    CRYPTO_memcmp(mac, u->v[i].cached, HASH_LEN) == 0;
+	pthread_mutex_unlock(&u->mu);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return ok;
+}
+
 int
 iwm_users_check(struct iwm_users *u, const char *user, const char *pass)
 {
@@ -218,9 +257,124 @@ iwm_users_check(struct iwm_users *u, const char *user, const char *pass)
 	return ok;
 }
 
+/*
+ * Failed logins per client address.  The first IWM_FAIL_FREE failures
+ * in a row cost only their delay; each one after that makes the
+ * address wait twice as long before its next login is checked (2 s,
+ * 4 s ... IWM_FAIL_MAX s).  A success, or an hour without a failure,
+ * forgets the address.  When the table is full the entry whose last
+ * failure is oldest makes room.  The caller serializes the calls.
+ */
+#define FAIL_SLOTS	512
+#define FAIL_FORGET	3600.0
+
+struct failent {
+	char		 addr[64];
+	unsigned	 count;
+	double		 last;		/* time of the last failure */
+	double		 until;		/* next login checked from then on */
+};
+
+struct iwm_failtab {
+	struct failent	 v[FAIL_SLOTS];
+};
+
+struct iwm_failtab *
+iwm_failtab_new(void)
+{
+	return iwm_calloc(1, sizeof(struct iwm_failtab));
+}
+
+void
+iwm_failtab_free(struct iwm_failtab *t)
+{
+	free(t);
+}
+
+static struct failent *
+fail_find(struct iwm_failtab *t, const char *addr, double now)
+{
+	size_t i;
+
+	for (i = 0; i < FAIL_SLOTS; i++)
+		if (t->v[i].count > 0 && strcmp(t->v[i].addr, addr) == 0) {
+			if (now - t->v[i].last > FAIL_FORGET &&
+			    now >= t->v[i].until) {
+				memset(&t->v[i], 0, sizeof(t->v[i]));
+				return NULL;
+			}
+			return &t->v[i];
+		}
+	return NULL;
+}
+
+double
+iwm_fail_wait(struct iwm_failtab *t, const char *addr, double now)
+{
+	struct failent *e = fail_find(t, addr, now);
+
+	return e != NULL && e->until > now ? e->until - now : 0;
+}
+
+double
+iwm_fail_add(struct iwm_failtab *t, const char *addr, double now,
+    unsigned *count)
+{
+	struct failent *e = fail_find(t, addr, now);
+	double wait = 0;
+	size_t i;
+
+	if (e == NULL) {
+		e = &t->v[0];
+		for (i = 0; i < FAIL_SLOTS; i++) {
+			if (t->v[i].count == 0) {
+				e = &t->v[i];
+				break;
+			}
+			if (t->v[i].last < e->last)
+				e = &t->v[i];
+		}
+		memset(e, 0, sizeof(*e));
+		snprintf(e->addr, sizeof(e->addr), "%s", addr);
+	}
+	e->count++;
+	e->last = now;
+	if (e->count > IWM_FAIL_FREE) {
+		unsigned k = e->count - IWM_FAIL_FREE;
+
+		wait = k >= 9 ? IWM_FAIL_MAX : (double)(1u << k);
+		if (wait > IWM_FAIL_MAX)
+			wait = IWM_FAIL_MAX;
+		e->until = now + wait;
+	}
+	*count = e->count;
+	return wait;
+}
+
+void
+iwm_fail_clear(struct iwm_failtab *t, const char *addr)
+{
+	struct failent *e = fail_find(t, addr, 0);
+
+	if (e != NULL)
+		memset(e, 0, sizeof(*e));
+}
+
+int
+iwm_users_admin(struct iwm_users *u, const char *user)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++)
+		if (strcmp(u->v[i].name, user) == 0)
+			return u->v[i].admin;
+	return 0;
+}
+
 /* Rewrite FILE with USER's line replaced or added (temp + rename). */
 int
-iwm_users_add(const char *file, const char *user, const char *pass)
+iwm_users_add(const char *file, const char *user, const char *pass,
+    const char *role)
 {
 	unsigned char salt[SALT_LEN], h[HASH_LEN];
 	struct iwm_buf out = { 0 }, tmp = { 0 };
@@ -239,8 +393,13 @@ iwm_users_add(const char *file, const char *user, const char *pass)
 			goto done;
 		while ((r = iwm_lines_next(&l, &line, &len)) == 1) {
 			if (len > ulen && memcmp(line, user, ulen) == 0 &&
-			    line[ulen] == ':')
+			    line[ulen] == ':') {
+				/* A new password keeps the old role. */
+				if (role == NULL && len > 6 &&
+				    strcmp(line + len - 6, ":admin") == 0)
+					role = "admin";
 				continue;
+			}
 			iwm_buf_add(&out, line, len);
 			iwm_buf_addc(&out, '\n');
 		}
@@ -257,7 +416,7 @@ iwm_users_add(const char *file, const char *user, const char *pass)
 	b64enc(&out, salt, SALT_LEN);
 	iwm_buf_addc(&out, ':');
 	b64enc(&out, h, HASH_LEN);
-	iwm_buf_addc(&out, '\n');
+	iwm_buf_printf(&out, ":%s\n", role != NULL ? role : "copy");
 	iwm_buf_printf(&tmp, "%s.tmpXXXXXX", file);
 	if ((fd = mkstemp(tmp.ptr)) == -1) {
 		iwm_seterr_errno("%s", tmp.ptr);

@@ -110,5 +110,21 @@ iwm_fmt_mtime(struct iwm_buf *b, int64_t sec, long nsec)
 int
 iwm_is_tmpname(const char *name)
 {
-	return strncmp(name, IWM_TMP_PREFIX, IWM_TMP_PREFIX_LEN) == 0;
+	size_t n = sizeof(IWM_RACY_FILE) - 1;
+
+	return strncmp(name, IWM_TMP_PREFIX, IWM_TMP_PREFIX_LEN) == 0 ||
+	    (strncmp(name, IWM_RACY_FILE, n) == 0 &&
+	    (name[n] == '\0' || name[n] == '/'));
+}
+
+void
+iwm_fp_hex(struct iwm_buf *b, const unsigned char *md)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < IWM_FP_LEN; i++) {
+		iwm_buf_addc(b, hex[md[i] >> 4]);
+		iwm_buf_addc(b, hex[md[i] & 15]);
+	}
 }

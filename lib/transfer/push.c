@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -31,7 +32,11 @@
 #define BATCH_ITEMS	2000
 #define BATCH_BYTES	(8u << 20)
 #define SMALL_FILE	(1u << 20)	/* larger files are sent alone */
+#define BATCH_LINE	512		/* bytes counted for a record line */
 #define QUEUE_MAX	100000
+/* Seconds: the coarsest mtime clock a source is trusted to have (the
+ * kernel's tick, a FAT volume's 2 s). */
+#define RACY_TICK	2
 
 enum ist { I_PENDING, I_OK, I_SKIP, I_FAIL };
 
@@ -47,6 +52,8 @@ struct item {
 	enum ist	 st;
 	char		*note;
 	int		 sent;		/* in the current batch body */
+	int		 racy;		/* read within a tick of its mtime */
+	int		 made_up;	/* a directory without SOURCE */
 	int		 busy;		/* owned by a job: not journalled yet */
 	int		 delta;		/* went as a delta */
 };
@@ -73,6 +80,11 @@ struct job {
 	char		 bmtime[40];
 	int		 have_bsize;
 	struct iwm_rs_delta *delta;
+	/* the whole-file check: SHA-256 of the source, on its own thread */
+	pthread_t	 hth;
+	int		 hashing, hfd, hrc;
+	volatile int	 hstop;
+	struct iwm_buf	 hhex;
 	unsigned	 tries;
 	double		 when;		/* retry not before */
 	struct job	*next;		/* retry list */
@@ -95,7 +107,11 @@ struct push {
 	struct item	**dstack;	/* directories to delete */
 	size_t		 ndstack, dcap;
 	struct item	*held;
-	int		 barrier, held_ready, eof;
+	struct iwm_buf	 lastdel;	/* ROOT NUL PATH of the last '-' */
+	FILE		*dirspool;	/* directories to set the mtime of */
+	uint64_t	 ndirspool;
+	int		 dirphase;	/* setting them now */
+	int		 barrier, held_ready, held_wait, eof;
 	unsigned	 inflight;
 	struct job	*retry;
 	struct job	*live;
@@ -105,6 +121,8 @@ struct push {
 	/* figures */
 	uint64_t	 files, fbytes, deltas, dirs, deleted, vanished, nfailed;
 	uint64_t	 planned, wire_up, wire_down, nodelete;
+	uint64_t	 batch_max;	/* bytes: the agent's max-body allows */
+	uint64_t	 mismatches;	/* deltas that failed the whole check */
 };
 
 static volatile sig_atomic_t sig_stop, sig_pause;
@@ -188,6 +206,26 @@ to_rec(const struct item *it, struct iwm_rec *r)
 	r->note = it->note;
 }
 
+/* Keep a directory done by the pass for its mtime at the end. */
+static void
+spool_dir(struct push *p, const struct iwm_rec *r)
+{
+	struct iwm_rec d = *r;
+
+	if (p->dirspool == NULL) {
+		if ((p->dirspool = tmpfile()) == NULL) {
+			iwm_warnx("temporary file: %s", strerror(errno));
+			return;
+		}
+		iwm_mwrite_header(p->dirspool, "directory-times");
+	}
+	d.op = IWM_OP_UPDATE;
+	d.source = NULL;
+	d.note = NULL;
+	if (iwm_mwrite_rec(p->dirspool, &d) == 0)
+		p->ndirspool++;
+}
+
 static void
 emit(struct push *p)
 {
@@ -201,6 +239,11 @@ emit(struct push *p)
 		switch (it->st) {
 		case I_OK:
 			r.note = NULL;
+			if (p->dirphase)
+				break;
+			if (it->type == IWM_TYPE_DIR && !it->made_up &&
+			    it->op != IWM_OP_DELETE && !p->o->dry_run)
+				spool_dir(p, &r);
 			if (iwm_mwrite_rec(stdout, &r) == -1 && p->fatal == 0) {
 				iwm_warnx("journal: %s", strerror(errno));
 				p->fatal = IWM_EXIT_IO;
@@ -263,9 +306,48 @@ job_add(struct job *j, struct item *it)
 		j->bytes += it->size;
 }
 
+static void *
+hash_thread(void *arg)
+{
+	struct job *j = arg;
+
+	j->hrc = iwm_file_sha256(j->hfd, &j->hstop, &j->hhex);
+	return NULL;
+}
+
+static void
+hash_stop(struct job *j, int now)
+{
+	if (!j->hashing)
+		return;
+	j->hstop = now;
+	pthread_join(j->hth, NULL);
+	close(j->hfd);
+	j->hashing = 0;
+}
+
+/* After the delta's last byte: the source's hash as a trailer. */
+static int
+hash_trailer(struct curl_slist **list, void *arg)
+{
+	struct job *j = arg;
+	char tmp[128];
+
+	hash_stop(j, 0);
+	/* Unreadable now: without the hash the agent refuses (400), and
+	 * the file goes whole. */
+	if (j->hrc != 0)
+		return CURL_TRAILERFUNC_OK;
+	snprintf(tmp, sizeof(tmp), "X-Iwm-Sha256: %s", j->hhex.ptr);
+	*list = curl_slist_append(*list, tmp);
+	return CURL_TRAILERFUNC_OK;
+}
+
 static void
 job_reset_transfer(struct job *j)
 {
+	hash_stop(j, 1);
+	iwm_buf_free(&j->hhex);
 	if (j->easy != NULL)
 		curl_easy_cleanup(j->easy);
 	j->easy = NULL;
@@ -387,12 +469,14 @@ hdr_add(struct job *j, const char *fmt, ...)
 static int
 open_source(struct item *it, struct stat *sb)
 {
+	struct timespec t;
 	int fd;
 
 	if (it->source == NULL) {
 		item_done(it, I_FAIL, "no SOURCE path in the record");
 		return -1;
 	}
+	clock_gettime(CLOCK_REALTIME, &t);
 	if ((fd = open(it->source, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			item_done(it, I_SKIP, NULL);
@@ -408,6 +492,16 @@ open_source(struct item *it, struct stat *sb)
 	it->sec = sb->st_mtim.tv_sec;
 	it->nsec = sb->st_mtim.tv_nsec;
 	it->mode = sb->st_mode & 07777;
+	/*
+	 * Racily clean (iwm-manifest(5)): a write after this read may
+	 * leave the same mtime when the mtime is not older than the read
+	 * by a clock tick; the agent marks such a copy, and the next pass
+	 * checks it by content.  A write stamps about the time of the
+	 * write: an mtime far in the future is never met again by one.
+	 */
+	it->racy = (it->sec > t.tv_sec - RACY_TICK ||
+	    (it->sec == t.tv_sec - RACY_TICK && it->nsec >= t.tv_nsec)) &&
+	    it->sec <= t.tv_sec + RACY_TICK;
 	return fd;
 }
 
@@ -421,7 +515,9 @@ batch_header(struct iwm_buf *b, const struct item *it, uint64_t size)
 	iwm_fmt_mtime(b, it->sec, it->nsec);
 	iwm_buf_printf(b, "\t%o\t%s\t", it->mode, it->root);
 	iwm_escape_buf(b, it->path, it->plen);
-	iwm_buf_adds(b, "\t-\n");
+	iwm_buf_adds(b, it->racy && it->op != IWM_OP_DELETE &&
+	    it->type == IWM_TYPE_FILE ? "\t-\t" IWM_NOTE_RACY "\n" :
+	    "\t-\n");
 }
 
 /* The next record of a batch body, with its data read whole. */
@@ -651,6 +747,8 @@ job_start(struct push *p, struct job *j)
 		hdr_add(j, "X-Iwm-Mtime: %lld.%09ld", (long long)it->sec,
 		    it->nsec);
 		hdr_add(j, "X-Iwm-Mode: %o", it->mode);
+		if (it->racy)
+			hdr_add(j, "X-Iwm-Racy: 1");
 		break;
 	case J_SIG:
 		add_path(&path, "/v1/sig/", it);
@@ -709,6 +807,18 @@ delta_start(struct push *p, struct job *j)
 		return 0;
 	}
 	iwm_rs_delta_base_size(j->delta, j->bsize);
+	/* The agent checks the patched file against this before renaming. */
+	j->hstop = 0;
+	j->hrc = -1;
+	if ((j->hfd = dup(fd)) == -1 ||
+	    pthread_create(&j->hth, NULL, hash_thread, j) != 0) {
+		if (j->hfd != -1)
+			close(j->hfd);
+		item_done(it, I_FAIL, "cannot hash the source: %s",
+		    strerror(errno));
+		return 0;
+	}
+	j->hashing = 1;
 	add_path(&path, "/v1/delta/", it);
 	j->easy = iwm_client_easy(&p->cl, path.ptr);
 	iwm_buf_free(&path);
@@ -718,11 +828,18 @@ delta_start(struct push *p, struct job *j)
 	curl_easy_setopt(j->easy, CURLOPT_READDATA, j);
 	j->hdrs = curl_slist_append(j->hdrs,
 	    "Content-Type: application/x-librsync-delta");
+	j->hdrs = curl_slist_append(j->hdrs, "Transfer-Encoding: chunked");
+	j->hdrs = curl_slist_append(j->hdrs, "X-Iwm-Check: sha256");
+	j->hdrs = curl_slist_append(j->hdrs, "Trailer: X-Iwm-Sha256");
+	curl_easy_setopt(j->easy, CURLOPT_TRAILERFUNCTION, hash_trailer);
+	curl_easy_setopt(j->easy, CURLOPT_TRAILERDATA, j);
 	hdr_add(j, "X-Iwm-Base-Size: %llu", (unsigned long long)j->bsize);
 	hdr_add(j, "X-Iwm-Base-Mtime: %s", j->bmtime);
 	hdr_add(j, "X-Iwm-Size: %llu", (unsigned long long)it->size);
 	hdr_add(j, "X-Iwm-Mtime: %lld.%09ld", (long long)it->sec, it->nsec);
 	hdr_add(j, "X-Iwm-Mode: %o", it->mode);
+	if (it->racy)
+		hdr_add(j, "X-Iwm-Racy: 1");
 	live_add(p, j);
 	return 1;
 }
@@ -892,7 +1009,9 @@ job_done(struct push *p, struct job *j, CURLcode cc)
 			item_done(it, I_OK, NULL);
 			break;
 		}
-		if (http == 409 || http == 400) {
+		if (http == 412)
+			p->mismatches++;
+		if (http == 409 || http == 400 || http == 412) {
 			/* The base moved under us: send it whole. */
 			j->kind = J_PUT;
 			if (job_start(p, j) != 1)
@@ -943,6 +1062,17 @@ make_item(struct push *p, const struct iwm_rec *rec)
 	it->path = iwm_strndup(rec->path, rec->path_len);
 	it->plen = rec->path_len;
 	it->source = rec->source ? iwm_strdup(rec->source) : NULL;
+	if (it->type == IWM_TYPE_DIR && it->source == NULL && !p->dirphase &&
+	    op != IWM_OP_DELETE) {
+		/* Made up by the scan (an extern's domain absent here):
+		 * made now, and its mtime never set again. */
+		struct timespec t;
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		it->sec = t.tv_sec;
+		it->nsec = t.tv_nsec;
+		it->made_up = 1;
+	}
 	if (p->tail != NULL)
 		p->tail->next = it;
 	else
@@ -956,7 +1086,20 @@ make_item(struct push *p, const struct iwm_rec *rec)
 	    it->plen))
 		item_done(it, I_FAIL, "deletion outside the manifest's scope "
 		    "refused");
+	else if (op != IWM_OP_DELETE && it->type == IWM_TYPE_LINK)
+		item_done(it, I_FAIL, "a symbolic link: not copied (iwm "
+		    "copies regular files and directories only)");
 	return it;
+}
+
+/* Is IT of the ROOT NUL PATH in KEY? */
+static int
+same_key(const struct iwm_buf *key, const struct item *it)
+{
+	size_t rl = strlen(it->root) + 1;
+
+	return key->len == rl + it->plen && memcmp(key->ptr, it->root,
+	    rl) == 0 && memcmp(key->ptr + rl, it->path, it->plen) == 0;
 }
 
 static struct job *
@@ -984,14 +1127,29 @@ next_job(struct push *p)
 				return NULL;
 			j = job_new(J_BATCH);
 			while (p->ndstack > 0 && (p->held == NULL ||
-			    !inside(p->dstack[p->ndstack - 1], p->held)))
-				job_add(j, p->dstack[--p->ndstack]);
+			    !inside(p->dstack[p->ndstack - 1], p->held))) {
+				struct item *d = p->dstack[--p->ndstack];
+
+				/* Replaced by the held item: it waits for
+				 * this deletion to be done. */
+				if (p->held != NULL && d->plen ==
+				    p->held->plen && strcmp(d->root,
+				    p->held->root) == 0 && memcmp(d->path,
+				    p->held->path, d->plen) == 0)
+					p->held_wait = 1;
+				job_add(j, d);
+			}
 			p->barrier = 0;
 			p->held_ready = p->held != NULL;
 			if (j->n > 0)
 				return j;
 			job_free(j);
 			continue;
+		}
+		if (p->held_ready && p->held_wait) {
+			if (p->inflight > 0 || p->retry != NULL)
+				return NULL;
+			p->held_wait = 0;
 		}
 		if (p->held_ready) {
 			it = p->held;
@@ -1030,6 +1188,19 @@ next_job(struct push *p)
 				p->barrier = 1;
 				continue;
 			}
+			if (same_key(&p->lastdel, it)) {
+				/* A replacement: its deletion goes first. */
+				iwm_buf_reset(&p->lastdel);
+				p->held = it;
+				p->barrier = 1;
+				continue;
+			}
+			iwm_buf_reset(&p->lastdel);
+			if (it->op == IWM_OP_DELETE) {
+				iwm_buf_adds(&p->lastdel, it->root);
+				iwm_buf_addc(&p->lastdel, '\0');
+				iwm_buf_add(&p->lastdel, it->path, it->plen);
+			}
 		}
 		if (it->st != I_PENDING)
 			continue;
@@ -1053,7 +1224,7 @@ next_job(struct push *p)
 				job_add(j, it);
 				return j;
 			}
-			if (it->size > SMALL_FILE) {
+			if (it->size > SMALL_FILE || it->size > p->batch_max / 2) {
 				j = job_new(J_PUT);
 				job_add(j, it);
 				return j;
@@ -1062,9 +1233,43 @@ next_job(struct push *p)
 		if (p->batch == NULL)
 			p->batch = job_new(J_BATCH);
 		job_add(p->batch, it);
-		if (p->batch->n >= BATCH_ITEMS || p->batch->bytes >= BATCH_BYTES)
+		if (p->batch->n >= BATCH_ITEMS || p->batch->bytes +
+		    p->batch->n * BATCH_LINE >= p->batch_max)
 			return take_batch(p);
 	}
+}
+
+/*
+ * Batches fit the agent's --max-body (its /v1/info "max-body" line):
+ * at most half of it, the rest left for the record lines.  -1 with the
+ * exit status in *RC if the agent cannot be asked.
+ */
+static int
+agent_limits(struct push *p, int *rc)
+{
+	char *info = NULL, *line, *nl;
+	size_t ilen = 0;
+	uint64_t v;
+	FILE *mem;
+
+	p->batch_max = BATCH_BYTES;
+	if ((mem = open_memstream(&info, &ilen)) == NULL) {
+		iwm_warnx("memory stream: %s", strerror(errno));
+		*rc = IWM_EXIT_SOFTWARE;
+		return -1;
+	}
+	*rc = iwm_remote_info(&p->o->remote, mem);
+	fclose(mem);
+	for (line = info; *rc == 0 && line != NULL && *line != '\0';
+	    line = nl) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl++ = '\0';
+		if (strncmp(line, "max-body\t", 9) == 0 &&
+		    iwm_parse_u64(line + 9, &v) == 0 && v / 2 < p->batch_max)
+			p->batch_max = v / 2 > 4096 ? v / 2 : 4096;
+	}
+	free(info);
+	return *rc == 0 ? 0 : -1;
 }
 
 /* --- progress and the main loop -------------------------------------- */
@@ -1163,6 +1368,41 @@ abort_all(struct push *p)
 	}
 }
 
+static void
+run(struct push *p)
+{
+	const struct iwm_push_opts *o = p->o;
+	struct job *j;
+
+	for (;;) {
+		if (sig_stop > 1) {
+			abort_all(p);
+			break;
+		}
+		while (!sig_stop && !sig_pause && !p->fatal &&
+		    p->inflight < o->jobs && (j = next_job(p)) != NULL)
+			if (job_start(p, j) != 1)
+				job_settle(p, j);
+		emit(p);
+		progress(p, 0);
+		if (p->inflight == 0 && p->retry == NULL) {
+			if (sig_pause && !sig_stop && !p->fatal) {
+				fflush(stdout);
+				iwm_warnx("paused (SIGCONT resumes)");
+				raise(SIGSTOP);
+				sig_pause = 0;
+				iwm_warnx("resumed");
+				continue;
+			}
+			if (sig_stop || p->fatal || (p->eof &&
+			    p->batch == NULL && p->ndstack == 0 &&
+			    !p->barrier && !p->held_ready))
+				break;
+		}
+		pump(p);
+	}
+}
+
 int
 iwm_push_run(const struct iwm_push_opts *o)
 {
@@ -1185,6 +1425,12 @@ iwm_push_run(const struct iwm_push_opts *o)
 		iwm_warn_err();
 		iwm_mreader_close(&p.mr);
 		return IWM_EXIT_USAGE;
+	}
+	p.batch_max = BATCH_BYTES;
+	if (!o->dry_run && agent_limits(&p, &rc) == -1) {
+		iwm_client_free(&p.cl);
+		iwm_mreader_close(&p.mr);
+		return rc;
 	}
 	if (o->failed != NULL) {
 		if ((p.failed = fopen(o->failed, "w")) == NULL) {
@@ -1209,31 +1455,31 @@ iwm_push_run(const struct iwm_push_opts *o)
 	curl_multi_setopt(p.multi, CURLMOPT_MAXCONNECTS, (long)o->jobs);
 	iwm_mwrite_header(stdout, o->dry_run ? "journal dry-run" : "journal");
 
-	for (;;) {
-		if (sig_stop > 1) {
-			abort_all(&p);
-			break;
+	run(&p);
+	/*
+	 * Directory mtimes, as rsync -a sets them: once everything below
+	 * them is written, every directory the pass made or updated gets
+	 * its mtime again (writes inside it changed it).
+	 */
+	if (p.dirspool != NULL && p.ndirspool > 0 && !p.fatal && !sig_stop) {
+		int fd;
+
+		iwm_mreader_close(&p.mr);
+		if (fflush(p.dirspool) == EOF ||
+		    (fd = dup(fileno(p.dirspool))) == -1 ||
+		    lseek(fd, 0, SEEK_SET) == -1) {
+			iwm_warnx("directory times: %s", strerror(errno));
+			p.fatal = IWM_EXIT_IO;
+		} else if (iwm_mreader_fdopen(&p.mr, fd, "directory times") ==
+		    -1) {
+			iwm_warn_err();
+			p.fatal = IWM_EXIT_SOFTWARE;
+		} else {
+			p.dirphase = 1;
+			p.eof = 0;
+			p.scope = NULL;
+			run(&p);
 		}
-		while (!sig_stop && !sig_pause && !p.fatal &&
-		    p.inflight < o->jobs && (j = next_job(&p)) != NULL)
-			if (job_start(&p, j) != 1)
-				job_settle(&p, j);
-		emit(&p);
-		progress(&p, 0);
-		if (p.inflight == 0 && p.retry == NULL) {
-			if (sig_pause && !sig_stop && !p.fatal) {
-				fflush(stdout);
-				iwm_warnx("paused (SIGCONT resumes)");
-				raise(SIGSTOP);
-				sig_pause = 0;
-				iwm_warnx("resumed");
-				continue;
-			}
-			if (sig_stop || p.fatal || (p.eof && p.batch == NULL &&
-			    p.ndstack == 0 && !p.barrier && !p.held_ready))
-				break;
-		}
-		pump(&p);
 	}
 	/* Whatever never started is simply not journalled. */
 	if (p.batch != NULL)
@@ -1256,10 +1502,12 @@ iwm_push_run(const struct iwm_push_opts *o)
 		    (unsigned long long)p.nodelete);
 	if (o->stats)
 		fprintf(stderr, "%s: stats files=%llu bytes=%llu deltas=%llu "
+		    "delta_mismatch=%llu "
 		    "dirs=%llu deleted=%llu vanished=%llu failed=%llu "
 		    "wire_up=%llu wire_down=%llu wire=%llu seconds=%.3f\n",
 		    iwm_progname, (unsigned long long)p.files,
 		    (unsigned long long)p.fbytes, (unsigned long long)p.deltas,
+		    (unsigned long long)p.mismatches,
 		    (unsigned long long)p.dirs, (unsigned long long)p.deleted,
 		    (unsigned long long)p.vanished,
 		    (unsigned long long)p.nfailed,
@@ -1288,6 +1536,9 @@ out:
 	if (p.multi != NULL)
 		curl_multi_cleanup(p.multi);
 	free(p.dstack);
+	iwm_buf_free(&p.lastdel);
+	if (p.dirspool != NULL)
+		fclose(p.dirspool);
 	iwm_mreader_close(&p.mr);
 	if (!o->dry_run)
 		iwm_client_free(&p.cl);

@@ -11,13 +11,16 @@
  * signature of another kind goes through librsync's own delta job.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <librsync.h>
+#include <openssl/evp.h>
 
 #include "transfer.h"
 
@@ -1045,9 +1048,24 @@ struct iwm_rs_patch {
 	struct pcopy	*copies;
 	size_t		 ncopies, capcopies;
 	int		 untracked;	/* too many copies to remember */
+	/*
+	 * The whole-file check: a thread hashes the output (SHA-256) as
+	 * it is written, reading it back behind the writer, so that
+	 * copies stay in the kernel and the hash uses another core.
+	 */
+	EVP_MD_CTX	*md;		/* NULL: no check */
+	pthread_t	 hth;
+	pthread_mutex_t	 hmu;
+	pthread_cond_t	 hcv;
+	int		 hfd;
+	uint64_t	 hpub;		/* bytes written so far */
+	uint64_t	 hashed;
+	int		 hend, hstop, herr;
 };
 
 enum { P_MAGIC, P_OP, P_ARGS, P_LIT, P_END };
+
+static void	 hash_publish(struct iwm_rs_patch *);
 
 static int
 patch_copy(struct iwm_rs_patch *p, uint64_t pos, uint64_t len)
@@ -1112,6 +1130,7 @@ patch_copy(struct iwm_rs_patch *p, uint64_t pos, uint64_t len)
 		at += (uint64_t)n;
 		left -= (uint64_t)n;
 		p->written += (uint64_t)n;
+		hash_publish(p);
 	}
 	return 0;
 }
@@ -1134,6 +1153,7 @@ iwm_rs_patch_new(int basefd, struct iwm_fput *out)
 
 	p->basefd = basefd;
 	p->out = out;
+	p->hfd = -1;
 	p->obuf = iwm_malloc(RS_BUFSZ);
 	p->state = P_MAGIC;
 	p->need = 4;
@@ -1237,6 +1257,7 @@ iwm_rs_patch_feed(struct iwm_rs_patch *p, const char *in, size_t n, int eof)
 				return -1;
 			}
 			p->written += k;
+			hash_publish(p);
 			p->litleft -= k;
 			c += k;
 			n -= k;
@@ -1336,12 +1357,151 @@ iwm_rs_patch_sig(const struct iwm_rs_patch *p, const char *basesig,
 	return 0;
 }
 
+static void *
+hash_thread(void *arg)
+{
+	struct iwm_rs_patch *p = arg;
+	char *buf = iwm_malloc(RS_BUFSZ);
+
+	pthread_mutex_lock(&p->hmu);
+	for (;;) {
+		uint64_t n;
+		ssize_t got;
+
+		while (p->hashed == p->hpub && !p->hend && !p->hstop)
+			pthread_cond_wait(&p->hcv, &p->hmu);
+		if (p->hstop || p->herr || p->hashed == p->hpub)
+			break;
+		n = p->hpub - p->hashed;
+		pthread_mutex_unlock(&p->hmu);
+		if (n > RS_BUFSZ)
+			n = RS_BUFSZ;
+		got = preadfull(p->hfd, buf, (size_t)n, p->hashed);
+		pthread_mutex_lock(&p->hmu);
+		if (got != (ssize_t)n) {
+			p->herr = 1;
+			break;
+		}
+		EVP_DigestUpdate(p->md, buf, (size_t)n);
+		p->hashed += n;
+	}
+	pthread_mutex_unlock(&p->hmu);
+	free(buf);
+	return NULL;
+}
+
+/* Tell the hashing thread how far the output is written. */
+static void
+hash_publish(struct iwm_rs_patch *p)
+{
+	if (p->md == NULL)
+		return;
+	pthread_mutex_lock(&p->hmu);
+	p->hpub = p->written;
+	pthread_cond_signal(&p->hcv);
+	pthread_mutex_unlock(&p->hmu);
+}
+
+/* Hash everything written from now on (before the first feed). */
+void
+iwm_rs_patch_hash(struct iwm_rs_patch *p)
+{
+	if (p->md != NULL || (p->md = EVP_MD_CTX_new()) == NULL)
+		return;
+	/* The output is open write-only: read it back by its name. */
+	if (EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1 ||
+	    (p->hfd = openat(p->out->dirfd, p->out->tmp, O_RDONLY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+		goto fail;
+	pthread_mutex_init(&p->hmu, NULL);
+	pthread_cond_init(&p->hcv, NULL);
+	if (pthread_create(&p->hth, NULL, hash_thread, p) == 0)
+		return;
+	pthread_mutex_destroy(&p->hmu);
+	pthread_cond_destroy(&p->hcv);
+	close(p->hfd);
+	p->hfd = -1;
+fail:
+	EVP_MD_CTX_free(p->md);
+	p->md = NULL;
+}
+
+static void
+hash_end(struct iwm_rs_patch *p, int stop)
+{
+	if (p->hfd == -1)
+		return;
+	pthread_mutex_lock(&p->hmu);
+	p->hend = 1;
+	p->hstop = stop;
+	pthread_cond_signal(&p->hcv);
+	pthread_mutex_unlock(&p->hmu);
+	pthread_join(p->hth, NULL);
+	pthread_mutex_destroy(&p->hmu);
+	pthread_cond_destroy(&p->hcv);
+	close(p->hfd);
+	p->hfd = -1;
+}
+
+/* 1: the output's SHA-256 is HEX; 0: it is not; -1: not hashed. */
+int
+iwm_rs_patch_check(struct iwm_rs_patch *p, const char *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	struct iwm_buf b = { 0 };
+	unsigned len = 0;
+	int same;
+
+	if (p->md == NULL)
+		return -1;
+	hash_publish(p);
+	hash_end(p, 0);
+	if (p->herr || p->hashed != p->written ||
+	    EVP_DigestFinal_ex(p->md, md, &len) != 1 || len != IWM_FP_LEN)
+		return -1;
+	iwm_fp_hex(&b, md);
+	same = strcasecmp(b.ptr, hex) == 0;
+	iwm_buf_free(&b);
+	return same;
+}
+
 void
 iwm_rs_patch_free(struct iwm_rs_patch *p)
 {
 	if (p == NULL)
 		return;
+	hash_end(p, 1);
+	EVP_MD_CTX_free(p->md);
 	free(p->copies);
 	free(p->obuf);
 	free(p);
+}
+
+/* SHA-256 of a whole file (the new file of a delta), in hex. */
+int
+iwm_file_sha256(int fd, const volatile int *stop, struct iwm_buf *hex)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	char *buf = iwm_malloc(RS_BUFSZ * 4);
+	uint64_t off = 0;
+	unsigned len = 0;
+	ssize_t n = 0;
+	int rc = -1;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	while (!*stop && (n = preadfull(fd, buf, RS_BUFSZ * 4, off)) > 0) {
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	if (*stop || n == -1 || EVP_DigestFinal_ex(ctx, md, &len) != 1 ||
+	    len != IWM_FP_LEN)
+		goto out;
+	iwm_fp_hex(hex, md);
+	rc = 0;
+out:
+	EVP_MD_CTX_free(ctx);
+	free(buf);
+	return rc;
 }

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +121,8 @@ sweep_dir(int fd, uint64_t *removed)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (iwm_is_tmpname(de->d_name)) {
+		if (strncmp(de->d_name, IWM_TMP_PREFIX,
+		    IWM_TMP_PREFIX_LEN) == 0) {
 			if (unlinkat(dirfd(d), de->d_name, 0) == 0)
 				(*removed)++;
 			continue;
@@ -244,6 +246,7 @@ int
 iwm_fput_begin(struct iwm_fput *f, struct iwm_dircache *c, const char *path)
 {
 	const char *base;
+	struct stat sb;
 	int dfd;
 
 	memset(f, 0, sizeof(*f));
@@ -252,6 +255,11 @@ iwm_fput_begin(struct iwm_fput *f, struct iwm_dircache *c, const char *path)
 		return -1;
 	if ((f->dirfd = dup(dfd)) == -1)
 		return -1;
+	/* The directory's mtime before the temporary name touches it. */
+	if (fstat(f->dirfd, &sb) == 0) {
+		f->dirtime = sb.st_mtim;
+		f->have_dirtime = 1;
+	}
 	for (;;) {
 		snprintf(f->tmp, sizeof(f->tmp), "%s%ld-%lu", IWM_TMP_PREFIX,
 		    (long)getpid(), atomic_fetch_add(&tmpseq, 1));
@@ -299,6 +307,19 @@ iwm_fput_abort(struct iwm_fput *f)
 	if (f->fd != -1) {
 		close(f->fd);
 		unlinkat(f->dirfd, f->tmp, 0);
+	}
+	/*
+	 * The directory keeps the mtime it had, whether the file went in
+	 * or not: when the source's changed too, the directory's own
+	 * record in the pass sets it afterwards.
+	 */
+	if (f->dirfd != -1 && f->have_dirtime) {
+		struct timespec ts[2];
+
+		ts[0].tv_sec = 0;
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1] = f->dirtime;
+		(void)futimens(f->dirfd, ts);
 	}
 	if (f->dirfd != -1)
 		close(f->dirfd);
@@ -359,8 +380,10 @@ iwm_fs_delete(struct iwm_dircache *c, const char *path, int isdir)
 }
 
 int
-iwm_fs_mkdir(struct iwm_dircache *c, const char *path, unsigned mode)
+iwm_fs_mkdir(struct iwm_dircache *c, const char *path, unsigned mode,
+    int64_t sec, long nsec, int settime)
 {
+	struct timespec ts[2];
 	const char *base;
 	int dfd = iwm_fs_parent(c, path, 1, &base), fd;
 
@@ -370,7 +393,10 @@ iwm_fs_mkdir(struct iwm_dircache *c, const char *path, unsigned mode)
 		return -1;
 	if ((fd = openat2_beneath(dfd, base, O_RDONLY | O_DIRECTORY, 0)) == -1)
 		return -1;
-	if (fchmod(fd, mode & 07777) == -1) {
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)sec;
+	ts[0].tv_nsec = ts[1].tv_nsec = nsec;
+	if (fchmod(fd, mode & 07777) == -1 ||
+	    (settime && futimens(fd, ts) == -1)) {
 		int e = errno;
 
 		close(fd);
@@ -379,4 +405,283 @@ iwm_fs_mkdir(struct iwm_dircache *c, const char *path, unsigned mode)
 	}
 	close(fd);
 	return 0;
+}
+
+/* --- what the file system stores ------------------------------------ */
+
+static int
+probe_time(int fd, int64_t sec, long nsec, struct timespec *got)
+{
+	struct timespec ts[2];
+	struct stat sb;
+
+	ts[0].tv_sec = ts[1].tv_sec = (time_t)sec;
+	ts[0].tv_nsec = ts[1].tv_nsec = nsec;
+	if (futimens(fd, ts) == -1 || fstat(fd, &sb) == -1)
+		return -1;
+	*got = sb.st_mtim;
+	return 0;
+}
+
+/*
+ * Set a few mtimes and modes on a temporary file and read back what the
+ * file system kept: the mtime granularity (a FAT volume keeps 2 s, ext3
+ * with small inodes 1 s, NTFS through CIFS 100 ns), the range of mtimes
+ * (ext4 clamps beyond 2446), and whether permission bits are kept.
+ */
+int
+iwm_fs_probe(struct iwm_serve_root *r)
+{
+	static const long want = 123456789;
+	struct timespec got, ts[2];
+	struct stat sb, root;
+	char name[64];
+	long k;
+	int fd, have_root;
+
+	r->mtime_res = 1000000000;
+	r->mtime_min = INT64_MIN;
+	r->mtime_max = INT64_MAX;
+	r->modes = 1;
+	have_root = fstat(r->fd, &root) == 0;
+	snprintf(name, sizeof(name), "%sprobe-%ld-%lu", IWM_TMP_PREFIX,
+	    (long)getpid(), atomic_fetch_add(&tmpseq, 1));
+	if ((fd = openat(r->fd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
+		/* A read-only root: nothing will be written anyway. */
+		iwm_seterr_errno("root %s: %s: cannot learn what its file "
+		    "system stores", r->name, r->dir);
+		r->mtime_res = 1;
+		return -1;
+	}
+	if (probe_time(fd, 1000000001, want, &got) == 0) {
+		if (got.tv_sec == 1000000000)
+			r->mtime_res = 2000000000;
+		else if (got.tv_sec == 1000000001 && got.tv_nsec == want)
+			r->mtime_res = 1;
+		else if (got.tv_sec == 1000000001)
+			for (k = 10; k < 1000000000; k *= 10)
+				if (got.tv_nsec == want - want % k) {
+					r->mtime_res = k;
+					break;
+				}
+	}
+	if (probe_time(fd, (int64_t)1 << 62, 0, &got) == 0)
+		r->mtime_max = got.tv_sec;
+	if (probe_time(fd, -((int64_t)1 << 62), 0, &got) == 0)
+		r->mtime_min = got.tv_sec;
+	if (fchmod(fd, 0640) == -1 || fstat(fd, &sb) == -1 ||
+	    (sb.st_mode & 07777) != 0640 || fchmod(fd, 0604) == -1 ||
+	    fstat(fd, &sb) == -1 || (sb.st_mode & 07777) != 0604)
+		r->modes = 0;
+	close(fd);
+	unlinkat(r->fd, name, 0);
+	if (have_root) {
+		ts[0].tv_sec = 0;
+		ts[0].tv_nsec = UTIME_OMIT;
+		ts[1] = root.st_mtim;
+		(void)futimens(r->fd, ts);
+	}
+	return 0;
+}
+
+/* --- racily clean copies ---------------------------------------------- */
+
+/*
+ * A sorted set of paths, in memory and in IWM_RACY_FILE (one escaped
+ * path a line, rewritten whole under a temporary name on each change).
+ * There are few: only copies of files changed within a clock tick of
+ * being read.
+ */
+struct iwm_racy {
+	pthread_mutex_t	 mu;
+	char		**v;
+	size_t		 n, cap;
+	atomic_size_t	 count;		/* n, read without the lock */
+};
+
+static int
+racy_find(const struct iwm_racy *s, const char *path, size_t len, size_t *at)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		size_t ml = strlen(s->v[mid]);
+		int c = memcmp(s->v[mid], path, ml < len ? ml : len);
+
+		if (c == 0)
+			c = ml < len ? -1 : ml > len ? 1 : 0;
+		if (c == 0) {
+			*at = mid;
+			return 1;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*at = lo;
+	return 0;
+}
+
+static void
+racy_insert(struct iwm_racy *s, const char *path, size_t len)
+{
+	size_t at;
+
+	if (racy_find(s, path, len, &at))
+		return;
+	if (s->n == s->cap) {
+		s->cap = s->cap ? 2 * s->cap : 16;
+		s->v = iwm_reallocarray(s->v, s->cap, sizeof(*s->v));
+	}
+	memmove(s->v + at + 1, s->v + at, (s->n - at) * sizeof(*s->v));
+	s->v[at] = iwm_strndup(path, len);
+	s->n++;
+	atomic_store(&s->count, s->n);
+}
+
+static int
+racy_save(struct iwm_serve_root *r)
+{
+	struct iwm_racy *s = r->racy;
+	struct iwm_buf b = { 0 };
+	char tmp[64];
+	size_t i;
+	int fd, ok;
+
+	if (s->n == 0) {
+		if (unlinkat(r->fd, IWM_RACY_FILE, 0) == -1 && errno != ENOENT)
+			return -1;
+		return 0;
+	}
+	for (i = 0; i < s->n; i++) {
+		iwm_escape_buf(&b, s->v[i], strlen(s->v[i]));
+		iwm_buf_addc(&b, '\n');
+	}
+	snprintf(tmp, sizeof(tmp), "%sracy-%ld-%lu", IWM_TMP_PREFIX,
+	    (long)getpid(), atomic_fetch_add(&tmpseq, 1));
+	if ((fd = openat(r->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1) {
+		iwm_buf_free(&b);
+		return -1;
+	}
+	ok = write(fd, b.ptr, b.len) == (ssize_t)b.len && fdatasync(fd) == 0;
+	if (close(fd) == -1)
+		ok = 0;
+	iwm_buf_free(&b);
+	if (!ok || renameat(r->fd, tmp, r->fd, IWM_RACY_FILE) == -1) {
+		int e = errno;
+
+		unlinkat(r->fd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int
+iwm_racy_open(struct iwm_serve_root *r)
+{
+	struct iwm_racy *s = iwm_calloc(1, sizeof(*s));
+	struct iwm_lines l;
+	char *line;
+	size_t len;
+	int fd, rc;
+
+	pthread_mutex_init(&s->mu, NULL);
+	r->racy = s;
+	if ((fd = openat(r->fd, IWM_RACY_FILE, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		iwm_seterr_errno("root %s: %s/%s", r->name, r->dir,
+		    IWM_RACY_FILE);
+		return -1;
+	}
+	iwm_lines_fdopen(&l, fd, IWM_RACY_FILE);
+	while ((rc = iwm_lines_next(&l, &line, &len)) == 1) {
+		struct iwm_buf b = { 0 };
+		size_t i;
+
+		/* Undo the manifest escapes. */
+		for (i = 0; i < len; i++) {
+			if (line[i] == '\\' && i + 1 < len) {
+				i++;
+				iwm_buf_addc(&b, line[i] == 't' ? '\t' :
+				    line[i] == 'n' ? '\n' : line[i] == 'r' ?
+				    '\r' : line[i]);
+			} else
+				iwm_buf_addc(&b, line[i]);
+		}
+		if (b.len > 0 && iwm_path_valid(b.ptr, b.len))
+			racy_insert(s, b.ptr, b.len);
+		iwm_buf_free(&b);
+	}
+	iwm_lines_close(&l);
+	if (rc == -1) {
+		iwm_seterr_errno("root %s: %s/%s", r->name, r->dir,
+		    IWM_RACY_FILE);
+		return -1;
+	}
+	return 0;
+}
+
+/* Mark PATH racy or clean; kept on disk before this returns. */
+int
+iwm_racy_mark(struct iwm_serve_root *r, const char *path, int racy)
+{
+	struct iwm_racy *s = r->racy;
+	size_t at, len = strlen(path);
+	int rc = 0, had;
+
+	if (s == NULL)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	had = racy_find(s, path, len, &at);
+	if (racy && !had) {
+		racy_insert(s, path, len);
+		rc = racy_save(r);
+	} else if (!racy && had) {
+		free(s->v[at]);
+		memmove(s->v + at, s->v + at + 1,
+		    (s->n - at - 1) * sizeof(*s->v));
+		s->n--;
+		atomic_store(&s->count, s->n);
+		rc = racy_save(r);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
+int
+iwm_racy_has(struct iwm_serve_root *r, const char *path, size_t len)
+{
+	struct iwm_racy *s = r->racy;
+	size_t at;
+	int has;
+
+	/* A listing asks for every file: no lock while there is none. */
+	if (s == NULL || atomic_load(&s->count) == 0)
+		return 0;
+	pthread_mutex_lock(&s->mu);
+	has = s->n > 0 && racy_find(s, path, len, &at);
+	pthread_mutex_unlock(&s->mu);
+	return has;
+}
+
+void
+iwm_racy_free(struct iwm_serve_root *r)
+{
+	size_t i;
+
+	if (r->racy == NULL)
+		return;
+	for (i = 0; i < r->racy->n; i++)
+		free(r->racy->v[i]);
+	free(r->racy->v);
+	pthread_mutex_destroy(&r->racy->mu);
+	free(r->racy);
+	r->racy = NULL;
 }

@@ -6,6 +6,8 @@
 #ifndef IWM_TRANSFER_H
 #define IWM_TRANSFER_H
 
+#include <time.h>
+
 #include "iwm.h"
 #include "manifest.h"
 
@@ -24,6 +26,7 @@ void	 iwm_url_escape(struct iwm_buf *, const char *, size_t);
 int	 iwm_url_unescape(char *, size_t *);
 int	 iwm_parse_mtime(const char *, int64_t *sec, long *nsec);
 void	 iwm_fmt_mtime(struct iwm_buf *, int64_t sec, long nsec);
+/* A name clients may not use: temporary uploads, IWM_RACY_FILE. */
 int	 iwm_is_tmpname(const char *name);
 
 /* auth.c: users file ("NAME:pbkdf2-sha256:ITER:SALT:HASH", base64). */
@@ -33,7 +36,26 @@ struct iwm_users *iwm_users_load(const char *file);
 int	 iwm_users_check(struct iwm_users *, const char *user,
 	    const char *pass);
 void	 iwm_users_free(struct iwm_users *);
-int	 iwm_users_add(const char *file, const char *user, const char *pass);
+/* Only against a password accepted before (no PBKDF2): 1 or 0. */
+int	 iwm_users_check_cached(struct iwm_users *, const char *user,
+	    const char *pass);
+/* Failed logins per client address (numeric), times in seconds. */
+#define IWM_FAIL_FREE	3	/* failures in a row before any back-off */
+#define IWM_FAIL_MAX	300	/* longest back-off */
+struct iwm_failtab;
+struct iwm_failtab *iwm_failtab_new(void);
+void	 iwm_failtab_free(struct iwm_failtab *);
+/* Seconds before ADDR's next login is checked; 0: now. */
+double	 iwm_fail_wait(struct iwm_failtab *, const char *addr, double now);
+/* Count a failure; the back-off now in force, *COUNT failures in a row. */
+double	 iwm_fail_add(struct iwm_failtab *, const char *addr, double now,
+	    unsigned *count);
+void	 iwm_fail_clear(struct iwm_failtab *, const char *addr);
+/* ROLE "admin" or "copy"; NULL keeps an existing user's, else copy. */
+int	 iwm_users_add(const char *file, const char *user, const char *pass,
+	    const char *role);
+/* 1 when USER has the admin role (may run actions). */
+int	 iwm_users_admin(struct iwm_users *, const char *user);
 int	 iwm_user_valid(const char *);
 /* Read a password from stdin, or from the terminal without echo. */
 char	*iwm_read_password(void);
@@ -42,13 +64,21 @@ char	*iwm_read_password(void);
 int	 iwm_tls_make_cert(const char *dir, struct iwm_buf *fp);
 int	 iwm_tls_cert_fp(const char *certfile, struct iwm_buf *fp);
 void	 iwm_fp_format(struct iwm_buf *, const unsigned char *);
+/* 32 bytes as 64 lower-case hex digits. */
+void	 iwm_fp_hex(struct iwm_buf *, const unsigned char *);
 int	 iwm_fp_parse(const char *, unsigned char *);
 
 /* serve*.c: the agent. */
+struct iwm_racy;
 struct iwm_serve_root {
 	char	*name;
 	char	*dir;
 	int	 fd;		/* O_PATH directory, opened at start */
+	/* What its file system stores (iwm_fs_probe). */
+	int64_t	 mtime_res;	/* mtime granularity, nanoseconds */
+	int64_t	 mtime_min, mtime_max;
+	int	 modes;		/* permission bits kept */
+	struct iwm_racy *racy;	/* racily clean copies (iwm_racy_open) */
 };
 struct iwm_serve_opts {
 	const char	*listen;	/* ADDR:PORT */
@@ -62,12 +92,22 @@ struct iwm_serve_opts {
 	int		 verbose;
 	unsigned	 threads;
 	unsigned	 max_conns;
+	unsigned	 max_per_addr;	/* connections from one address */
 	unsigned	 timeout;	/* idle seconds */
 	uint64_t	 max_body;	/* bytes per request body */
 	const char	*sig_cache;	/* --sig-cache DIR, or NULL */
 	uint64_t	 sig_cache_max;	/* bytes */
+	const char	*tool;		/* --tool, for the actions; or NULL */
+	char		*temp_dir;	/* the tool's temp path, or NULL */
 };
 int	 iwm_serve_run(struct iwm_serve_opts *);
+
+/* actions.c: POST /v1/action/NAME (an MHD_Result). */
+struct MHD_Connection;
+int	 iwm_action_request(struct iwm_serve_opts *, struct iwm_users *,
+	    struct MHD_Connection *, const char *name, const char *method);
+/* Refuse new actions and wait for a running one to end. */
+void	 iwm_actions_drain(void);
 
 /* serve_fs.c: confined file operations below a root. */
 struct iwm_dircache {
@@ -80,6 +120,8 @@ struct iwm_fput {
 	int	 fd;
 	char	 tmp[64];
 	char	*name;
+	struct timespec dirtime;	/* the directory's mtime at begin */
+	int	 have_dirtime;
 };
 int	 iwm_fs_open_root(struct iwm_serve_root *);
 int	 iwm_fs_sweep(struct iwm_serve_root *, uint64_t *removed);
@@ -95,8 +137,22 @@ int	 iwm_fput_commit(struct iwm_fput *, unsigned mode, int64_t sec,
 	    long nsec, int dosync);
 void	 iwm_fput_abort(struct iwm_fput *);
 int	 iwm_fs_delete(struct iwm_dircache *, const char *path, int isdir);
-int	 iwm_fs_mkdir(struct iwm_dircache *, const char *path, unsigned mode);
+/* With SETTIME, the directory's mtime too. */
+int	 iwm_fs_mkdir(struct iwm_dircache *, const char *path, unsigned mode,
+	    int64_t sec, long nsec, int settime);
 int	 iwm_errno_status(int);
+/* Learn what the root's file system stores, with a temporary file. */
+int	 iwm_fs_probe(struct iwm_serve_root *);
+/*
+ * Racily clean copies (iwm-manifest(5)): the paths of a root whose
+ * copy was written from a source that may change again within the
+ * same mtime, kept in IWM_RACY_FILE at the top of the root.
+ */
+#define IWM_RACY_FILE		".iwm-racy"
+int	 iwm_racy_open(struct iwm_serve_root *);
+int	 iwm_racy_mark(struct iwm_serve_root *, const char *path, int racy);
+int	 iwm_racy_has(struct iwm_serve_root *, const char *path, size_t len);
+void	 iwm_racy_free(struct iwm_serve_root *);
 
 /* rsdelta.c: librsync in memory and streaming. */
 int	 iwm_rs_signature(int fd, uint64_t size, struct iwm_buf *sig);
@@ -115,6 +171,10 @@ int	 iwm_rs_patch_feed(struct iwm_rs_patch *, const char *, size_t,
 	    int eof);
 uint64_t iwm_rs_patch_written(const struct iwm_rs_patch *);
 void	 iwm_rs_patch_free(struct iwm_rs_patch *);
+/* The whole-file check: hash the output, compare with the sender's. */
+void	 iwm_rs_patch_hash(struct iwm_rs_patch *);
+int	 iwm_rs_patch_check(struct iwm_rs_patch *, const char *hex);
+int	 iwm_file_sha256(int fd, const volatile int *stop, struct iwm_buf *);
 /* The patched file's signature, reusing the base's sums; -1: cannot. */
 int	 iwm_rs_patch_sig(const struct iwm_rs_patch *, const char *basesig,
 	    size_t baselen, uint64_t basesize, int newfd, uint64_t newsize,
@@ -170,6 +230,10 @@ int	 iwm_remote_info(const struct iwm_remote_opts *, FILE *out);
 	{ "insecure-http", no_argument, NULL, 0x1006 }
 /* 1 when CH was one of those and has been stored. */
 int	 iwm_remote_opt(struct iwm_remote_opts *, int ch, const char *arg);
+
+/* actcli.c: run an agent's action, print its output; its exit status. */
+int	 iwm_remote_action(const struct iwm_remote_opts *, const char *name,
+	    FILE *out);
 
 /* push.c: make the target match a diff. */
 struct iwm_push_opts {

@@ -35,7 +35,7 @@ usage(void)
 	      "       [--messages N] [--size-median BYTES] [--windows] [--archivists N]\n"
 	      "       [--externs N] [--shared N] [--unused N] [--remotes N] [--no-archive]\n"
 	      "       [--no-mailboxes] [--target] [--mariadb SOCKET [--mariadb-port PORT]]\n"
-	      "       [--db-prefix PREFIX]\n"
+	      "       [--db-prefix PREFIX] [--sorting] [--layouts]\n"
 	      "       [--plant KIND[:ARG...]]... [-v]\n"
 	      "       (iwsim --help for details)\n",
 	      stderr);
@@ -205,7 +205,6 @@ static void
 sys_defaults(struct sim *sm, struct store *st)
 {
 	static const char *const plain[][2] = {
-		{"C_System_Storage_Mailbox_UseSorting", "0"},
 		{"C_System_Storage_Mailbox_PrefixLen", "2"},
 		{"C_System_Storage_Mailbox_GroupedPrefix", "0"},
 		{"C_System_Storage_Accounts_StorageMode", "2"},
@@ -306,6 +305,7 @@ sys_defaults(struct sim *sm, struct store *st)
 	sys_path(sm, st, "C_SpamPath", "spam/", "");
 	sys_path(sm, st, "C_CalendarPath", "calendar/", "");
 	sys(st, "C_System_Tools_AutoArchive_Enable", sm->archive ? "1" : "0");
+	sys(st, "C_System_Storage_Mailbox_UseSorting", sm->sorting ? "1" : "0");
 	sys_path(sm, st, "C_System_Tools_AutoArchive_Path", "archive/", "");
 	sys_path(sm, st, "C_System_Storage_Accounts_ODBCConnString", "config/accounts.db", ";;;;7;3");
 	sys_path(sm, st, "C_GW_ConnectionString", "calendar/groupware.db", ";;;;7;3");
@@ -379,6 +379,21 @@ static const char harmless_rule[] =
 	"<ACTIONS><ITEM><ACTIONTYPE>9</ACTIONTYPE><VALUE>\\Flagged</VALUE></ITEM>"
 	"<ITEM><ACTIONTYPE>27</ACTIONTYPE></ITEM></ACTIONS></RULE></RULES>";
 
+/* Relative dir of user<NUM> below the mail path: with --sorting the prefixes of its alias. */
+static char *
+user_rel(struct sim *sm, const char *dn, long num)
+{
+	struct buf b = {0}, a = {0};
+
+	buf_printf(&a, "user%ld", num);
+	buf_printf(&b, "%s/", dn);
+	if (sm->sorting && num % 4 != 3)
+		store_sort_prefix(&b, buf_str(&a), 2, '/');
+	buf_puts(&b, buf_str(&a));
+	buf_free(&a);
+	return b.p;
+}
+
 /* Plans every account and stores it with realistic variables. */
 static struct acct *
 plan_accounts(struct sim *sm, struct store *st, size_t *nout)
@@ -416,7 +431,12 @@ plan_accounts(struct sim *sm, struct store *st, size_t *nout)
 				a->mbpath = lpath(sm, "mail/%s/%s/", dn, a->alias);
 			else
 				a->mbpath = rpath(sm, "%s/%s/", dn, a->alias);
-			a->physdir = ppath(sm, "mail/%s/%s", dn, a->alias);
+			{
+				char *rel = user_rel(sm, dn, u);
+
+				a->physdir = ppath(sm, "mail/%s", rel);
+				free(rel);
+			}
 		}
 		for (int k = 0; k < 3; k++) {
 			static const char *const al[] = {"list1", "group1", "resource1"};
@@ -476,8 +496,13 @@ plan_accounts(struct sim *sm, struct store *st, size_t *nout)
 		a->cls = CLS_SHARED;
 		a->target = ((k - 1) / sm->domains) % sm->users + 1;
 		snprintf(a->alias, sizeof a->alias, "shared%ld", k);
-		a->mbpath = rpath(sm, "%s/user%ld/Shared/", dn, a->target);
-		a->physdir = ppath(sm, "mail/%s/user%ld/Shared", dn, a->target);
+		{
+			char *rel = user_rel(sm, dn, a->target);
+
+			a->mbpath = rpath(sm, "%s/Shared/", rel);
+			a->physdir = ppath(sm, "mail/%s/Shared", rel);
+			free(rel);
+		}
 		free(dn);
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -638,6 +663,17 @@ write_config(struct sim *sm)
 		}
 	}
 	wfile(sm, ".iwsim/events.log", "", 0644);
+	/* Monitoring status files scripts keep in var/ (M/iw_backup.sh, M/iwmon_agent.sh). */
+	wfile(sm, "var/iwbackupstatus.mon", "OK\n", 0644);
+	wfile(sm, "var/smtpstatus.mon", "OK\n", 0644);
+	wfile(sm, "var/imapstatus.mon", "OK\n", 0644);
+	/*
+	 * provisioned.dat in the storage (mail) path: without it a server that
+	 * checks availability does not turn services on (AC:1358). Content ASSUMED.
+	 */
+	b.len = 0;
+	buf_printf(&b, "%08llX\r\n", (unsigned long long)(sm->seed * 0x9e3779b97f4a7c15ULL) >> 32);
+	wfile(sm, "mail/provisioned.dat", buf_str(&b), 0644);
 
 	/* Real servers write IWS_INSTALL_DIR="/opt/icewarp"; quote otherwise only when needed. */
 	b.len = 0;
@@ -809,16 +845,24 @@ write_databases(struct sim *sm, struct acct *v, size_t n)
 	struct buf g = {0}, s = {0};
 	long own = 0;
 
+	/*
+	 * The columns public scripts use (M/domainmove.sh, M/iw_export_gw_webclient.sh,
+	 * M/faorsms.sh); the others ASSUMED.
+	 */
 	buf_puts(&g, "PRAGMA journal_mode=OFF; PRAGMA page_size=4096; BEGIN;"
 		     "CREATE TABLE EventOwner(OWN_ID INTEGER PRIMARY KEY, OWN_Email TEXT NOT NULL);"
-		     "CREATE TABLE EventGroup(GRP_ID INTEGER PRIMARY KEY, OWN_ID INTEGER, GRP_Name TEXT);"
-		     "CREATE TABLE Folders(FDR_ID INTEGER PRIMARY KEY, OWN_ID INTEGER, FDR_Name TEXT, FDR_Type TEXT);"
-		     "CREATE TABLE FolderRights(FRT_ID INTEGER PRIMARY KEY, FDR_ID INTEGER, FRT_Email TEXT, FRT_Rights TEXT);"
-		     "CREATE TABLE ContactItem(ITM_ID INTEGER PRIMARY KEY, FDR_ID INTEGER, ITM_ClassName TEXT,"
-		     " ITM_Name TEXT, ITM_Email TEXT);"
-		     "CREATE TABLE ItemAttr(ATR_ID INTEGER PRIMARY KEY, ITM_ID INTEGER, ATR_Name TEXT, ATR_Value TEXT);"
-		     "CREATE TABLE Tags(TAG_ID INTEGER PRIMARY KEY, OWN_ID INTEGER, TAG_Name TEXT);"
-		     "CREATE TABLE Tickets(TCK_ID INTEGER PRIMARY KEY, OWN_ID INTEGER, TCK_Value TEXT);");
+		     "CREATE TABLE EventGroup(GRP_ID INTEGER PRIMARY KEY, GRPOWN_ID INTEGER NOT NULL,"
+		     " GrpTitle TEXT NOT NULL DEFAULT '', GrpDailyEventsEmail TEXT, GrpReminderEmail TEXT);"
+		     "CREATE TABLE Folders(FDR_ID INTEGER PRIMARY KEY, FDRGRP_ID INTEGER NOT NULL, FDRType TEXT NOT NULL,"
+		     " FdrName TEXT);"
+		     "CREATE TABLE FolderRights(FRT_ID INTEGER PRIMARY KEY, FRTFDR_ID INTEGER, FrtEmail TEXT, FrtRights TEXT);"
+		     "CREATE TABLE ContactItem(ITM_ID INTEGER PRIMARY KEY, ITMGRP_ID INTEGER NOT NULL, ItmFolder TEXT NOT NULL,"
+		     " ItmClassName TEXT, ItmTitle TEXT, ItmEmail TEXT);"
+		     "CREATE TABLE ContactLocation(LCT_ID INTEGER PRIMARY KEY, LCTITM_ID INTEGER NOT NULL, LctType TEXT,"
+		     " LctEmail TEXT, LctPhone TEXT);"
+		     "CREATE TABLE ItemAttr(ATR_ID INTEGER PRIMARY KEY, ATRITM_ID INTEGER, AtrName TEXT, AtrValue TEXT);"
+		     "CREATE TABLE Tags(TAG_ID INTEGER PRIMARY KEY, TAGOWN_ID INTEGER, TagName TEXT);"
+		     "CREATE TABLE Tickets(TCK_ID INTEGER PRIMARY KEY, TCKOWN_ID INTEGER, TckValue TEXT);");
 	buf_puts(&s, "PRAGMA journal_mode=OFF; PRAGMA page_size=4096; BEGIN;"
 		     "CREATE TABLE Senders(SndID INTEGER PRIMARY KEY, SndOwner TEXT NOT NULL, SndEmail TEXT NOT NULL,"
 		     " SndType INTEGER NOT NULL, SndDate TEXT);"
@@ -830,12 +874,22 @@ write_databases(struct sim *sm, struct acct *v, size_t n)
 			continue;
 		dn = create_dname(v[i].dom);
 		own++;
+		/* Per owner: the personal group (GrpTitle ''), its folders, a contact and "my card". */
 		buf_printf(&g, "INSERT INTO EventOwner VALUES(%ld, '%s@%s');", own, v[i].alias, dn);
-		buf_printf(&g, "INSERT INTO EventGroup VALUES(%ld, %ld, 'Personal');", own, own);
-		buf_printf(&g, "INSERT INTO Folders VALUES(%ld, %ld, 'Contacts', 'C'), (%ld, %ld, 'Calendar', 'E');",
-			   own * 2 - 1, own, own * 2, own);
-		buf_printf(&g, "INSERT INTO ContactItem VALUES(%ld, %ld, 'Contact', 'Partner %ld', 'p%ld@partner.example.net');",
-			   own, own * 2 - 1, own, own);
+		buf_printf(&g, "INSERT INTO EventGroup VALUES(%ld, %ld, '', '%s@%s', '%s@%s');", own, own, v[i].alias, dn,
+			   v[i].alias, dn);
+		for (int f = 0; f < 6; f++) {
+			static const char *const ft[][2] = {{"C", "Contacts"}, {"E", "Calendar"}, {"T", "Tasks"},
+							    {"F", "Files"}, {"J", "Journal"}, {"M", "INBOX"}};
+
+			buf_printf(&g, "INSERT INTO Folders VALUES(%ld, %ld, '%s', '%s');", own * 6 - 5 + f, own,
+				   ft[f][0], ft[f][1]);
+		}
+		buf_printf(&g, "INSERT INTO ContactItem VALUES(%ld, %ld, '%ld', 'Contact', 'Partner %ld',"
+			       " 'p%ld@partner.example.net'), (%ld, %ld, '@@mycard@@', 'Contact', '%s', '%s@%s');",
+			   own * 2 - 1, own, own * 6 - 5, own, own, own * 2, own, v[i].alias, v[i].alias, dn);
+		buf_printf(&g, "INSERT INTO ContactLocation VALUES(%ld, %ld, 'H', '%s@%s', '+420 555 %04ld');", own,
+			   own * 2, v[i].alias, dn, own);
 		if (v[i].num <= 2) {
 			/* SndType: 1 whitelist, 2 blacklist (assumed codes) */
 			buf_printf(&s, "INSERT INTO Senders(SndOwner, SndEmail, SndType, SndDate) VALUES"
@@ -970,6 +1024,10 @@ target_mailbox(struct sim *sm)
 	char *dir = ppath(sm, "mail/%s/admin", IWSIM_TARGET_DOMAIN);
 	struct rng r;
 
+	if (sm->sorting) {
+		free(dir);
+		dir = ppath(sm, "mail/%s/ad/mi/admin", IWSIM_TARGET_DOMAIN);
+	}
 	rand_seed(&r, sm->seed, 0x7a26e7ULL);
 	if (mail_mailbox(mg, &r, dir, NULL, IWSIM_TARGET_ADMIN, 0, sm->messages) != 0)
 		util_die("cannot write mailbox %s", dir);
@@ -1049,6 +1107,8 @@ create_main(int argc, char **argv)
 		{"no-mailboxes", no_argument, NULL, 'N'},
 		{"plant", required_argument, NULL, 'p'},
 		{"target", no_argument, NULL, 'T'},
+		{"sorting", no_argument, NULL, 'o'},
+		{"layouts", no_argument, NULL, 'L'},
 		{"mariadb", required_argument, NULL, 'M'},
 		{"mariadb-port", required_argument, NULL, 'P'},
 		{"db-prefix", required_argument, NULL, 'X'},
@@ -1098,6 +1158,8 @@ create_main(int argc, char **argv)
 			}
 			break;
 		case 'T': sm.target = 1; break;
+		case 'o': sm.sorting = 1; break;
+		case 'L': sm.layouts = 1; break;
 		case 'M': sm.my_socket = optarg; break;
 		case 'P': sm.my_port = optarg; break;
 		case 'X': sm.db_prefix = optarg; break;
@@ -1184,7 +1246,7 @@ create_main(int argc, char **argv)
 			free(p);
 		}
 	}
-	if (fs_dir_times(sm.phys, IWSIM_DIR_TIME, 3) != 0)
+	if (fs_dir_times(sm.phys, IWSIM_DIR_TIME, sm.sorting ? 5 : 3) != 0)
 		util_die("%s: cannot set directory times", sm.phys);
 	if (sm.my_socket)
 		move_to_mariadb(&sm);

@@ -79,6 +79,8 @@ struct store {
 	char sep;      /* '/' or '\\' */
 	int windows;
 	char *mailpath; /* cached C_System_Storage_Dir_MailPath */
+	int sorting;    /* cached UseSorting (-1 unread) and PrefixLen */
+	long prefixlen;
 	int adb;        /* accounts database attached: 1 SQLite, 2 MariaDB copy */
 	void *my;       /* MYSQL * of the accounts database (mdb.c) */
 	struct {
@@ -132,6 +134,7 @@ int store_restore(struct store *st, int kind, int64_t id, const char *blob);
 int mdb_pull(struct store *st, const char *db, const char *user, const char *pass, const char *host);
 int mdb_push(struct store *st);
 void mdb_close(struct store *st);
+void store_sort_prefix(struct buf *b, const char *alias, long plen, char sep);
 char *store_fullpath(struct store *st, const char *domain, const char *alias, const char *mbpath);
 
 /* deps.c: planting external dependencies */
@@ -172,6 +175,8 @@ struct sim {
 	long archivists, externs, shared, unused, remotes;
 	struct plants plants;
 	int target;       /* --target: a pre-configured migration target */
+	int sorting;      /* --sorting: C_System_Storage_Mailbox_UseSorting 1 */
+	int layouts;      /* --layouts: enc~ folders and webmail cache.db files */
 	char *my_socket;  /* --mariadb SOCKET: databases moved there (iwsim-db) */
 	char *my_port;    /* --mariadb-port PORT */
 	char *db_prefix;  /* --db-prefix P: MariaDB database names P<name> */

@@ -233,6 +233,37 @@ settings_xml(const char *dir, const char *owner)
 }
 
 /*
+ * The webmail cache of a mailbox when it is SQLite: <mailbox>/cache.db
+ * (the migrator guide: "usually cache.db in user's mailbox"); tables as
+ * the MySQL cache's (folder, item), ASSUMED for SQLite.
+ */
+static int
+webcache_db(const char *dir, const char *owner)
+{
+	char path[4096], *sql;
+	sqlite3 *db = NULL;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/cache.db", dir);
+	sql = sqlite3_mprintf("PRAGMA journal_mode=OFF; PRAGMA page_size=4096; BEGIN;"
+			      "CREATE TABLE folder(folder_id INTEGER PRIMARY KEY, account_id TEXT NOT NULL, name TEXT,"
+			      " path TEXT, uid_validity INTEGER, sync_update INTEGER NOT NULL DEFAULT 0);"
+			      "CREATE TABLE item(item_id INTEGER PRIMARY KEY, folder_id INTEGER NOT NULL, uid INTEGER,"
+			      " flags INTEGER, size INTEGER, subject TEXT);"
+			      "INSERT INTO folder VALUES(1, %Q, 'INBOX', 'inbox/', 1700000000, 1),"
+			      " (2, %Q, 'Sent', 'Sent/', 1700000000, 1);"
+			      "INSERT INTO item VALUES(1, 1, 1, 0, 1234, 'Cached subject');"
+			      "COMMIT;",
+			      owner, owner);
+	rc = sqlite3_open(path, &db) == SQLITE_OK && sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+	if (rc != 0)
+		util_warn("%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+	sqlite3_close(db);
+	sqlite3_free(sql);
+	return rc == 0 ? fs_touch(path, IWSIM_NOW - 3600) : -1;
+}
+
+/*
  * A mailbox: inbox, Sent, Trash, ~spam with N messages, Drafts empty, CUSTOM
  * numbered folders (every odd one with a nested "Old"), ~webmail/settings.xml.
  * ARCH, when set, receives the archive of inbox and Sent.
@@ -273,6 +304,12 @@ mail_mailbox(struct mailgen *mg, struct rng *r, const char *dir, const char *arc
 			if (fs_touch(path, IWSIM_DIR_TIME) != 0)
 				return -1;
 		}
+	}
+	if (mg->sm->layouts) {
+		/* A folder name ending in '.' is stored as enc~<hex of the name> (icewarp-facts.md). */
+		snprintf(path, sizeof path, "%s/enc~%s", dir, "4e6f7465732e"); /* "Notes." */
+		if (mail_folder(mg, r, path, NULL, owner, n) != 0 || webcache_db(dir, owner) != 0)
+			return -1;
 	}
 	if (settings_xml(dir, owner) != 0)
 		return -1;

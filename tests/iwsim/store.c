@@ -760,25 +760,75 @@ is_abs(const struct store *st, const char *p)
 }
 
 /*
+ * Sorting prefixes (C_System_Storage_Mailbox_UseSorting): john with
+ * PrefixLen 2 is stored in jo/hn/john/ (icewarp-facts.md). An alias
+ * shorter than two prefixes is padded with '_' (ASSUMED).
+ */
+void
+store_sort_prefix(struct buf *b, const char *alias, long plen, char sep)
+{
+	size_t n = strlen(alias);
+
+	if (plen < 1 || plen > 8)
+		plen = 2;
+	for (size_t level = 0; level < 2; level++) {
+		for (size_t i = 0; i < (size_t)plen; i++) {
+			size_t k = level * (size_t)plen + i;
+
+			buf_putc(b, k < n ? alias[k] : '_');
+		}
+		buf_putc(b, sep);
+	}
+}
+
+static void
+sorting_read(struct store *st)
+{
+	char *v = NULL;
+
+	st->sorting = 0;
+	st->prefixlen = 2;
+	if (store_sys_get(st, "C_System_Storage_Mailbox_UseSorting", &v) == 0)
+		st->sorting = strcmp(v, "0") != 0 && *v != '\0';
+	free(v);
+	v = NULL;
+	if (store_sys_get(st, "C_System_Storage_Mailbox_PrefixLen", &v) == 0 &&
+	    util_parse_long(v, 1, 8, &st->prefixlen) != 0)
+		st->prefixlen = 2;
+	free(v);
+}
+
+/*
  * U_FullMailboxPath: the mailbox directory with a trailing separator; a
  * relative U_MailBoxPath is relative to the mail path; empty means the
- * default <domain>/<alias>/.
+ * default <domain>/<alias>/. With sorting on, the default path (empty, or
+ * exactly <domain>/<alias>/) takes the prefixes: <domain>/jo/hn/john/;
+ * any other path is used as it is (ASSUMED).
  */
 char *
 store_fullpath(struct store *st, const char *domain, const char *alias, const char *mbpath)
 {
-	struct buf b = {0};
+	struct buf b = {0}, def = {0};
+	int is_default;
 
 	if (st->mailpath == NULL && store_sys_get(st, "C_System_Storage_Dir_MailPath", &st->mailpath) != 0)
 		st->mailpath = util_xstrdup("");
-	if (mbpath == NULL || *mbpath == '\0') {
+	if (st->sorting < 0 || st->prefixlen == 0)
+		sorting_read(st);
+	buf_printf(&def, "%s%c%s%c", domain, st->sep, alias, st->sep);
+	is_default = mbpath == NULL || *mbpath == '\0' || strcasecmp(mbpath, buf_str(&def)) == 0;
+	if (is_default) {
 		buf_puts(&b, st->mailpath);
-		buf_printf(&b, "%s%c%s%c", domain, st->sep, alias, st->sep);
+		buf_printf(&b, "%s%c", domain, st->sep);
+		if (st->sorting)
+			store_sort_prefix(&b, alias, st->prefixlen, st->sep);
+		buf_printf(&b, "%s%c", alias, st->sep);
 	} else {
 		if (!is_abs(st, mbpath))
 			buf_puts(&b, st->mailpath);
 		buf_puts(&b, mbpath);
 	}
+	buf_free(&def);
 	buf_add(&b, "", 0);
 	if (st->windows)
 		for (size_t i = 0; i < b.len; i++)

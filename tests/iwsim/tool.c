@@ -1,9 +1,11 @@
 /*
  * tool.c: what D/tool.sh runs. Output formats are those of the real tool:
- * `Name: value` lines for get, `key,val1,val2,` CSV lines (trailing comma)
- * for export. Names are case-insensitive and echoed as the caller gave them.
- * Unknown system variables fail; unknown account/domain variables read as
- * empty (a real server knows them all; an empty value is the safe reading).
+ * `Name: value` lines for get (and display), `key,val1,val2,` CSV lines
+ * (trailing comma) for export. Names are case-insensitive and echoed as
+ * the caller gave them. Every name must be a variable of the object in
+ * tests/iwsim/vars (the public API constants), else the command fails;
+ * its flags ([R] [W] [D]) rule set, get and `*`. Domains and accounts are
+ * read and written in the accounts database (store.c).
  */
 #include "iwsim.h"
 

@@ -71,7 +71,7 @@ T='	'
 bad "too few fields" ".${T}f${T}1${T}1.0${T}644${T}data${T}b"
 bad "too many fields" ".${T}f${T}1${T}1.0${T}644${T}data${T}b${T}-${T}n${T}x"
 bad "an unknown OP" "?${T}f${T}1${T}1.0${T}644${T}data${T}b${T}-"
-bad "an unknown TYPE" ".${T}l${T}1${T}1.0${T}644${T}data${T}b${T}-"
+bad "an unknown TYPE" ".${T}x${T}1${T}1.0${T}644${T}data${T}b${T}-"
 bad "a negative SIZE" ".${T}f${T}-1${T}1.0${T}644${T}data${T}b${T}-"
 bad "a SIZE with letters" ".${T}f${T}12k${T}1.0${T}644${T}data${T}b${T}-"
 bad "a bad MTIME" ".${T}f${T}1${T}1.x${T}644${T}data${T}b${T}-"

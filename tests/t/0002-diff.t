@@ -32,7 +32,7 @@ mk "$TMP/src" "scope=mail:a.example/" \
     "$(rec f 10 102.0 mail a.example/window)"
 mk "$TMP/tgt" "" \
     "$(rec f 10 100.0 logs not-scanned-root)" \
-    "$(rec d 0 9.0 mail a.example)" \
+    "$(rec d 0 5.0 mail a.example)" \
     "$(rec f 10 200.0 mail a.example/changed-mtime)" \
     "$(rec f 11 100.0 mail a.example/changed-size)" \
     "$(rec f 10 100.0 mail a.example/deleted)" \
@@ -46,8 +46,8 @@ mk "$TMP/tgt" "" \
 iwm-diff "$TMP/src" "$TMP/tgt" >"$TMP/out"
 is "exit 1 when they differ" "$?" 1
 ops() { grep -v '^#' "$1" | cut -f1,7 | tr '\t' ' ' | tr '\n' ';'; }
-is "new, changed size, changed mtime, window (default 0 s)" "$(ops "$TMP/out")" \
-    "~ a.example/changed-mtime;~ a.example/changed-size;+ a.example/new;~ a.example/window;"
+is "new, changed size, changed mtime (nanoseconds too), window (default 0 s)" "$(ops "$TMP/out")" \
+    "~ a.example/changed-mtime;~ a.example/changed-size;+ a.example/new;~ a.example/nsec-only;~ a.example/window;"
 ok "the header carries the source's scope" grep -qx '#iwm-manifest 1 scope=mail:a.example/' "$TMP/out"
 ok "records carry the source's fields" grep -q "^+${T}f${T}10${T}100.000000000${T}644${T}mail${T}a.example/new${T}-\$" "$TMP/out"
 
@@ -57,14 +57,14 @@ is "--modify-window 2 accepts a 2 s difference" "$(ops "$TMP/out")" \
 
 iwm-diff --delete "$TMP/src" "$TMP/tgt" >"$TMP/out"
 is "--delete: only inside the source's scope" "$(ops "$TMP/out")" \
-    "~ a.example/changed-mtime;~ a.example/changed-size;- a.example/deleted;- a.example/deleted-dir;+ a.example/new;~ a.example/window;"
+    "~ a.example/changed-mtime;~ a.example/changed-size;- a.example/deleted;- a.example/deleted-dir;+ a.example/new;~ a.example/nsec-only;~ a.example/window;"
 ok "deletions carry no SOURCE" grep -q "^-${T}f${T}10${T}100.000000000${T}644${T}mail${T}a.example/deleted${T}-\$" "$TMP/out"
 ok "never another domain" sh -c '! grep -q b.example "$1"' - "$TMP/out"
 ok "never a root that was not scanned" sh -c '! grep -q not-scanned-root "$1"' - "$TMP/out"
 
 iwm-diff -a "$TMP/src" "$TMP/tgt" >"$TMP/out"
 ok "-a prints unchanged files and directories" sh -c \
-    'grep -q "^=	d	0	5.000000000	644	mail	a.example	-" "$1" && grep -q "^=.*a.example/same" "$1" && grep -q "^=.*a.example/nsec-only" "$1"' - "$TMP/out"
+    'grep -q "^=	d	0	5.000000000	644	mail	a.example	-" "$1" && grep -q "^=.*a.example/same" "$1"' - "$TMP/out"
 
 mk "$TMP/noscope" "" "$(rec f 10 100.0 mail a.example/same)"
 iwm-diff --delete "$TMP/noscope" "$TMP/tgt" >"$TMP/out" 2>"$TMP/err"
@@ -111,4 +111,32 @@ exits "--help: exit 0" 0 iwm-diff --help
 mk "$TMP/o1" "scope=data" "$(rec d 0 1.0 data a)" "$(rec f 1 1.0 data a/b)" "$(rec f 1 1.0 data a-b)" "$(rec f 1 1.0 data a.b)"
 mk "$TMP/o2" "" "$(rec d 0 1.0 data a)" "$(rec f 1 1.0 data a-b)"
 is "merge follows component order" "$(iwm-diff "$TMP/o1" "$TMP/o2" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" "+ a/b;+ a.b;"
+
+# What the target stores, from its listing's header: granularity, range,
+# modes.  The source's mtime is compared as the target would store it.
+mk "$TMP/fs-s" "scope=mail" "$(rec f 1 100.75 mail ns)" \
+    "$(rec f 1 101.5 mail odd)" "$(rec f 1 253402300800.5 mail far)"
+mk "$TMP/fs-sec" "mtime-res=1000000000" "$(rec f 1 100.0 mail ns)" \
+    "$(rec f 1 101.0 mail odd)" "$(rec f 1 253402300800.0 mail far)"
+is "whole seconds on a target that stores seconds" \
+    "$(iwm-diff "$TMP/fs-s" "$TMP/fs-sec" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" ""
+mk "$TMP/fs-fat" "mtime-res=2000000000" "$(rec f 1 100.0 mail ns)" \
+    "$(rec f 1 100.0 mail odd)" "$(rec f 1 253402300800.0 mail far)"
+is "two seconds on FAT" \
+    "$(iwm-diff "$TMP/fs-s" "$TMP/fs-fat" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" ""
+mk "$TMP/fs-ns" "mtime-res=1 mtime-max=16299260425" "$(rec f 1 100.75 mail ns)" \
+    "$(rec f 1 101.0 mail odd)" "$(rec f 1 16299260425.0 mail far)"
+is "nanoseconds, and a clamped mtime taken as such" \
+    "$(iwm-diff "$TMP/fs-s" "$TMP/fs-ns" 2>"$TMP/err" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" "~ odd;"
+mk "$TMP/m-s" "scope=mail" "$(rec f 1 1.0 mail x)"
+sed 's/	644	/	600	/' "$TMP/m-s" >"$TMP/m-t"
+is "a mode change is a difference" \
+    "$(iwm-diff "$TMP/m-s" "$TMP/m-t" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" "~ x;"
+sed 's/^#iwm-manifest 1.*/#iwm-manifest 1 modes=0/' "$TMP/m-t" >"$TMP/m-t0"
+is "... not on a target that keeps no modes" \
+    "$(iwm-diff "$TMP/m-s" "$TMP/m-t0" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" ""
+printf '.\tf\t1\t1.000000000\t644\tmail\tx\t-\tracy\n' >"$TMP/racy-t"
+mk "$TMP/racy-t2" "" "$(cat "$TMP/racy-t")"
+is "a racy copy is a difference" \
+    "$(iwm-diff "$TMP/m-s" "$TMP/racy-t2" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" "~ x;"
 done_testing

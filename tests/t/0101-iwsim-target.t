@@ -53,7 +53,11 @@ is "... its domains and target.local" "$("$TMP/t2/tool.sh" export domain '*' | t
 
 # ---- icewarpd.sh and the events log ------------------------------------------
 E=$T/.iwsim/events.log
-pids() { (cd "$T/var" && ls -- *.pid 2>/dev/null | tr '\n' ' '); }
+pids() {
+	for f in "$T"/var/*.pid; do
+		[ -e "$f" ] && printf '%s ' "${f##*/}"
+	done
+}
 ok "icewarpd.sh is executable" test -x "$T/icewarpd.sh"
 is "every module runs: var/<module>.pid" "$(pids)" "cal.pid control.pid im.pid pop3.pid smtp.pid "
 is "the events log starts empty" "$(wc -c <"$E" | tr -d ' ')" 0

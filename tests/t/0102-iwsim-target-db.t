@@ -35,4 +35,12 @@ ok "server.xml names the target's MariaDB webmail cache" \
 is "the administrator account is in the MariaDB accounts table" \
 	"$(my -N -e 'SELECT CONCAT(U_Alias, "@", U_Domain) FROM iwt_accounts.Users')" "admin@target.local"
 
+# The reverse: a source in MariaDB (prefix iw_), beside the target's.
+ok "a source with its databases in MariaDB" iwsim create "$TMP/ms" --domains 1 --users 1 --folders 0 --messages 1 \
+	--mariadb "$SOCK"
+is "... its own databases (socket as host without a port)" "$(val "$TMP/ms" C_GW_ConnectionString)" \
+	"iw_groupware;iwm;iwmpass;$SOCK;3;2"
+is "... its accounts answer through MariaDB" "$("$TMP/ms/tool.sh" export account 'user*@*' u_type)" "user1@dom1.example,0,"
+is "... the target's are untouched" "$("$T/tool.sh" export account '*@*' u_admin)" "admin@target.local,1,"
+
 done_testing

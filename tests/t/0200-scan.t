@@ -127,6 +127,31 @@ ok "Windows: regular mailboxes listed with local SOURCE paths" grep -q "	mail	do
 wext=$(iwm-scan --tool "$win/tool.sh" --path-map "$inst=$win/" --path-map "E:\\=$win/drive-e/" --accounts | awk -F '\t' '$2 == "extern" { print $1; exit }')
 ok "Windows: the extern on E: lands in the default place" grep -q "	mail	${wext#*@}/${wext%@*}/.*	$win/drive-e/" "$TMP/w"
 
+# Mailbox sorting prefixes: the mailbox of user1 is <domain>/us/er/user1/,
+# which only u_fullmailboxpath says (u_mailboxpath stays <domain>/user1/).
+sorted=$TMP/sorted
+iwsim create "$sorted" --seed 4 --sorting --domains 1 --users 3 --shared 1 --folders 1 --messages 2 >/dev/null
+ok "sorting: scan runs" sh -c 'iwm-scan --tool "$1/tool.sh" >"$2"' - "$sorted" "$TMP/sm"
+iwm-scan --tool "$sorted/tool.sh" --accounts >"$TMP/sacc"
+is "sorting: user1's directory from u_fullmailboxpath" \
+	"$(awk -F '\t' '$1 == "user1@dom1.example" { print $2 " " $4 " " $5 }' "$TMP/sacc")" \
+	"regular dom1.example/us/er/user1/ $sorted/mail/dom1.example/us/er/user1/"
+ok "sorting: every file of the sorted mailbox listed" sh -c '
+	d=$1/mail/dom1.example/us/er/user1
+	want=$(find "$d" -type f | wc -l)
+	got=$(grep -c "	mail	dom1.example/us/er/user1/.*	f	\|^\.	f	.*	mail	dom1.example/us/er/user1/" "$2")
+	[ "$want" -gt 0 ] && [ "$want" -eq "$got" ] || { echo "$got of $want"; exit 1; }' - "$sorted" "$TMP/sm"
+ok "sorting: nothing listed at the unsorted place" sh -c '! grep -q "	mail	dom1.example/user1/" "$1"' - "$TMP/sm"
+is "sorting: an absolute mailbox path is used as it is" \
+	"$(awk -F '\t' '$1 == "user3@dom1.example" { print $2 " " $4 }' "$TMP/sacc")" "regular dom1.example/user3/"
+is "sorting: the shared mailbox inside the sorted one" \
+	"$(awk -F '\t' '$1 == "shared1@dom1.example" { print $2 }' "$TMP/sacc")" shared
+ok "sorting: the manifest is complete" sh -c '[ "$(tail -n 1 "$1")" = "#iwm-end" ]' - "$TMP/sm"
+mv "$sorted/mail/dom1.example/us/er/user2" "$TMP/user2.away"
+ok "sorting: u_mailboxpath alone would not find the data (a test that can fail)" \
+	test ! -d "$sorted/mail/dom1.example/user2"
+mv "$TMP/user2.away" "$sorted/mail/dom1.example/us/er/user2"
+
 exits "a missing tool: exit 69" 69 iwm-scan --tool "$TMP/nope"
 ok "... with a message naming it" sh -c 'iwm-scan --tool "$1/nope" 2>&1 | grep -q "$1/nope"' - "$TMP"
 iwm-scan --tool "$tool" --roots mail >"$TMP/mailonly"

@@ -11,6 +11,8 @@ mkdir -p "$src/d" "$dst"
 for n in 1 2 3; do
 	head -c 2097152 /dev/urandom >"$src/d/f$n"
 done
+# Written a while ago (a copy of a file written just now is racily clean).
+touch -d '2021-01-01' "$src/d/f1" "$src/d/f2" "$src/d/f3"
 ok "agent starts" serve_start --root mail="$dst"
 iwm-scan --root mail="$src" >"$TMP/src.m"
 # started: wait until an upload is under way (a temp file exists).

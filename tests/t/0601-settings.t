@@ -40,7 +40,7 @@ ok "... and it is in the bundle" sh -c \
 # What the target had before.
 st_pvars "$T/tool.sh" >"$TMP/pvars"
 ok "the target knows some preserved variables" test "$(wc -l <"$TMP/pvars")" -ge 15
-for n in $(cat "$TMP/pvars"); do printf '%s=%s\n' "$n" "$(st_val "$T/tool.sh" "$n")"; done >"$TMP/pv.before"
+while read -r n; do printf '%s=%s\n' "$n" "$(st_val "$T/tool.sh" "$n")"; done <"$TMP/pvars" >"$TMP/pv.before"
 "$T/tool.sh" export account "admin@target.local" u_backup >"$TMP/admin.before"
 "$T/tool.sh" export domain "target.local" d_backup >"$TMP/admdom.before"
 "$T/tool.sh" export domain "tonly.example" d_backup >"$TMP/tonly.before"
@@ -65,7 +65,7 @@ cp "$TMP/.out" "$TMP/o"
 ok "... the preserved values were saved first" test -s "$T/temp/iwm-target/preserved.db"
 ok "... mode 0600" sh -c '[ "$(stat -c %a "$1")" = 600 ]' - "$T/temp/iwm-target/preserved.db"
 
-for n in $(cat "$TMP/pvars"); do printf '%s=%s\n' "$n" "$(st_val "$T/tool.sh" "$n")"; done >"$TMP/pv.after"
+while read -r n; do printf '%s=%s\n' "$n" "$(st_val "$T/tool.sh" "$n")"; done <"$TMP/pvars" >"$TMP/pv.after"
 ok "every preserved variable keeps the target's value" cmp "$TMP/pv.before" "$TMP/pv.after"
 ok "server.xml is the target's" cmp "$TMP/server.xml.before" "$T/config/_webmail/server.xml"
 

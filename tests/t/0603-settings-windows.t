@@ -11,11 +11,13 @@ S=$TMP/win
 T=$TMP/tgt
 ok "a Windows source" st_source "$S" --windows
 ok "a Linux target" st_target "$T"
+# shellcheck disable=SC1003 # a Windows path ends with a backslash
 is "the source reports Windows paths" "$(st_val "$S/tool.sh" C_System_Logging_General_ArchiveTo)" \
     'C:\Program Files\IceWarp\logs\archive\'
 exits "backup: the Windows temp path is not here, so -o" 0 \
     iwm-dbexport --settings -q --tool "$S/tool.sh" -o "$TMP/bundle"
 is "... the bundle says windows" "$(sqlite3 "$TMP/bundle/settings.db" "SELECT v FROM meta WHERE k = 'platform'")" windows
+# shellcheck disable=SC1003
 is "... and the source's install path" "$(sqlite3 "$TMP/bundle/settings.db" "SELECT v FROM meta WHERE k = 'install'")" \
     'C:\Program Files\IceWarp\'
 exits "backup without -o: usage" 64 iwm-dbexport --settings -q --tool "$S/tool.sh"

@@ -29,7 +29,7 @@ EOF2
 }
 
 snapshot() {
-	for n in $(cat "$TMP/pvars"); do printf '%s=%s\n' "$n" "$(st_val "$1/tool.sh" "$n")"; done
+	while read -r n; do printf '%s=%s\n' "$n" "$(st_val "$1/tool.sh" "$n")"; done <"$TMP/pvars"
 	"$1/tool.sh" export account admin@target.local u_backup
 	"$1/tool.sh" export domain target.local d_backup
 	cat "$1/config/_webmail/server.xml"

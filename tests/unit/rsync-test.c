@@ -185,7 +185,7 @@ main(void)
 	fclose(fd);
 	rs_free_sumset(sums);
 	{
-		struct iwm_serve_root root = { "t", dir, -1 };
+		struct iwm_serve_root root = { .name = "t", .dir = dir, .fd = -1 };
 		struct iwm_dircache dc;
 		struct iwm_fput fp;
 		struct iwm_rs_patch *p;

@@ -80,8 +80,10 @@ bench: deps
 	scripts/bench
 
 demo: deps
-	$(MAKE) all
-	scripts/demo
+	@echo "building quietly (log: $${TMPDIR:-/tmp}/iwm-demo-build.log)"
+	@$(MAKE) -s all >"$${TMPDIR:-/tmp}/iwm-demo-build.log" 2>&1 || \
+		{ tail -n 30 "$${TMPDIR:-/tmp}/iwm-demo-build.log"; exit 1; }
+	@scripts/demo
 
 lint:
 	shellcheck -s sh $(SHELLS)

@@ -18,10 +18,10 @@ usage_to(FILE *fp, int status)
 	    "usage: %s --target URL [--credentials FILE] [--fingerprint SHA256"
 	    " | --cacert FILE]\n"
 	    "\t[--proxy URL] [--insecure-http] [-j N] [--rate RATE]"
-	    " [--delta-min SIZE]\n"
-	    "\t[--failed FILE] [--retries N] [--delete] [--dry-run]"
-	    " [--progress | --no-progress]\n"
-	    "\t[--stats] [-v] [FILE]\n"
+	    " [--rate-file FILE]\n"
+	    "\t[--delta-min SIZE] [--failed FILE] [--retries N] [--delete]"
+	    " [--dry-run]\n"
+	    "\t[--progress | --no-progress] [--stats] [-v] [FILE]\n"
 	    "       %s --target URL [--credentials FILE] [--fingerprint SHA256"
 	    " | --cacert FILE]\n"
 	    "\t[--proxy URL] --action NAME\n", iwm_progname, iwm_progname);
@@ -38,11 +38,12 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_RATE = 256, O_DELTAMIN, O_FAILED, O_RETRIES, O_DELETE,
-	    O_DRYRUN, O_PROGRESS, O_NOPROGRESS, O_STATS, O_ACTION };
+	    O_DRYRUN, O_PROGRESS, O_NOPROGRESS, O_STATS, O_RATEFILE, O_ACTION };
 	static const struct option longopts[] = {
 		IWM_REMOTE_LONGOPTS,
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "rate", required_argument, NULL, O_RATE },
+		{ "rate-file", required_argument, NULL, O_RATEFILE },
 		{ "delta-min", required_argument, NULL, O_DELTAMIN },
 		{ "failed", required_argument, NULL, O_FAILED },
 		{ "retries", required_argument, NULL, O_RETRIES },
@@ -83,6 +84,9 @@ main(int argc, char *argv[])
 				iwm_warnx("--rate: %s", iwm_err());
 				usage();
 			}
+			break;
+		case O_RATEFILE:
+			o.rate_file = optarg;
 			break;
 		case O_DELTAMIN:
 			if (iwm_parse_size(optarg, &o.delta_min) == -1) {

@@ -118,6 +118,8 @@ struct push {
 	int		 fatal;		/* exit status when >= 64 */
 	double		 t0, lastprog;
 	double		 tokens, tlast;	/* --rate: one bucket for all */
+	uint64_t	 rate;		/* --rate, or --rate-file's */
+	double		 rate_read;	/* when --rate-file was last read */
 	/* figures */
 	uint64_t	 files, fbytes, deltas, dirs, deleted, vanished, nfailed;
 	uint64_t	 planned, wire_up, wire_down, nodelete;
@@ -589,9 +591,42 @@ batch_next(struct job *j, struct item *it)
 static double
 rate_quantum(const struct push *p)
 {
-	double q = (double)p->o->rate / 20;
+	double q = (double)p->rate / 20;
 
 	return q < 1 ? 1 : q > 16384 ? 16384 : q;
+}
+
+/* --rate-file: read the rate again once a second (iwm speed writes it). */
+static void
+rate_poll(struct push *p)
+{
+	char line[64];
+	uint64_t r;
+	double t = now();
+	FILE *f;
+
+	if (p->o->rate_file == NULL || t - p->rate_read < 1)
+		return;
+	p->rate_read = t;
+	if ((f = fopen(p->o->rate_file, "r")) == NULL)
+		return;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (iwm_parse_size(line, &r) == 0 && r != p->rate) {
+			struct job *l;
+
+			p->rate = r;
+			p->tokens = 0;
+			p->tlast = t;
+			/* Transfers the old limit paused go on. */
+			for (l = p->live; l != NULL; l = l->lnext)
+				if (l->paused) {
+					l->paused = 0;
+					curl_easy_pause(l->easy, CURLPAUSE_CONT);
+				}
+		}
+	}
+	fclose(f);
 }
 
 static size_t
@@ -600,13 +635,13 @@ rate_allow(struct job *j, size_t want)
 	struct push *p = j->p;
 	double t;
 
-	if (p->o->rate == 0)
+	if (p->rate == 0)
 		return want;
 	t = now();
-	p->tokens += (t - p->tlast) * (double)p->o->rate;
+	p->tokens += (t - p->tlast) * (double)p->rate;
 	p->tlast = t;
-	if (p->tokens > (double)p->o->rate / 10 + 16384)
-		p->tokens = (double)p->o->rate / 10 + 16384;
+	if (p->tokens > (double)p->rate / 10 + 16384)
+		p->tokens = (double)p->rate / 10 + 16384;
 	/* Send in pieces of at least 16 KiB: fewer, fuller TLS records. */
 	if (p->tokens < rate_quantum(p)) {
 		j->paused = 1;
@@ -618,7 +653,7 @@ rate_allow(struct job *j, size_t want)
 static void
 rate_used(struct job *j, size_t n)
 {
-	if (j->p->o->rate > 0)
+	if (j->p->rate > 0)
 		j->p->tokens -= (double)n;
 }
 
@@ -1331,8 +1366,9 @@ pump(struct push *p)
 		} else
 			jp = &j->next;
 	}
+	rate_poll(p);
 	/* Resume transfers the rate limit paused, once tokens are back. */
-	if (p->o->rate > 0) {
+	if (p->rate > 0) {
 		struct job *l, *ln;
 
 		(void)rate_allow(&(struct job){ .p = p }, 1);
@@ -1353,7 +1389,7 @@ pump(struct push *p)
 		job_done(p, j, m->data.result);
 	}
 	if (p->inflight > 0 || p->retry != NULL)
-		curl_multi_poll(p->multi, NULL, 0, p->o->rate ? 10 : 100,
+		curl_multi_poll(p->multi, NULL, 0, p->rate ? 10 : 100,
 		    NULL);
 }
 
@@ -1414,6 +1450,9 @@ iwm_push_run(const struct iwm_push_opts *o)
 	memset(&p, 0, sizeof(p));
 	p.o = o;
 	p.t0 = p.tlast = now();
+	p.rate = o->rate;
+	p.rate_read = -1;
+	rate_poll(&p);
 	if (iwm_mreader_open(&p.mr, o->input) == -1) {
 		iwm_warn_err();
 		return IWM_EXIT_DATA;

@@ -242,6 +242,7 @@ struct iwm_push_opts {
 	const char	*failed;	/* --failed FILE */
 	unsigned	 jobs;
 	uint64_t	 rate;		/* bytes/s, 0 unlimited */
+	const char	*rate_file;	/* --rate-file: re-read once a second */
 	uint64_t	 delta_min;
 	unsigned	 retries;
 	int		 dry_run;

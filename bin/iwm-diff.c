@@ -228,6 +228,7 @@ main(int argc, char *argv[])
 	long window = 0;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	while ((ch = getopt_long(argc, argv, "a", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':

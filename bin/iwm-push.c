@@ -24,7 +24,8 @@ usage_to(FILE *fp, int status)
 	    "\t[--progress | --no-progress] [--stats] [-v] [FILE]\n"
 	    "       %s --target URL [--credentials FILE] [--fingerprint SHA256"
 	    " | --cacert FILE]\n"
-	    "\t[--proxy URL] --action NAME\n", iwm_progname, iwm_progname);
+	    "\t[--proxy URL] --action NAME\n"
+	    "       %s --version\n", iwm_progname, iwm_progname, iwm_progname);
 	exit(status);
 }
 
@@ -63,6 +64,7 @@ main(int argc, char *argv[])
 	int ch, rc, progress = -1;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	memset(&o, 0, sizeof(o));
 	o.input = "-";
 	o.jobs = 4;

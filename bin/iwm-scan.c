@@ -46,7 +46,8 @@ usage(int status)
 	    "       %s --target URL [--credentials FILE] [--fingerprint SHA256 |"
 	    " --cacert FILE]\n"
 	    "\t[--proxy URL] [--insecure-http] [--roots LIST] [--domain DOMAIN]..."
-	    "\n", iwm_progname, iwm_progname, iwm_progname);
+	    "\n       %s --version\n", iwm_progname, iwm_progname, iwm_progname,
+	    iwm_progname);
 	exit(status);
 }
 
@@ -310,6 +311,7 @@ main(int argc, char *argv[])
 	int archive_on, rc = -1;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':

@@ -27,8 +27,10 @@ usage_to(FILE *fp, int status)
 	    "\t[--ready-file FILE] [-v]\n"
 	    "       %s --make-cert DIR\n"
 	    "       %s --print-fingerprint --cert FILE\n"
-	    "       %s --add-user NAME --users FILE [--role admin|copy]\n",
-	    iwm_progname, iwm_progname, iwm_progname, iwm_progname);
+	    "       %s --add-user NAME --users FILE [--role admin|copy]\n"
+	    "       %s --version\n",
+	    iwm_progname, iwm_progname, iwm_progname, iwm_progname,
+	    iwm_progname);
 	exit(status);
 }
 
@@ -166,6 +168,7 @@ main(int argc, char *argv[])
 	size_t i;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	memset(&o, 0, sizeof(o));
 	o.threads = ncpu > 4 ? (unsigned)ncpu : 4;
 	o.max_conns = 64;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "account.h"
@@ -49,6 +50,59 @@ usage(int status)
 	    "\n       %s --version\n", iwm_progname, iwm_progname, iwm_progname,
 	    iwm_progname);
 	exit(status);
+}
+
+/* The domains the server hosts, for checking --domain. */
+static int
+collect_domain(void *arg, char **f, size_t nf)
+{
+	struct iwm_buf *b = arg;
+
+	if (nf >= 1 && f[0][0] != '\0')
+		iwm_buf_printf(b, "%s%s", b->len > 0 ? ", " : "", f[0]);
+	return 0;
+}
+
+/*
+ * Each --domain must be one the server hosts: a typo would otherwise
+ * list nothing, and a diff of nothing says "equal".  0, or -1 with
+ * iwm_err() naming the hosted domains.
+ */
+static int
+check_domains(const struct iwm_tool *t, char *const *domains, size_t n)
+{
+	struct iwm_buf all = { 0 };
+	size_t i;
+	int rc = 0;
+
+	if (iwm_tool_export(t, "domain", "*", NULL, 0, collect_domain,
+	    &all) == -1) {
+		iwm_buf_free(&all);
+		return -2;
+	}
+	iwm_buf_addc(&all, '\0');
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *p = all.ptr;
+		size_t dl = strlen(domains[i]);
+		int found = 0;
+
+		while (!found && *p != '\0') {
+			size_t l = strcspn(p, ",");
+
+			found = l == dl && strncasecmp(p, domains[i], l) == 0;
+			p += l;
+			while (*p == ',' || *p == ' ')
+				p++;
+		}
+		if (!found) {
+			iwm_seterr("--domain %s: the server hosts no such "
+			    "domain; it hosts: %s", domains[i],
+			    all.len > 1 ? all.ptr : "(none)");
+			rc = -1;
+		}
+	}
+	iwm_buf_free(&all);
+	return rc;
 }
 
 static int
@@ -454,6 +508,15 @@ main(int argc, char *argv[])
 			goto done;
 		}
 		free(p);
+	}
+	if (ndomains_given > 0) {
+		int dc = check_domains(&tool, domains, ndomains_given);
+
+		if (dc != 0) {
+			iwm_warn_err();
+			rc = dc == -1 ? IWM_EXIT_NOINPUT : IWM_EXIT_UNAVAIL;
+			goto done;
+		}
 	}
 	/*
 	 * Archivists are told by the archive path even when auto-archive

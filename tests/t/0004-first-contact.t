@@ -22,6 +22,20 @@ exits "iwm-serve --max-body 0 is refused" 64 iwm-serve --max-body 0
 exits "iwm-push --rate 1.5M is refused" 64 \
     iwm-push --target https://127.0.0.1:9/ --rate 1.5M /dev/null
 
+# A domain the server does not host is an error naming those it hosts.
+exits "iwm-scan --domain nosuch.example: exit 66" 66 \
+    iwm-scan --tool "$TMP/srv/tool.sh" --domain nosuch.example
+cp "$TMP/.out" "$TMP/err"
+ok "... naming the hosted domains" grep -q "hosts: dom1.example" "$TMP/err"
+ok "... and no manifest on standard output" sh -c \
+    '! iwm-scan --tool "$1" --domain nosuch.example 2>/dev/null | grep -q .' - "$TMP/srv/tool.sh"
+exits "iwm-scan --domain DOM1.EXAMPLE (another case) is accepted" 0 \
+    iwm-scan --tool "$TMP/srv/tool.sh" --domain DOM1.EXAMPLE
+
+# Every documented pipeline runs in POSIX sh: no bash process substitution.
+ok "no <(...) in the README, man pages and examples" sh -c \
+    '! grep -n "<(" "$1"/README.md "$1"/man/man*/*.[0-9] "$1"/examples/*' - "$TOP"
+
 # Secrets files must be private, as ssh wants its keys.
 printf 'alice:pw\n' >"$TMP/cred"
 chmod 644 "$TMP/cred"

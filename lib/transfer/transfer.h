@@ -123,6 +123,8 @@ struct iwm_fput {
 	struct timespec dirtime;	/* the directory's mtime at begin */
 	int	 have_dirtime;
 };
+/* Owner and group of every file and directory written from now on. */
+void	 iwm_fs_set_owner(uid_t, gid_t);
 int	 iwm_fs_open_root(struct iwm_serve_root *);
 int	 iwm_fs_sweep(struct iwm_serve_root *, uint64_t *removed);
 int	 iwm_fs_open(int rootfd, const char *path, int flags);

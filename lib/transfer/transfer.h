@@ -247,6 +247,7 @@ struct iwm_push_opts {
 	const char	*rate_file;	/* --rate-file: re-read once a second */
 	uint64_t	 delta_min;
 	unsigned	 retries;
+	unsigned	 retry_for;	/* seconds a lost target is retried */
 	int		 dry_run;
 	int		 do_delete;
 	int		 progress;

@@ -12,6 +12,9 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,10 +108,129 @@ check_domains(const struct iwm_tool *t, char *const *domains, size_t n)
 	return rc;
 }
 
+/*
+ * Progress on a terminal: a thread redraws one line on standard error
+ * twice a second (entries and bytes listed, rates) from two counters
+ * the writer bumps; off a terminal there is none.
+ */
+static atomic_uint_fast64_t prog_n, prog_b;
+static struct {
+	pthread_t	 th;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 on, stop;
+	struct timespec	 t0;
+} prog = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+prog_bytes(char *buf, size_t len, double b)
+{
+	const char *u = "B";
+
+	if (b >= 1e9)
+		b /= 1e9, u = "GB";
+	else if (b >= 1e6)
+		b /= 1e6, u = "MB";
+	else if (b >= 1e3)
+		b /= 1e3, u = "kB";
+	snprintf(buf, len, "%.1f %s", b, u);
+}
+
+static void
+prog_draw(int last)
+{
+	uint64_t n = atomic_load_explicit(&prog_n, memory_order_relaxed);
+	uint64_t b = atomic_load_explicit(&prog_b, memory_order_relaxed);
+	double el = since(&prog.t0);
+	char bs[32], rs[32];
+
+	prog_bytes(bs, sizeof(bs), (double)b);
+	prog_bytes(rs, sizeof(rs), el > 0 ? (double)b / el : 0);
+	fprintf(stderr, "\r%s: %llu entries, %s listed, %.0f entries/s, "
+	    "%s/s\033[K%s", iwm_progname, (unsigned long long)n, bs,
+	    el > 0 ? (double)n / el : 0, rs, last ? "\n" : "");
+	fflush(stderr);
+}
+
+static void *
+prog_thread(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&prog.mu);
+	while (!prog.stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 500000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&prog.cv, &prog.mu, &until);
+		if (!prog.stop)
+			prog_draw(0);
+	}
+	pthread_mutex_unlock(&prog.mu);
+	return NULL;
+}
+
+static void
+prog_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &prog.t0);
+	prog.on = pthread_create(&prog.th, NULL, prog_thread, NULL) == 0;
+}
+
+static void
+prog_end(void)
+{
+	if (!prog.on)
+		return;
+	pthread_mutex_lock(&prog.mu);
+	prog.stop = 1;
+	pthread_cond_signal(&prog.cv);
+	pthread_mutex_unlock(&prog.mu);
+	pthread_join(prog.th, NULL);
+	prog.on = 0;
+	prog_draw(1);
+}
+
+/* A line of its own on standard error while the progress line is drawn. */
+static void
+prog_lock(void)
+{
+	if (prog.on) {
+		pthread_mutex_lock(&prog.mu);
+		fputs("\r\033[K", stderr);
+	}
+}
+
+static void
+prog_unlock(void)
+{
+	if (prog.on)
+		pthread_mutex_unlock(&prog.mu);
+}
+
 static int
 write_rec(void *arg, const struct iwm_rec *r)
 {
 	struct scan *s = arg;
+
+	atomic_fetch_add_explicit(&prog_n, 1, memory_order_relaxed);
+	if (r->type == IWM_TYPE_FILE)
+		atomic_fetch_add_explicit(&prog_b, r->size,
+		    memory_order_relaxed);
 
 	if (iwm_mwrite_rec(stdout, r) == -1) {
 		s->out_failed = 1;
@@ -169,12 +291,15 @@ scan_plain(struct rootarg *roots, size_t nroots, struct scan *s, int summary)
 		}
 		if (st.unreadable > 0)
 			s->incomplete = 1;
-		if (summary)
+		if (summary) {
+			prog_lock();
 			fprintf(stderr, "%-8s %10llu files %8llu dirs "
 			    "%14llu bytes\n", roots[i].name,
 			    (unsigned long long)st.files,
 			    (unsigned long long)st.dirs,
 			    (unsigned long long)st.bytes);
+			prog_unlock();
+		}
 	}
 	return -1;
 }
@@ -463,6 +588,8 @@ main(int argc, char *argv[])
 	if (rootlist != NULL && parse_roots(rootlist, &roots) == -1)
 		usage(IWM_EXIT_USAGE);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	if (isatty(STDERR_FILENO) && !accounts)
+		prog_start();
 	if (nplain > 0) {
 		if (toolopt != NULL || ndomains > 0 || roots != -1 ||
 		    accounts || maps.n > 0) {
@@ -605,6 +732,7 @@ main(int argc, char *argv[])
 		goto walkfail;
 	if ((roots & ROOT_MAIL) && scan_mail(&as, &s) == -1)
 		goto walkfail;
+	prog_end();
 	if (summary)
 		print_summary(&as, &s, roots);
 	for (i = 0; i < 3; i++)
@@ -615,6 +743,7 @@ walkfail:
 	iwm_warn_err();
 	rc = s.out_failed ? IWM_EXIT_IO : IWM_EXIT_UNAVAIL;
 done:
+	prog_end();
 	/* Only a listing that left nothing out may ever cause deletions. */
 	if (rc == -1 && !accounts && !s.incomplete &&
 	    iwm_mwrite_end(stdout) == -1)

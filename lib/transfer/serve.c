@@ -129,6 +129,29 @@ logmsg(const char *fmt, ...)
 	iwm_buf_free(&b);
 }
 
+/*
+ * libmicrohttpd's own messages.  Those of the TLS layer ("received
+ * handshake message out of context" when a client speaks plain HTTP, a
+ * scanner, a client that gives up) are noise at the default level:
+ * only with --verbose.  CLS is the options.
+ */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	const struct iwm_serve_opts *o = cls;
+	char tmp[1024];
+	size_t n;
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	n = strlen(tmp);
+	while (n > 0 && (tmp[n - 1] == '\n' || tmp[n - 1] == '.'))
+		tmp[--n] = '\0';
+	if (!o->verbose && (strcasestr(tmp, "handshake") != NULL ||
+	    strstr(tmp, "TLS") != NULL || strcasestr(tmp, "gnutls") != NULL))
+		return;
+	logmsg("%s", tmp);
+}
+
 static enum MHD_Result
 reply_buf(struct MHD_Connection *c, unsigned status, struct iwm_buf *b,
     const char *ctype)
@@ -2084,6 +2107,8 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	    (intptr_t)completed, &s };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK,
 	    (intptr_t)no_unescape, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+	    (intptr_t)mhd_log, o };
 	if (!o->insecure_http) {
 		opts[n++] = (struct MHD_OptionItem){
 		    MHD_OPTION_HTTPS_MEM_CERT, 0, cert };

@@ -70,7 +70,7 @@ while [ $trial -lt 4 ]; do
 	iwm-scan --root mail="$src" >"$TMP/src.m"
 	tscan --roots mail >"$TMP/dst.m"
 	iwm-diff --delete "$TMP/src.m" "$TMP/dst.m" >"$TMP/diff.m"
-	push_bg --rate 2M -j 2 --retries 0 --delete "$TMP/diff.m" \
+	push_bg --rate 2M -j 2 --retries 0 --retry-for 0 --delete "$TMP/diff.m" \
 	    >/dev/null 2>&1
 	pid=$PUSH_PID
 	delay=$(( $(rnd 12) + 2 ))	# tenths of a second
@@ -110,7 +110,7 @@ while [ $i -lt 200 ]; do
 	i=$((i + 1))
 done
 iwm-scan --root mail="$src" >"$TMP/src.m"
-push_bg --rate 1M -j 1 --retries 0 "$TMP/src.m" >/dev/null 2>&1
+push_bg --rate 1M -j 1 --retries 0 --retry-for 0 "$TMP/src.m" >/dev/null 2>&1
 pid=$PUSH_PID
 n=0
 while [ ! -f "$dst/dom/sw/3" ] && [ $n -lt 100 ]; do

@@ -39,7 +39,7 @@ ok "mtimes identical" same_mtimes "$src" "$dst"
 
 # Now kill the agent during a large upload.
 find "$dst" -mindepth 1 -delete	# the agent holds the root open
-push_bg --rate 1M -j 1 --retries 0 "$TMP/src.m" >/dev/null 2>"$TMP/err"
+push_bg --rate 1M -j 1 --retries 0 --retry-for 0 "$TMP/src.m" >/dev/null 2>"$TMP/err"
 pid=$PUSH_PID
 n=0
 while [ -z "$(find "$dst" -name '.iwm-tmp-*' -print)" ] && [ $n -lt 100 ]; do

@@ -1,5 +1,6 @@
 # iwm: IceWarp server migration toolkit.
 # make [all] | check [SAN=1] | bench | demo | lint | install | deps | clean
+#      | fuzz [FUZZ_SECONDS=N] [FUZZERS="manifest tool ..."]
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -78,9 +79,17 @@ bench: deps
 	$(MAKE) all
 	scripts/bench
 
-demo: deps
-	$(MAKE) all
-	scripts/demo
+# What the demo does comes first, before the package check and the build.
+demo:
+	@echo "iwm demo: a whole IceWarp migration on this machine, through the driver:"
+	@echo "  a simulated source (Linux, SQLite) moves to a pre-configured simulated"
+	@echo "  target (MariaDB) through an iwm-serve agent over TLS on 127.0.0.1:"
+	@echo "  init, connect, deps, copy, sync, finalize, start-target, verify."
+	@scripts/install-deps
+	@echo "building quietly (log: $${TMPDIR:-/tmp}/iwm-demo-build.log)"
+	@$(MAKE) -s all >"$${TMPDIR:-/tmp}/iwm-demo-build.log" 2>&1 || \
+		{ tail -n 30 "$${TMPDIR:-/tmp}/iwm-demo-build.log"; exit 1; }
+	@scripts/demo
 
 lint:
 	shellcheck -s sh $(SHELLS)
@@ -102,7 +111,55 @@ install: progs
 		install -m 644 "$$f" $(DESTDIR)$(PREFIX)/share/man/man$$s; \
 		done; done; true
 
+# libFuzzer harnesses (tests/fuzz/fuzz-*.c), built by clang with ASan
+# and UBSan against a library of their own; each runs FUZZ_SECONDS on
+# its corpus tests/fuzz/corpus/NAME (new inputs are added there).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_DIR      = tests/fuzz
+FUZZ_BUILD    = $(FUZZ_DIR)/build
+FUZZERS      ?= $(patsubst $(FUZZ_DIR)/fuzz-%.c,%,$(wildcard $(FUZZ_DIR)/fuzz-*.c))
+FUZZ_CFLAGS   = $(CWARN) -g -O1 -fno-omit-frame-pointer \
+		-fsanitize=address,undefined -fno-sanitize-recover=undefined \
+		$(PKG_CFLAGS) $(LIB_INC) -I$(FUZZ_DIR) \
+		-DIWM_VERSION='"$(VERSION)"' -DIWM_DATADIR='"$(PREFIX)/share/iwm"'
+FUZZ_OBJ     := $(patsubst lib/%.c,$(FUZZ_BUILD)/%.o,$(LIB_SRC))
+
+$(FUZZ_BUILD)/%.o: lib/%.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libiwm.a: $(FUZZ_OBJ)
+	rm -f $@
+	ar rcs $@ $(FUZZ_OBJ)
+
+$(FUZZ_BUILD)/fuzz-%: $(FUZZ_DIR)/fuzz-%.c $(FUZZ_DIR)/fuzz.h \
+    $(FUZZ_BUILD)/libiwm.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_BUILD)/libiwm.a -lrsync $(PKG_LIBS) -lpthread
+
+fuzz-build: $(addprefix $(FUZZ_BUILD)/fuzz-,$(FUZZERS))
+
+fuzz: deps fuzz-build
+	@for f in $(FUZZERS); do \
+		mkdir -p $(FUZZ_DIR)/corpus/$$f $(FUZZ_BUILD)/crash-$$f; \
+		echo "fuzz-$$f: $(FUZZ_SECONDS) s"; \
+		$(FUZZ_BUILD)/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) \
+		    -print_final_stats=1 -max_len=65536 -timeout=20 \
+		    -artifact_prefix=$(FUZZ_BUILD)/crash-$$f/ \
+		    $(FUZZ_DIR)/corpus/$$f 2>$(FUZZ_BUILD)/fuzz-$$f.log; \
+		rc=$$?; \
+		grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
+		    $(FUZZ_BUILD)/fuzz-$$f.log | sed "s/^/fuzz-$$f: /"; \
+		if [ $$rc -ne 0 ]; then \
+			tail -n 40 $(FUZZ_BUILD)/fuzz-$$f.log; \
+			echo "fuzz-$$f: FAILED (artifact in $(FUZZ_BUILD)/crash-$$f/)"; \
+			exit 1; \
+		fi; \
+	done
+
 clean:
 	rm -f .build-* lib/*/*.o lib/libiwm.a $(PROGS) $(UNITS) tests/iwsim/iwsim
+	rm -rf $(FUZZ_BUILD)
 
-.PHONY: all progs deps check bench demo lint install clean
+.PHONY: all progs deps check bench demo lint install clean fuzz fuzz-build

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "icewarp.h"
 #include "settings.h"
+#include "domainrows.h"
 
 static void
 usage_to(FILE *fp, int status)
@@ -25,6 +26,7 @@ usage_to(FILE *fp, int status)
 	    "--out FILE [--name NAME]\n"
 	    "                    [--platform windows|unix] [--since STATE]\n"
 	    "       iwm-dbexport --settings [-q] [--tool PATH] [-o DIR]\n"
+	    "       iwm-dbexport --domain DOMAIN [-q] [--tool PATH] [-o DIR]\n"
 	    "options:\n"
 	    "  --tool PATH        the IceWarp tool (default from icewarp.conf)\n"
 	    "  -o, --out-dir DIR  where the carriers (or the settings bundle) go\n"
@@ -37,8 +39,10 @@ usage_to(FILE *fp, int status)
 	    "  --name NAME        the database name recorded in it\n"
 	    "  --platform P       the source's platform, windows or unix\n"
 	    "  --settings         the settings bundle instead of databases\n"
+	    "  --domain DOMAIN    that domain's rows only (DIR/rows.db)\n"
 	    "  -q, --quiet        no report, no progress\n"
-	    "  -h, --help         this help\n");
+	    "  -h, --help         this help\n"
+	    "  --version          print the version and exit\n");
 	exit(status);
 }
 
@@ -98,6 +102,68 @@ export_one(const struct iwm_dbspec *spec, const char *name, const char *out,
 	return 0;
 }
 
+/* --domain D: that domain's rows into DIR/rows.db. */
+static int
+domain_rows(const char *toolopt, const char *domain, const char *outdir,
+    int quiet, int other)
+{
+	struct iwm_domrows_opts o;
+	struct iwm_tool tool;
+	struct iwm_buf dir = { 0 }, out = { 0 };
+	int status = 0;
+
+	if (other)
+		usage();
+	if (iwm_tool_find(&tool, toolopt) == -1) {
+		iwm_warn_err();
+		return IWM_EXIT_UNAVAIL;
+	}
+	if (outdir == NULL) {
+		char *tp = iwm_tool_get1(&tool, "C_System_Storage_Dir_TempPath");
+
+		if (tp == NULL || *tp == '\0' || iwm_path_is_windows(tp)) {
+			iwm_warnx("cannot use the server's temp path '%s' here: "
+			    "give -o DIR", tp != NULL ? tp : "");
+			free(tp);
+			iwm_tool_free(&tool);
+			return IWM_EXIT_USAGE;
+		}
+		iwm_buf_adds(&dir, tp);
+		if (dir.ptr[dir.len - 1] != '/')
+			iwm_buf_addc(&dir, '/');
+		iwm_buf_printf(&dir, "iw_migration/domain/%s", domain);
+		free(tp);
+	} else
+		iwm_buf_adds(&dir, outdir);
+	if (strchr(domain, '/') != NULL || mkdirs(dir.ptr) == -1) {
+		if (strchr(domain, '/') != NULL)
+			iwm_warnx("'%s' is not a domain name", domain);
+		else
+			iwm_warn_err();
+		iwm_buf_free(&dir);
+		iwm_tool_free(&tool);
+		return strchr(domain, '/') != NULL ? IWM_EXIT_USAGE :
+		    IWM_EXIT_IO;
+	}
+	iwm_buf_printf(&out, "%s/rows.db", dir.ptr);
+	memset(&o, 0, sizeof(o));
+	o.quiet = quiet;
+	o.out = stdout;
+	if (iwm_domrows_export(&tool, domain, out.ptr, &o) == -1) {
+		iwm_warn_err();
+		status = iwm_domrows_status >= 64 ? iwm_domrows_status :
+		    IWM_EXIT_DATA;
+	} else if (!quiet)
+		printf("total\t%s\t%llu rows\n", out.ptr,
+		    (unsigned long long)o.rows);
+	iwm_buf_free(&dir);
+	iwm_buf_free(&out);
+	iwm_tool_free(&tool);
+	if (iwm_close_stdout() == -1 && status == 0)
+		status = IWM_EXIT_IO;
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -105,6 +171,7 @@ main(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "conn", required_argument, NULL, 'c' },
 		{ "conn-file", required_argument, NULL, 'C' },
+		{ "domain", required_argument, NULL, 'd' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "only", required_argument, NULL, 'O' },
 		{ "out", required_argument, NULL, 'f' },
@@ -118,6 +185,7 @@ main(int argc, char *argv[])
 	};
 	const char *toolopt = NULL, *outdir = NULL, *only = NULL, *since = NULL;
 	const char *outfile = NULL, *name = NULL, *platform = NULL;
+	const char *domain = NULL;
 	char *conn = NULL, *dir = NULL;
 	struct iwm_tool tool;
 	struct iwm_dbspec spec;
@@ -125,6 +193,7 @@ main(int argc, char *argv[])
 	size_t i;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	while ((ch = getopt_long(argc, argv, "o:q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
@@ -134,6 +203,7 @@ main(int argc, char *argv[])
 				return IWM_EXIT_USAGE;
 			}
 			break;
+		case 'd': domain = optarg; break;
 		case 'n': name = optarg; break;
 		case 'O': only = optarg; break;
 		case 'f': outfile = optarg; break;
@@ -154,6 +224,10 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	if (domain != NULL)
+		return domain_rows(toolopt, domain, outdir, quiet, conn != NULL ||
+		    only != NULL || since != NULL || outfile != NULL ||
+		    name != NULL || platform != NULL || settings);
 	if (settings) {
 		struct iwm_settings_opts so;
 

@@ -17,7 +17,17 @@ static void
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr, "usage: %s [-a] [--delete] "
-	    "[--modify-window SECONDS] SOURCE TARGET\n", iwm_progname);
+	    "[--exit-code] [--modify-window SECONDS] SOURCE TARGET\n"
+	    "       %s --version\n"
+	    "  -a, --all               also print unchanged records (=)\n"
+	    "  --delete                print deletions (-) inside the source's "
+	    "scope\n"
+	    "  --exit-code             exit 1 when the manifests differ, 0 when "
+	    "equal\n"
+	    "  --modify-window SECONDS mtimes this close are equal\n"
+	    "  -h, --help              this help\n"
+	    "  --version               print the version and exit\n",
+	    iwm_progname, iwm_progname);
 	exit(status);
 }
 
@@ -215,6 +225,7 @@ main(int argc, char *argv[])
 		{ "all", no_argument, NULL, 'a' },
 		{ "delete", no_argument, NULL, 'd' },
 		{ "modify-window", required_argument, NULL, 'w' },
+		{ "exit-code", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -225,9 +236,11 @@ main(int argc, char *argv[])
 	struct fsinfo fs;
 	struct pending pend = { 0 };
 	int ch, all = 0, del = 0, differ = 0, rc, warned = 0, deletions = 0;
+	int exitcode = 0;
 	long window = 0;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	while ((ch = getopt_long(argc, argv, "a", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -235,6 +248,9 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			del = 1;
+			break;
+		case 'e':
+			exitcode = 1;
 			break;
 		case 'w':
 			if (iwm_parse_int(optarg, 0, 1L << 30, &window) == -1) {
@@ -368,7 +384,7 @@ main(int argc, char *argv[])
 		iwm_warn_err();
 		rc = IWM_EXIT_IO;
 	} else
-		rc = differ ? IWM_EXIT_DIFF : IWM_EXIT_OK;
+		rc = exitcode && differ ? IWM_EXIT_DIFF : IWM_EXIT_OK;
 	goto out;
 dataerr:
 	iwm_warn_err();

@@ -6,6 +6,8 @@
  *              preserved values (the seed's "Target Server Restore").
  *   preserved  re-apply those preserved values alone.
  */
+#include <sys/stat.h>
+
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
@@ -15,6 +17,8 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "domainmove.h"
+#include "domainrows.h"
 #include "icewarp.h"
 #include "settings.h"
 
@@ -28,25 +32,33 @@ usage_to(FILE *fp, int status)
 	    "       iwm-restore db [-q] [--verify] --conn STRING | "
 	    "--conn-file FILE\n"
 	    "                   [--platform windows|unix] FILE\n"
+	    "       iwm-restore db --merge [-q] [-n|--dry-run] [--tool PATH] "
+	    "DIR|FILE\n"
 	    "       iwm-restore settings [-q] [--tool PATH] [--dircreds FILE]\n"
 	    "                   [--ignore-multiple-sync] [-n|--dry-run] "
 	    "[--verify] DIR\n"
 	    "       iwm-restore preserved [-q] [--tool PATH] [-n|--dry-run]\n"
+	    "       iwm-restore domain [--tool PATH] [-n|--dry-run] "
+	    "prepare|rows|finish DIR\n"
 	    "options:\n"
 	    "  --tool PATH        the target's IceWarp tool\n"
 	    "  --verify           compare instead of restoring; exit 1 on a "
 	    "difference\n"
 	    "  --only NAME,...    db: only these databases\n"
 	    "  --platform P       db: the target's platform, windows or unix\n"
+	    "  --merge            db: merge one domain's rows (iwm-dbexport\n"
+	    "                     --domain) into the target's databases\n"
 	    "  --conn STRING      db: one database by its connection string\n"
 	    "  --conn-file FILE   db: the same, read from FILE\n"
 	    "  --dircreds FILE    settings: the target's directory service\n"
 	    "                     credentials, KEY=VALUE lines, mode 0600\n"
 	    "  --ignore-multiple-sync  settings: restore although several\n"
 	    "                     domains synchronize with a directory service\n"
-	    "  -n, --dry-run      settings, preserved: say what would change\n"
+	    "  -n, --dry-run      settings, preserved, db --merge, domain: say what\n"
+	    "                     would change\n"
 	    "  -q, --quiet        less output\n"
-	    "  -h, --help         this help\n");
+	    "  -h, --help         this help\n"
+	    "  --version          print the version and exit\n");
 	exit(status);
 }
 
@@ -97,6 +109,38 @@ sel_db(const struct dirent *d)
 	    strcmp(d->d_name + n - 3, ".db") == 0;
 }
 
+/* db --merge: one domain's rows into the target's databases. */
+static int
+cmd_merge(const char *toolopt, const char *arg, int dry, int quiet)
+{
+	struct iwm_domrows_opts o;
+	struct iwm_tool tool;
+	struct iwm_buf path = { 0 };
+	struct stat sb;
+	int status = 0;
+
+	if (iwm_tool_find(&tool, toolopt) == -1) {
+		iwm_warn_err();
+		return IWM_EXIT_UNAVAIL;
+	}
+	if (stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode))
+		iwm_buf_printf(&path, "%s/rows.db", arg);
+	else
+		iwm_buf_adds(&path, arg);
+	memset(&o, 0, sizeof(o));
+	o.quiet = quiet;
+	o.dryrun = dry;
+	o.out = stdout;
+	if (iwm_domrows_merge(&tool, path.ptr, &o) == -1) {
+		iwm_warn_err();
+		status = iwm_domrows_status >= 64 ? iwm_domrows_status :
+		    IWM_EXIT_DATA;
+	}
+	iwm_buf_free(&path);
+	iwm_tool_free(&tool);
+	return status;
+}
+
 static int
 cmd_db(int argc, char *argv[])
 {
@@ -104,6 +148,8 @@ cmd_db(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ "conn", required_argument, NULL, 'c' },
 		{ "conn-file", required_argument, NULL, 'C' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "merge", no_argument, NULL, 'm' },
 		{ "only", required_argument, NULL, 'O' },
 		{ "platform", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
@@ -116,10 +162,11 @@ cmd_db(int argc, char *argv[])
 	struct iwm_tool tool;
 	struct iwm_dbspec spec;
 	struct dirent **ents = NULL;
-	int ch, quiet = 0, verify = 0, status = 0, n, i, rc;
+	int ch, quiet = 0, verify = 0, status = 0, n, i, rc, merge = 0;
+	int dry = 0;
 
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "nq", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 		case 'C':
@@ -128,6 +175,8 @@ cmd_db(int argc, char *argv[])
 				return IWM_EXIT_USAGE;
 			}
 			break;
+		case 'm': merge = 1; break;
+		case 'n': dry = 1; break;
 		case 'O': only = optarg; break;
 		case 'p':
 			if (strcmp(optarg, "windows") != 0 &&
@@ -144,6 +193,12 @@ cmd_db(int argc, char *argv[])
 	}
 	if (argc - optind != 1)
 		usage();
+	if (merge || dry) {
+		if (!merge || conn != NULL || only != NULL || verify ||
+		    platform != NULL)
+			usage();
+		return cmd_merge(toolopt, argv[optind], dry, quiet);
+	}
 	if (conn != NULL) {
 		if (only != NULL || toolopt != NULL)
 			usage();
@@ -274,18 +329,65 @@ cmd_settings(int argc, char *argv[])
 	return 0;
 }
 
+/* domain prepare|rows|finish DIR. */
+static int
+cmd_domain(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "tool", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *toolopt = NULL;
+	struct iwm_domain_opts o;
+	struct iwm_tool tool;
+	int ch, status = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.out = stdout;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "nq", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'n': o.dry_run = 1; break;
+		case 'q': o.out = NULL; break;
+		case 't': toolopt = optarg; break;
+		case 'h': usage_to(stdout, 0); break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 2)
+		usage();
+	if (iwm_tool_find(&tool, toolopt) == -1) {
+		iwm_warn_err();
+		return IWM_EXIT_UNAVAIL;
+	}
+	if (iwm_domain_target(&tool, argv[optind], argv[optind + 1], &o) ==
+	    -1) {
+		iwm_warn_err();
+		status = iwm_domain_status >= 64 ? iwm_domain_status :
+		    IWM_EXIT_DATA;
+	}
+	iwm_tool_free(&tool);
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
 	int status;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	if (argc < 2)
 		usage();
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		usage_to(stdout, 0);
 	if (strcmp(argv[1], "db") == 0)
 		status = cmd_db(argc - 1, argv + 1);
+	else if (strcmp(argv[1], "domain") == 0)
+		status = cmd_domain(argc - 1, argv + 1);
 	else if (strcmp(argv[1], "settings") == 0 ||
 	    strcmp(argv[1], "preserved") == 0)
 		status = cmd_settings(argc - 1, argv + 1);

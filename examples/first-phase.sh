@@ -6,10 +6,16 @@
 # delete, with their bytes.  It changes nothing; iwm-push(1) applies the
 # changes file it leaves behind.
 #
-# usage: first-phase.sh [-d DOMAIN]... [-t TOOL] [-w DIR] TARGET
+# The driver, iwm(1), runs the real first phase (`iwm copy`); this script
+# shows the pipelines it is made of, for a custom runbook.
+#
+# usage: first-phase.sh [-c CONF] [-d DOMAIN]... [-t TOOL] [-w DIR] [TARGET]
 #   TARGET  a manifest of the target (a file), or https://... to list the
 #           target agent with `iwm-scan --target` (options from iwm-push(1)
 #           may be added in IWM_TARGET_OPTS)
+#   -c      read TARGET_URL, CREDENTIALS, FINGERPRINT or CACERT and TOOL
+#           from the driver's iwm.conf (parsed, never run); TARGET may then
+#           be left out
 #   -d      scan only DOMAIN (repeatable); the logs are then left out
 #   -t      the IceWarp tool (default: from /etc/icewarp/icewarp.conf)
 #   -w      where to keep the manifests (default: a new directory in /tmp)
@@ -27,17 +33,37 @@ die() {
 	exit 2
 }
 
-while getopts d:t:w: opt; do
+# conf NAME FILE: the value of NAME in an iwm.conf, taken literally.
+conf() {
+	sed -n "s/^[[:space:]]*$1=//p" "$2" | tail -n 1 |
+	    sed 's/^"\(.*\)"$/\1/;s/^'"'"'\(.*\)'"'"'$/\1/'
+}
+
+conffile=""
+while getopts c:d:t:w: opt; do
 	case $opt in
+	c) conffile=$OPTARG ;;
 	d) domains="$domains --domain $OPTARG" ;;
 	t) tool=$OPTARG ;;
 	w) work=$OPTARG ;;
-	*) printf 'usage: %s [-d DOMAIN]... [-t TOOL] [-w DIR] TARGET\n' \
+	*) printf 'usage: %s [-c CONF] [-d DOMAIN]... [-t TOOL] [-w DIR] [TARGET]\n' \
 	    "$prog" >&2; exit 64 ;;
 	esac
 done
 shift $((OPTIND - 1))
-[ $# -eq 1 ] || die "one TARGET expected (a manifest file or https://...)"
+if [ -n "$conffile" ]; then
+	[ -r "$conffile" ] || die "$conffile: cannot read"
+	[ -n "$tool" ] || tool=$(conf TOOL "$conffile")
+	cred=$(conf CREDENTIALS "$conffile")
+	fp=$(conf FINGERPRINT "$conffile")
+	ca=$(conf CACERT "$conffile")
+	# Paths and fingerprints hold no spaces: one string of options.
+	IWM_TARGET_OPTS="${IWM_TARGET_OPTS:-}${cred:+ --credentials $cred}${fp:+ --fingerprint $fp}${ca:+ --cacert $ca}"
+	[ $# -eq 1 ] || set -- "$(conf TARGET_URL "$conffile")"
+fi
+if [ $# -ne 1 ] || [ -z "$1" ]; then
+	die "one TARGET expected (a manifest file or https://...)"
+fi
 target=$1
 
 command -v iwm-scan >/dev/null 2>&1 || die "iwm-scan is not on PATH"
@@ -68,7 +94,7 @@ esac
 
 # 2. The target: a saved manifest, or the agent's live state.
 case $target in
-https://*)
+http://* | https://*)
 	echo "== listing the target $target"
 	# IWM_TARGET_OPTS holds connection options; splitting is intended.
 	# shellcheck disable=SC2086
@@ -84,7 +110,8 @@ esac
 
 # 3. The difference, deletions included (they stay inside the scan's scope).
 echo "== comparing"
-iwm-diff --delete "$work/source.manifest" "$tmanifest" >"$work/changes"
+iwm-diff --exit-code --delete "$work/source.manifest" "$tmanifest" \
+    >"$work/changes"
 dst=$?
 [ $dst -le 1 ] || die "iwm-diff failed (status $dst)"
 

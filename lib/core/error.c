@@ -20,13 +20,32 @@ iwm_setprogname(const char *argv0)
 		setvbuf(stdout, NULL, _IOLBF, 0);
 }
 
+/*
+ * The message is formatted into a buffer of its own and only then
+ * copied over the last error, so an argument may be iwm_err() itself:
+ * iwm_seterr("%s: %s", what, iwm_err()) prefixes the previous message.
+ */
+static void
+seterr(const char *fmt, va_list ap, const char *suffix)
+{
+	char tmp[sizeof(errbuf)];
+	size_t n;
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	if (suffix != NULL) {
+		n = strlen(tmp);
+		snprintf(tmp + n, sizeof(tmp) - n, ": %s", suffix);
+	}
+	memcpy(errbuf, tmp, sizeof(errbuf));
+}
+
 void
 iwm_seterr(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	seterr(fmt, ap, NULL);
 	va_end(ap);
 }
 
@@ -35,13 +54,10 @@ iwm_seterr_errno(const char *fmt, ...)
 {
 	va_list ap;
 	int saved = errno;
-	size_t n;
 
 	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	seterr(fmt, ap, strerror(saved));
 	va_end(ap);
-	n = strlen(errbuf);
-	snprintf(errbuf + n, sizeof(errbuf) - n, ": %s", strerror(saved));
 	errno = saved;
 }
 

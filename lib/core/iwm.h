@@ -34,9 +34,14 @@
 #define IWM_PRINTF(a, b)
 #endif
 
-/* error.c: the last error of this thread, and program-level messages. */
+/*
+ * error.c: the last error of this thread, and program-level messages.
+ * iwm_seterr may take iwm_err() as an argument (to prefix it): the
+ * message is formatted apart, then copied over the last error.
+ */
 extern const char *iwm_progname;
 void		 iwm_setprogname(const char *argv0);
+void		 iwm_version_opt(int argc, char **argv); /* --version: print, exit 0 */
 void		 iwm_seterr(const char *fmt, ...) IWM_PRINTF(1, 2);
 void		 iwm_seterr_errno(const char *fmt, ...) IWM_PRINTF(1, 2);
 const char	*iwm_err(void);

@@ -94,6 +94,9 @@ set_host(struct iwm_dbspec *s, const char *host, const char *what)
 	if (host == NULL || *host == '\0')
 		return 0;
 	if (host[0] == '/') {
+		/* The last of host=/... and unix_socket= wins (found by
+		 * fuzz-conn: the earlier one leaked). */
+		free(s->socket);
 		s->socket = iwm_strdup(host);
 		return 0;
 	}

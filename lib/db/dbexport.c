@@ -2,6 +2,8 @@
  * dbexport.c: one database (MySQL/MariaDB or SQLite) into one SQLite
  * carrier file, from one consistent snapshot, rows streamed.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -938,6 +940,8 @@ list_tables(struct exp *e, struct xtable **tv, size_t *nt)
 static int
 open_source(struct exp *e)
 {
+	struct stat sb;
+
 	if (e->spec->engine == IWM_DB_MYSQL) {
 		if ((e->m = iwm_db_mysql_connect(e->spec, e->what, 0)) == NULL)
 			return -1;
@@ -953,6 +957,13 @@ open_source(struct exp *e)
 		iwm_seterr("%s: %s: %s", e->what, e->spec->dbname,
 		    strerror(errno));
 		iwm_db_status = IWM_EXIT_UNAVAIL;
+		return -1;
+	}
+	/* SQLite takes an empty file (or /dev/null) for an empty database. */
+	if (stat(e->spec->dbname, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+		iwm_seterr("%s: %s: not a regular file, so not a SQLite "
+		    "database", e->what, e->spec->dbname);
+		iwm_db_status = IWM_EXIT_DATA;
 		return -1;
 	}
 	if ((e->s = iwm_db_sqlite_open(e->spec->dbname, SQLITE_OPEN_READONLY,
@@ -989,7 +1000,16 @@ iwm_dbexport(const struct iwm_dbspec *spec, const char *outfile,
 		goto out;
 	iwm_buf_printf(&tmp, "%s.part", outfile);
 	e.out = tmp.ptr;
-	if (list_tables(&e, &tv, &nt) == -1 || carrier_create(&e) == -1)
+	if (list_tables(&e, &tv, &nt) == -1)
+		goto out;
+	/* An IceWarp database always has tables: none is a wrong source. */
+	if (nt == 0) {
+		iwm_seterr("%s: %s: no tables (an empty file or database, or "
+		    "not the database meant)", e.what, spec->dbname);
+		iwm_db_status = IWM_EXIT_DATA;
+		goto out;
+	}
+	if (carrier_create(&e) == -1)
 		goto out;
 	if (cexec(&e, o->delta ? "INSERT INTO _iwm_meta VALUES('kind','delta')" :
 	    "INSERT INTO _iwm_meta VALUES('kind','full')") == -1)

@@ -4,12 +4,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "icewarp.h"
@@ -18,13 +20,13 @@
 
 extern char **environ;
 
-/* Read IWS_INSTALL_DIR="..." from the shell-syntax icewarp.conf. */
+/* Read KEY="..." (IWS_INSTALL_DIR, ...) from the shell-syntax icewarp.conf. */
 static char *
-conf_install_dir(const char *conf)
+conf_value(const char *conf, const char *key)
 {
 	struct iwm_lines l;
 	char *line, *val = NULL;
-	size_t len;
+	size_t len, klen = strlen(key);
 
 	if (iwm_lines_open(&l, conf) == -1)
 		return NULL;
@@ -36,9 +38,9 @@ conf_install_dir(const char *conf)
 			p++;
 		if (strncmp(p, "export ", 7) == 0)
 			p += 7;
-		if (strncmp(p, "IWS_INSTALL_DIR=", 16) != 0)
+		if (strncmp(p, key, klen) != 0 || p[klen] != '=')
 			continue;
-		p += 16;
+		p += klen + 1;
 		n = strlen(p);
 		while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
 			n--;
@@ -53,8 +55,23 @@ conf_install_dir(const char *conf)
 	}
 	iwm_lines_close(&l);
 	if (val == NULL)
-		iwm_seterr("%s: no IWS_INSTALL_DIR", conf);
+		iwm_seterr("%s: no %s", conf, key);
 	return val;
+}
+
+static const char *
+conf_path(void)
+{
+	const char *conf = getenv("IWM_ICEWARP_CONF");
+
+	return conf == NULL || *conf == '\0' ? ICEWARP_CONF : conf;
+}
+
+char *
+iwm_icewarp_conf_get(const char *key, const char **conf)
+{
+	*conf = conf_path();
+	return conf_value(*conf, key);
 }
 
 int
@@ -74,15 +91,13 @@ iwm_tool_find(struct iwm_tool *t, const char *opt)
 		t->path = iwm_strdup(opt);
 		return 0;
 	}
-	conf = getenv("IWM_ICEWARP_CONF");
-	if (conf == NULL || *conf == '\0')
-		conf = ICEWARP_CONF;
+	conf = conf_path();
 	if (access(conf, R_OK) == -1) {
 		iwm_seterr("no IceWarp tool found: give --tool PATH or set "
 		    "IWM_TOOL (%s: %s)", conf, strerror(errno));
 		return -1;
 	}
-	if ((dir = conf_install_dir(conf)) == NULL)
+	if ((dir = conf_value(conf, "IWS_INSTALL_DIR")) == NULL)
 		return -1;
 	t->install_dir = dir;
 	t->path = iwm_malloc(strlen(dir) + sizeof("/tool.sh"));
@@ -119,10 +134,62 @@ describe(struct iwm_buf *b, const struct iwm_tool *t, const char *const *argv)
 		iwm_buf_adds(b, " ...");
 }
 
+/*
+ * A tool call that does not finish within the timeout is killed (its
+ * whole process group) by a watchdog thread: reading its output then
+ * ends, and the call fails naming the command.  IWM_TOOL_TIMEOUT
+ * (seconds) changes the default.
+ */
+#define TOOL_TIMEOUT	300
+
+struct watchdog {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	pid_t		 pid;
+	unsigned	 secs;
+	int		 done, fired;
+};
+
+static unsigned
+tool_timeout(void)
+{
+	const char *e = getenv("IWM_TOOL_TIMEOUT");
+	long v;
+
+	if (e != NULL && iwm_parse_int(e, 1, 86400 * 7, &v) == 0)
+		return (unsigned)v;
+	return TOOL_TIMEOUT;
+}
+
+static void *
+watchdog_run(void *arg)
+{
+	struct watchdog *w = arg;
+	struct timespec ts;
+	int rc = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += w->secs;
+	pthread_mutex_lock(&w->mu);
+	while (!w->done && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+	if (!w->done) {
+		w->fired = 1;
+		kill(-w->pid, SIGKILL);
+		kill(w->pid, SIGKILL);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
 int
 iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
     iwm_tool_line_cb cb, void *arg, struct iwm_buf *out)
 {
+	struct watchdog w;
+	pthread_condattr_t ca;
+	pthread_t wt;
+	int watching = 0;
 	struct iwm_lines l;
 	struct iwm_buf cmd = { 0 }, err = { 0 };
 	const char **av;
@@ -159,7 +226,10 @@ iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
 	sigemptyset(&dfl);
 	sigaddset(&dfl, SIGPIPE);
 	posix_spawnattr_setsigdefault(&sa, &dfl);
-	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF);
+	/* Its own process group: a timeout stops its children too. */
+	posix_spawnattr_setpgroup(&sa, 0);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF |
+	    POSIX_SPAWN_SETPGROUP);
 	rc = posix_spawn(&pid, t->path, &fa, &sa, (char *const *)av, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&sa);
@@ -172,6 +242,15 @@ iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
 		goto fail;
 	}
 	close(out_pipe[1]);
+	memset(&w, 0, sizeof(w));
+	w.pid = pid;
+	w.secs = tool_timeout();
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.cv, &ca);
+	pthread_condattr_destroy(&ca);
+	watching = pthread_create(&wt, NULL, watchdog_run, &w) == 0;
 	iwm_lines_fdopen(&l, out_pipe[0], cmd.ptr);
 	while (!cbfail && (rc = iwm_lines_next(&l, &line, &len)) == 1) {
 		if (len > 0 && line[len - 1] == '\r')
@@ -184,9 +263,29 @@ iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
 			iwm_buf_addc(out, '\n');
 		}
 	}
+	if (cbfail) {
+		/* Nobody reads the rest: the tool must not wait on a pipe. */
+		kill(-pid, SIGTERM);
+		kill(pid, SIGTERM);
+	}
 	iwm_lines_close(&l);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
+	if (watching) {
+		pthread_mutex_lock(&w.mu);
+		w.done = 1;
+		pthread_cond_signal(&w.cv);
+		pthread_mutex_unlock(&w.mu);
+		pthread_join(wt, NULL);
+	}
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	if (w.fired) {
+		iwm_seterr("%s: no answer after %u seconds: stopped (set "
+		    "IWM_TOOL_TIMEOUT to wait longer)", cmd.ptr, w.secs);
+		close(errfd);
+		goto fail;
+	}
 	if (cbfail) {
 		close(errfd);
 		goto fail;
@@ -462,7 +561,8 @@ iwm_tool_export(const struct iwm_tool *t, const char *kind,
 	argv[0] = "export";
 	argv[1] = kind;
 	argv[2] = pattern;
-	memcpy(argv + 3, vars, nvars * sizeof(*argv));
+	if (nvars > 0)
+		memcpy(argv + 3, vars, nvars * sizeof(*argv));
 	rc = iwm_tool_run(t, argv, export_line, &x, NULL);
 	if (rc == 0 && x.csv.pending) {
 		iwm_seterr("%s export %s: output ends inside a quoted value",

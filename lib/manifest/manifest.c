@@ -592,10 +592,20 @@ add_num(struct iwm_buf *b, uint64_t v)
 	iwm_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
+static _Thread_local struct iwm_buf wbuf;
+
+/* Free this thread's record buffer (a thread that ends calls it). */
+void
+iwm_mwrite_free(void)
+{
+	iwm_buf_free(&wbuf);
+}
+
 int
 iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
 {
-	static _Thread_local struct iwm_buf b;
+	struct iwm_buf b = wbuf;
+	int rc;
 	char ns[10];
 	long v;
 	int i;
@@ -635,5 +645,7 @@ iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
 		iwm_escape_buf(&b, rec->note, strlen(rec->note));
 	}
 	iwm_buf_addc(&b, '\n');
-	return fwrite(b.ptr, 1, b.len, fp) == b.len ? 0 : -1;
+	rc = fwrite(b.ptr, 1, b.len, fp) == b.len ? 0 : -1;
+	wbuf = b;
+	return rc;
 }

@@ -162,16 +162,17 @@ iwm_remote_action(const struct iwm_remote_opts *o, const char *name,
 		iwm_warnx("%s: %.*s", o->url, (int)strcspn(a.err.ptr ?
 		    a.err.ptr : "", "\n"), a.err.ptr ? a.err.ptr : "");
 		rc = IWM_EXIT_CANCELLED;	/* EX_TEMPFAIL: try later */
-	} else if (cc != CURLE_OK || http != 200) {
-		/* Print what came before the cut. */
-		if (a.code != -1)
+	} else if (http != 200) {
+		rc = iwm_client_fail(cc, http, a.err.ptr, o->url);
+	} else if (cc != CURLE_OK || a.code == -1 || a.part.len > 0) {
+		/* The stream began but was cut: print what came. */
+		if (cc != CURLE_OK && a.code != -1)
 			(void)put(&a, a.mark.ptr, a.mark.len);
 		(void)put(&a, a.part.ptr ? a.part.ptr : "", a.part.len);
-		rc = iwm_client_fail(cc, http, a.err.ptr, o->url);
-	} else if (a.code == -1 || a.part.len > 0) {
-		(void)put(&a, a.part.ptr ? a.part.ptr : "", a.part.len);
 		iwm_warnx("%s: action %s: the stream ended without "
-		    "\"#iwm-exit N\" (see the agent's log)", o->url, name);
+		    "\"#iwm-exit N\"%s%s (see the agent's log)", o->url, name,
+		    cc != CURLE_OK ? ": " : "", cc != CURLE_OK ?
+		    curl_easy_strerror(cc) : "");
 		rc = IWM_EXIT_PROTO;
 	} else
 		rc = a.code;

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -95,6 +96,7 @@ static pthread_cond_t acv = PTHREAD_COND_INITIALIZER;
 static const char *current_name;	/* the running action, or NULL */
 static char current_since[32];
 static int draining;
+static unsigned streams;	/* responses of actions still sending */
 
 static void
 alog(const char *fmt, ...) IWM_PRINTF(1, 2);
@@ -115,28 +117,13 @@ alog(const char *fmt, ...)
 }
 
 static enum MHD_Result
-areply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-    IWM_PRINTF(3, 4);
-
-static enum MHD_Result
-areply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+send_text(struct MHD_Connection *c, unsigned status, struct iwm_buf *b)
 {
 	struct MHD_Response *resp;
-	struct iwm_buf b = { 0 };
 	enum MHD_Result ret;
-	char tmp[1024];
-	va_list ap;
-	size_t len;
+	size_t len = b->len;
 
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (status == 200)
-		iwm_buf_adds(&b, tmp);
-	else
-		iwm_buf_printf(&b, "%u %s\n", status, tmp);
-	len = b.len;
-	resp = MHD_create_response_from_buffer(len, iwm_buf_steal(&b),
+	resp = MHD_create_response_from_buffer(len, iwm_buf_steal(b),
 	    MHD_RESPMEM_MUST_FREE);
 	if (resp == NULL)
 		return MHD_NO;
@@ -145,6 +132,36 @@ areply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 	ret = MHD_queue_response(c, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+/* An action that could not start: 200, why, and "#iwm-exit CODE". */
+static enum MHD_Result
+not_started(struct MHD_Connection *c, const char *name, const char *why,
+    int code)
+{
+	struct iwm_buf b = { 0 };
+
+	iwm_buf_printf(&b, "%s: action %s: %s\n#iwm-exit %d\n", iwm_progname,
+	    name, why, code);
+	return send_text(c, 200, &b);
+}
+
+static enum MHD_Result
+areply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+    IWM_PRINTF(3, 4);
+
+static enum MHD_Result
+areply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
+{
+	struct iwm_buf b = { 0 };
+	char tmp[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	iwm_buf_printf(&b, "%u %s\n", status, tmp);
+	return send_text(c, status, &b);
 }
 
 /*
@@ -320,6 +337,10 @@ act_free(void *cls)
 	pthread_cond_broadcast(&r->cv);
 	pthread_mutex_unlock(&r->mu);
 	run_unref(r);
+	pthread_mutex_lock(&amu);
+	streams--;
+	pthread_cond_broadcast(&acv);
+	pthread_mutex_unlock(&amu);
 }
 
 static void *
@@ -329,9 +350,28 @@ runner(void *arg)
 	struct iwm_buf tr = { 0 };
 	char tmp[16384];
 	ssize_t n;
-	int st = 0, code;
+	pid_t w;
+	int st = 0, code, exited = 0;
 
+	/*
+	 * Until end of file, or until the program has exited and its pipe
+	 * is drained: a daemon it started (a module restarted by
+	 * icewarpd.sh) may keep the pipe open for ever.
+	 */
 	for (;;) {
+		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+
+		if (!exited) {
+			while ((w = waitpid(r->pid, &st, WNOHANG)) == -1 &&
+			    errno == EINTR)
+				;
+			if (w == r->pid || w == -1) {
+				exited = 1;
+				(void)fcntl(r->fd, F_SETFL, O_NONBLOCK);
+			}
+		}
+		if (!exited && poll(&pfd, 1, 500) == 0)
+			continue;
 		do
 			n = read(r->fd, tmp, sizeof(tmp));
 		while (n == -1 && errno == EINTR);
@@ -340,8 +380,9 @@ runner(void *arg)
 		deliver(r, tmp, (size_t)n);
 	}
 	close(r->fd);
-	while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
-		;
+	if (!exited)
+		while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
+			;
 	if (WIFEXITED(st))
 		code = WEXITSTATUS(st);
 	else if (WIFSIGNALED(st))
@@ -686,8 +727,7 @@ iwm_action_request(struct iwm_serve_opts *o, struct iwm_users *users,
 	if (why.len > 0 || build(o, mig, a, &v, &why) == -1) {
 		alog("%s: action %s by %s: refused: %s", host, a->name, user,
 		    why.ptr);
-		ret = areply(c, 200, "%s: action %s: %s\n#iwm-exit %d\n",
-		    iwm_progname, a->name, why.ptr, IWM_EXIT_DATA);
+		ret = not_started(c, a->name, why.ptr, IWM_EXIT_DATA);
 		goto release;
 	}
 	if (spawn(&v, &pid, &fd) == -1) {
@@ -695,10 +735,10 @@ iwm_action_request(struct iwm_serve_opts *o, struct iwm_users *users,
 
 		alog("%s: action %s by %s: cannot run %s: %s", host, a->name,
 		    user, v.v[0], strerror(e));
-		ret = areply(c, 200, "%s: action %s: cannot run %s: %s%s\n"
-		    "#iwm-exit %d\n", iwm_progname, a->name, v.v[0],
+		iwm_buf_printf(&why, "cannot run %s: %s%s", v.v[0],
 		    strerror(e), e == ENOENT ? " (not installed next to "
-		    "iwm-serve)" : "", IWM_EXIT_UNAVAIL);
+		    "iwm-serve)" : "");
+		ret = not_started(c, a->name, why.ptr, IWM_EXIT_UNAVAIL);
 		goto release;
 	}
 	alog("%s: action %s by %s: started %s (pid %ld)", host, a->name, user,
@@ -715,9 +755,15 @@ iwm_action_request(struct iwm_serve_opts *o, struct iwm_users *users,
 	r->pid = pid;
 	r->fd = fd;
 	r->start = time(NULL);
+	pthread_mutex_lock(&amu);
+	streams++;		/* act_free counts it out */
+	pthread_mutex_unlock(&amu);
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1 << 14,
 	    act_read, r, act_free);
 	if (resp == NULL) {
+		pthread_mutex_lock(&amu);
+		streams--;
+		pthread_mutex_unlock(&amu);
 		r->client = 0;
 		r->refs = 1;
 		ret = MHD_NO;
@@ -755,16 +801,26 @@ release:
 
 /*
  * Before the daemon stops: refuse new actions, wait for a running one
- * to end (its program is not killed), and let go of its connection.
+ * to end (its program is not killed), then up to DRAIN_SEND seconds for
+ * its client to get the end of the output.
  */
+#define DRAIN_SEND	10
+
 void
 iwm_actions_drain(void)
 {
+	struct timespec ts;
+
 	pthread_mutex_lock(&amu);
 	draining = 1;
 	if (current_name != NULL)
 		alog("waiting for action %s to end", current_name);
 	while (current_name != NULL)
 		pthread_cond_wait(&acv, &amu);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += DRAIN_SEND;
+	while (streams > 0)
+		if (pthread_cond_timedwait(&acv, &amu, &ts) == ETIMEDOUT)
+			break;
 	pthread_mutex_unlock(&amu);
 }

@@ -194,6 +194,31 @@ pbkdf2(const char *pass, const unsigned char *salt, unsigned iter,
 	    (int)iter, EVP_sha256(), HASH_LEN, out) == 1 ? 0 : -1;
 }
 
+/* Only the remembered HMAC: cheap, 1 for a password accepted before. */
+int
+iwm_users_check_cached(struct iwm_users *u, const char *user,
+    const char *pass)
+{
+	unsigned char mac[HASH_LEN];
+	unsigned int maclen = 0;
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < u->n; i++)
+		if (strcmp(u->v[i].name, user) == 0)
+			break;
+	if (i == u->n)
+		return 0;
+	HMAC(EVP_sha256(), u->key, sizeof(u->key), (const unsigned char *)pass,
+	    strlen(pass), mac, &maclen);
+	pthread_mutex_lock(&u->mu);
+	ok = u->v[i].have_cached &&
+	    CRYPTO_memcmp(mac, u->v[i].cached, HASH_LEN) == 0;
+	pthread_mutex_unlock(&u->mu);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return ok;
+}
+
 int
 iwm_users_check(struct iwm_users *u, const char *user, const char *pass)
 {
@@ -230,6 +255,109 @@ iwm_users_check(struct iwm_users *u, const char *user, const char *pass)
 	}
 	OPENSSL_cleanse(h, sizeof(h));
 	return ok;
+}
+
+/*
+ * Failed logins per client address.  The first IWM_FAIL_FREE failures
+ * in a row cost only their delay; each one after that makes the
+ * address wait twice as long before its next login is checked (2 s,
+ * 4 s ... IWM_FAIL_MAX s).  A success, or an hour without a failure,
+ * forgets the address.  When the table is full the entry whose last
+ * failure is oldest makes room.  The caller serializes the calls.
+ */
+#define FAIL_SLOTS	512
+#define FAIL_FORGET	3600.0
+
+struct failent {
+	char		 addr[64];
+	unsigned	 count;
+	double		 last;		/* time of the last failure */
+	double		 until;		/* next login checked from then on */
+};
+
+struct iwm_failtab {
+	struct failent	 v[FAIL_SLOTS];
+};
+
+struct iwm_failtab *
+iwm_failtab_new(void)
+{
+	return iwm_calloc(1, sizeof(struct iwm_failtab));
+}
+
+void
+iwm_failtab_free(struct iwm_failtab *t)
+{
+	free(t);
+}
+
+static struct failent *
+fail_find(struct iwm_failtab *t, const char *addr, double now)
+{
+	size_t i;
+
+	for (i = 0; i < FAIL_SLOTS; i++)
+		if (t->v[i].count > 0 && strcmp(t->v[i].addr, addr) == 0) {
+			if (now - t->v[i].last > FAIL_FORGET &&
+			    now >= t->v[i].until) {
+				memset(&t->v[i], 0, sizeof(t->v[i]));
+				return NULL;
+			}
+			return &t->v[i];
+		}
+	return NULL;
+}
+
+double
+iwm_fail_wait(struct iwm_failtab *t, const char *addr, double now)
+{
+	struct failent *e = fail_find(t, addr, now);
+
+	return e != NULL && e->until > now ? e->until - now : 0;
+}
+
+double
+iwm_fail_add(struct iwm_failtab *t, const char *addr, double now,
+    unsigned *count)
+{
+	struct failent *e = fail_find(t, addr, now);
+	double wait = 0;
+	size_t i;
+
+	if (e == NULL) {
+		e = &t->v[0];
+		for (i = 0; i < FAIL_SLOTS; i++) {
+			if (t->v[i].count == 0) {
+				e = &t->v[i];
+				break;
+			}
+			if (t->v[i].last < e->last)
+				e = &t->v[i];
+		}
+		memset(e, 0, sizeof(*e));
+		snprintf(e->addr, sizeof(e->addr), "%s", addr);
+	}
+	e->count++;
+	e->last = now;
+	if (e->count > IWM_FAIL_FREE) {
+		unsigned k = e->count - IWM_FAIL_FREE;
+
+		wait = k >= 9 ? IWM_FAIL_MAX : (double)(1u << k);
+		if (wait > IWM_FAIL_MAX)
+			wait = IWM_FAIL_MAX;
+		e->until = now + wait;
+	}
+	*count = e->count;
+	return wait;
+}
+
+void
+iwm_fail_clear(struct iwm_failtab *t, const char *addr)
+{
+	struct failent *e = fail_find(t, addr, 0);
+
+	if (e != NULL)
+		memset(e, 0, sizeof(*e));
 }
 
 int

@@ -32,12 +32,14 @@
 #define BATCH_ITEMS	2000
 #define BATCH_BYTES	(8u << 20)
 #define SMALL_FILE	(1u << 20)	/* larger files are sent alone */
+#define BATCH_LINE	512		/* bytes counted for a record line */
 #define QUEUE_MAX	100000
 /* Seconds: the coarsest mtime clock a source is trusted to have (the
  * kernel's tick, a FAT volume's 2 s). */
 #define RACY_TICK	2
 
-enum ist { I_PENDING, I_OK, I_SKIP, I_FAIL };
+/* I_LOST: never sent (target lost, cancel): not journalled, not failed. */
+enum ist { I_PENDING, I_OK, I_SKIP, I_FAIL, I_LOST };
 
 struct item {
 	struct item	*next;
@@ -110,17 +112,23 @@ struct push {
 	FILE		*dirspool;	/* directories to set the mtime of */
 	uint64_t	 ndirspool;
 	int		 dirphase;	/* setting them now */
-	int		 barrier, held_ready, eof;
+	int		 barrier, held_ready, held_wait, eof;
 	unsigned	 inflight;
 	struct job	*retry;
 	struct job	*live;
 	int		 fatal;		/* exit status when >= 64 */
 	double		 t0, lastprog;
 	double		 tokens, tlast;	/* --rate: one bucket for all */
+	uint64_t	 rate;		/* --rate, or --rate-file's */
+	double		 rate_read;	/* when --rate-file was last read */
 	/* figures */
 	uint64_t	 files, fbytes, deltas, dirs, deleted, vanished, nfailed;
 	uint64_t	 planned, wire_up, wire_down, nodelete;
+	uint64_t	 batch_max;	/* bytes: the agent's max-body allows */
 	uint64_t	 mismatches;	/* deltas that failed the whole check */
+	uint64_t	 nlost;		/* records of requests given up */
+	double		 down_since;	/* the target stopped answering; 0 */
+	char		 down_why[128];
 };
 
 static volatile sig_atomic_t sig_stop, sig_pause;
@@ -260,6 +268,8 @@ emit(struct push *p)
 			p->vanished++;
 			iwm_warnx("%s: vanished since the scan, skipped",
 			    it->source ? it->source : it->path);
+			break;
+		case I_LOST:
 			break;
 		case I_FAIL:
 			p->nfailed++;
@@ -587,9 +597,42 @@ batch_next(struct job *j, struct item *it)
 static double
 rate_quantum(const struct push *p)
 {
-	double q = (double)p->o->rate / 20;
+	double q = (double)p->rate / 20;
 
 	return q < 1 ? 1 : q > 16384 ? 16384 : q;
+}
+
+/* --rate-file: read the rate again once a second (iwm speed writes it). */
+static void
+rate_poll(struct push *p)
+{
+	char line[64];
+	uint64_t r;
+	double t = now();
+	FILE *f;
+
+	if (p->o->rate_file == NULL || t - p->rate_read < 1)
+		return;
+	p->rate_read = t;
+	if ((f = fopen(p->o->rate_file, "r")) == NULL)
+		return;
+	if (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (iwm_parse_size(line, &r) == 0 && r != p->rate) {
+			struct job *l;
+
+			p->rate = r;
+			p->tokens = 0;
+			p->tlast = t;
+			/* Transfers the old limit paused go on. */
+			for (l = p->live; l != NULL; l = l->lnext)
+				if (l->paused) {
+					l->paused = 0;
+					curl_easy_pause(l->easy, CURLPAUSE_CONT);
+				}
+		}
+	}
+	fclose(f);
 }
 
 static size_t
@@ -598,13 +641,13 @@ rate_allow(struct job *j, size_t want)
 	struct push *p = j->p;
 	double t;
 
-	if (p->o->rate == 0)
+	if (p->rate == 0)
 		return want;
 	t = now();
-	p->tokens += (t - p->tlast) * (double)p->o->rate;
+	p->tokens += (t - p->tlast) * (double)p->rate;
 	p->tlast = t;
-	if (p->tokens > (double)p->o->rate / 10 + 16384)
-		p->tokens = (double)p->o->rate / 10 + 16384;
+	if (p->tokens > (double)p->rate / 10 + 16384)
+		p->tokens = (double)p->rate / 10 + 16384;
 	/* Send in pieces of at least 16 KiB: fewer, fuller TLS records. */
 	if (p->tokens < rate_quantum(p)) {
 		j->paused = 1;
@@ -616,7 +659,7 @@ rate_allow(struct job *j, size_t want)
 static void
 rate_used(struct job *j, size_t n)
 {
-	if (j->p->o->rate > 0)
+	if (j->p->rate > 0)
 		j->p->tokens -= (double)n;
 }
 
@@ -847,9 +890,16 @@ job_settle(struct push *p, struct job *j)
 {
 	size_t i;
 
+	/*
+	 * What a request given up (the target lost, a cancel, a fatal
+	 * error) did not send is not a failure of its own: the same pass
+	 * run again sends it.  It is counted, not listed.
+	 */
 	for (i = 0; i < j->n; i++) {
-		if (j->items[i]->st == I_PENDING)
-			item_done(j->items[i], I_FAIL, "not sent");
+		if (j->items[i]->st == I_PENDING) {
+			item_done(j->items[i], I_LOST, NULL);
+			p->nlost++;
+		}
 		j->items[i]->busy = 0;
 	}
 	job_free(j);
@@ -902,25 +952,66 @@ transient(CURLcode cc, long http)
 	return http == 500 || http == 502 || http == 503 || http == 504;
 }
 
+/* "5m 0s", "42 s": a duration for a message. */
 static void
-job_retry(struct push *p, struct job *j, const char *why)
+fmt_secs(char *buf, size_t len, double s)
 {
+	unsigned long n = s > 0 ? (unsigned long)(s + 0.5) : 0;
+
+	if (n >= 60)
+		snprintf(buf, len, "%lum %lus", n / 60, n % 60);
+	else
+		snprintf(buf, len, "%lu s", n);
+}
+
+/*
+ * A request that failed for a transient reason is sent again after a
+ * growing delay (0.5 s doubling, at most 30 s).  A lost connection
+ * (the agent or the network down) is retried for --retry-for seconds
+ * from when the target stopped answering, whatever the count: a copy
+ * that runs for days outlives a reboot of the target.  Errors the
+ * agent answered (HTTP 5xx) are retried --retries times.
+ */
+static void
+job_retry(struct push *p, struct job *j, const char *why, int conn)
+{
+	double t = now();
+	unsigned sh;
 	size_t i;
 
-	if (j->tries++ >= p->o->retries) {
-		iwm_warnx("giving up after %u tries: %s", j->tries, why);
-		p->fatal = IWM_EXIT_UNAVAIL;
+	if (conn && p->down_since == 0) {
+		p->down_since = t;
+		snprintf(p->down_why, sizeof(p->down_why), "%s", why);
+		if (p->o->retry_for > 0 && !p->fatal) {
+			char d[32];
+
+			fmt_secs(d, sizeof(d), p->o->retry_for);
+			iwm_warnx("the target stopped answering (%s): "
+			    "retrying for up to %s", why, d);
+		}
+	}
+	if (conn ? t - p->down_since >= p->o->retry_for :
+	    j->tries >= p->o->retries) {
+		if (!p->fatal && !conn)
+			iwm_warnx("giving up after %u tries: %s", j->tries + 1,
+			    why);
+		if (!p->fatal)
+			p->fatal = IWM_EXIT_UNAVAIL;
 		job_settle(p, j);
 		return;
 	}
-	if (p->o->progress || p->o->remote.verbose)
+	j->tries++;
+	if (!conn && (p->o->progress || p->o->remote.verbose))
 		iwm_warnx("retrying (%s)", why);
 	for (i = 0; i < j->n; i++)
 		j->items[i]->st = I_PENDING;
 	if (j->kind == J_DELTA)
 		j->kind = J_SIG;
 	job_reset_transfer(j);
-	j->when = now() + (1 << (j->tries < 5 ? j->tries : 5)) * 0.5;
+	sh = j->tries < 6 ? j->tries : 6;
+	j->when = t + ((1u << sh) * 0.5 < 30 ? (1u << sh) * 0.5 : 30);
+	if (conn && j->when > p->down_since + p->o->retry_for)
+		j->when = p->down_since + p->o->retry_for;
 	j->next = p->retry;
 	p->retry = j;
 }
@@ -946,7 +1037,7 @@ job_done(struct push *p, struct job *j, CURLcode cc)
 	}
 	if (cc == CURLE_ABORTED_BY_CALLBACK && j->kind == J_PUT) {
 		/* The file shrank while it was read: send it again. */
-		job_retry(p, j, "source changed while read");
+		job_retry(p, j, "source changed while read", 0);
 		return;
 	}
 	if (transient(cc, http)) {
@@ -956,8 +1047,16 @@ job_done(struct push *p, struct job *j, CURLcode cc)
 		    curl_easy_strerror(cc) : "agent error");
 		if (cc == CURLE_OK)
 			snprintf(why, sizeof(why), "HTTP %ld", http);
-		job_retry(p, j, why);
+		job_retry(p, j, why, cc != CURLE_OK);
 		return;
+	}
+	/* An answer: the target is back. */
+	if (p->down_since != 0) {
+		char d[32];
+
+		fmt_secs(d, sizeof(d), now() - p->down_since);
+		iwm_warnx("the target answers again after %s", d);
+		p->down_since = 0;
 	}
 	if (cc != CURLE_OK || http == 401) {
 		int rc = iwm_client_fail(cc, http, j->resp.ptr, p->cl.base);
@@ -1125,14 +1224,29 @@ next_job(struct push *p)
 				return NULL;
 			j = job_new(J_BATCH);
 			while (p->ndstack > 0 && (p->held == NULL ||
-			    !inside(p->dstack[p->ndstack - 1], p->held)))
-				job_add(j, p->dstack[--p->ndstack]);
+			    !inside(p->dstack[p->ndstack - 1], p->held))) {
+				struct item *d = p->dstack[--p->ndstack];
+
+				/* Replaced by the held item: it waits for
+				 * this deletion to be done. */
+				if (p->held != NULL && d->plen ==
+				    p->held->plen && strcmp(d->root,
+				    p->held->root) == 0 && memcmp(d->path,
+				    p->held->path, d->plen) == 0)
+					p->held_wait = 1;
+				job_add(j, d);
+			}
 			p->barrier = 0;
 			p->held_ready = p->held != NULL;
 			if (j->n > 0)
 				return j;
 			job_free(j);
 			continue;
+		}
+		if (p->held_ready && p->held_wait) {
+			if (p->inflight > 0 || p->retry != NULL)
+				return NULL;
+			p->held_wait = 0;
 		}
 		if (p->held_ready) {
 			it = p->held;
@@ -1207,7 +1321,7 @@ next_job(struct push *p)
 				job_add(j, it);
 				return j;
 			}
-			if (it->size > SMALL_FILE) {
+			if (it->size > SMALL_FILE || it->size > p->batch_max / 2) {
 				j = job_new(J_PUT);
 				job_add(j, it);
 				return j;
@@ -1216,9 +1330,43 @@ next_job(struct push *p)
 		if (p->batch == NULL)
 			p->batch = job_new(J_BATCH);
 		job_add(p->batch, it);
-		if (p->batch->n >= BATCH_ITEMS || p->batch->bytes >= BATCH_BYTES)
+		if (p->batch->n >= BATCH_ITEMS || p->batch->bytes +
+		    p->batch->n * BATCH_LINE >= p->batch_max)
 			return take_batch(p);
 	}
+}
+
+/*
+ * Batches fit the agent's --max-body (its /v1/info "max-body" line):
+ * at most half of it, the rest left for the record lines.  -1 with the
+ * exit status in *RC if the agent cannot be asked.
+ */
+static int
+agent_limits(struct push *p, int *rc)
+{
+	char *info = NULL, *line, *nl;
+	size_t ilen = 0;
+	uint64_t v;
+	FILE *mem;
+
+	p->batch_max = BATCH_BYTES;
+	if ((mem = open_memstream(&info, &ilen)) == NULL) {
+		iwm_warnx("memory stream: %s", strerror(errno));
+		*rc = IWM_EXIT_SOFTWARE;
+		return -1;
+	}
+	*rc = iwm_remote_info(&p->o->remote, mem);
+	fclose(mem);
+	for (line = info; *rc == 0 && line != NULL && *line != '\0';
+	    line = nl) {
+		if ((nl = strchr(line, '\n')) != NULL)
+			*nl++ = '\0';
+		if (strncmp(line, "max-body\t", 9) == 0 &&
+		    iwm_parse_u64(line + 9, &v) == 0 && v / 2 < p->batch_max)
+			p->batch_max = v / 2 > 4096 ? v / 2 : 4096;
+	}
+	free(info);
+	return *rc == 0 ? 0 : -1;
 }
 
 /* --- progress and the main loop -------------------------------------- */
@@ -1280,8 +1428,9 @@ pump(struct push *p)
 		} else
 			jp = &j->next;
 	}
+	rate_poll(p);
 	/* Resume transfers the rate limit paused, once tokens are back. */
-	if (p->o->rate > 0) {
+	if (p->rate > 0) {
 		struct job *l, *ln;
 
 		(void)rate_allow(&(struct job){ .p = p }, 1);
@@ -1302,7 +1451,7 @@ pump(struct push *p)
 		job_done(p, j, m->data.result);
 	}
 	if (p->inflight > 0 || p->retry != NULL)
-		curl_multi_poll(p->multi, NULL, 0, p->o->rate ? 10 : 100,
+		curl_multi_poll(p->multi, NULL, 0, p->rate ? 10 : 100,
 		    NULL);
 }
 
@@ -1329,6 +1478,7 @@ run(struct push *p)
 			break;
 		}
 		while (!sig_stop && !sig_pause && !p->fatal &&
+		    p->down_since == 0 &&
 		    p->inflight < o->jobs && (j = next_job(p)) != NULL)
 			if (job_start(p, j) != 1)
 				job_settle(p, j);
@@ -1363,6 +1513,9 @@ iwm_push_run(const struct iwm_push_opts *o)
 	memset(&p, 0, sizeof(p));
 	p.o = o;
 	p.t0 = p.tlast = now();
+	p.rate = o->rate;
+	p.rate_read = -1;
+	rate_poll(&p);
 	if (iwm_mreader_open(&p.mr, o->input) == -1) {
 		iwm_warn_err();
 		return IWM_EXIT_DATA;
@@ -1374,6 +1527,12 @@ iwm_push_run(const struct iwm_push_opts *o)
 		iwm_warn_err();
 		iwm_mreader_close(&p.mr);
 		return IWM_EXIT_USAGE;
+	}
+	p.batch_max = BATCH_BYTES;
+	if (!o->dry_run && agent_limits(&p, &rc) == -1) {
+		iwm_client_free(&p.cl);
+		iwm_mreader_close(&p.mr);
+		return rc;
 	}
 	if (o->failed != NULL) {
 		if ((p.failed = fopen(o->failed, "w")) == NULL) {
@@ -1458,13 +1617,25 @@ iwm_push_run(const struct iwm_push_opts *o)
 		    (unsigned long long)p.wire_down,
 		    (unsigned long long)(p.wire_up + p.wire_down),
 		    now() - p.t0);
+	if (p.fatal && p.down_since != 0) {
+		char d[32];
+
+		/* One line for a lost target, not one per record. */
+		fmt_secs(d, sizeof(d), now() - p.down_since);
+		iwm_warnx("the target did not answer for %s (%s): gave up; "
+		    "%llu record(s) in flight not sent, the rest of the input "
+		    "not started; run the same pass again to continue", d,
+		    p.down_why, (unsigned long long)p.nlost);
+	}
 	if (p.fatal)
 		rc = p.fatal;
 	else if (sig_stop) {
-		iwm_warnx("cancelled; run the same pass again to continue");
+		iwm_warnx("cancelled (%llu record(s) in flight not sent); run "
+		    "the same pass again to continue",
+		    (unsigned long long)p.nlost);
 		rc = IWM_EXIT_CANCELLED;
 	} else
-		rc = p.nfailed > 0 ? IWM_EXIT_DIFF : IWM_EXIT_OK;
+		rc = p.nfailed > 0 || p.nlost > 0 ? IWM_EXIT_DIFF : IWM_EXIT_OK;
 out:
 	if (p.failed != NULL && fclose(p.failed) != 0) {
 		iwm_warnx("%s: %s", o->failed, strerror(errno));

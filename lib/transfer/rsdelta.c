@@ -11,6 +11,7 @@
  * signature of another kind goes through librsync's own delta job.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1047,16 +1048,30 @@ struct iwm_rs_patch {
 	struct pcopy	*copies;
 	size_t		 ncopies, capcopies;
 	int		 untracked;	/* too many copies to remember */
-	EVP_MD_CTX	*md;		/* SHA-256 of the output, or NULL */
+	/*
+	 * The whole-file check: a thread hashes the output (SHA-256) as
+	 * it is written, reading it back behind the writer, so that
+	 * copies stay in the kernel and the hash uses another core.
+	 */
+	EVP_MD_CTX	*md;		/* NULL: no check */
+	pthread_t	 hth;
+	pthread_mutex_t	 hmu;
+	pthread_cond_t	 hcv;
+	int		 hfd;
+	uint64_t	 hpub;		/* bytes written so far */
+	uint64_t	 hashed;
+	int		 hend, hstop, herr;
 };
 
 enum { P_MAGIC, P_OP, P_ARGS, P_LIT, P_END };
+
+static void	 hash_publish(struct iwm_rs_patch *);
 
 static int
 patch_copy(struct iwm_rs_patch *p, uint64_t pos, uint64_t len)
 {
 	uint64_t left = len, at = pos;
-	int kernel = p->md == NULL;	/* a hash needs the bytes */
+	int kernel = 1;
 
 	if (!p->untracked) {
 		struct pcopy *c = p->ncopies > 0 ?
@@ -1103,8 +1118,6 @@ patch_copy(struct iwm_rs_patch *p, uint64_t pos, uint64_t len)
 				iwm_seterr_errno("write");
 				return -1;
 			}
-			if (n > 0 && p->md != NULL)
-				EVP_DigestUpdate(p->md, p->obuf, (size_t)n);
 		}
 		if (n == -1) {
 			iwm_seterr_errno("copy from the base");
@@ -1117,6 +1130,7 @@ patch_copy(struct iwm_rs_patch *p, uint64_t pos, uint64_t len)
 		at += (uint64_t)n;
 		left -= (uint64_t)n;
 		p->written += (uint64_t)n;
+		hash_publish(p);
 	}
 	return 0;
 }
@@ -1139,6 +1153,7 @@ iwm_rs_patch_new(int basefd, struct iwm_fput *out)
 
 	p->basefd = basefd;
 	p->out = out;
+	p->hfd = -1;
 	p->obuf = iwm_malloc(RS_BUFSZ);
 	p->state = P_MAGIC;
 	p->need = 4;
@@ -1241,9 +1256,8 @@ iwm_rs_patch_feed(struct iwm_rs_patch *p, const char *in, size_t n, int eof)
 				iwm_seterr_errno("write");
 				return -1;
 			}
-			if (p->md != NULL)
-				EVP_DigestUpdate(p->md, c, k);
 			p->written += k;
+			hash_publish(p);
 			p->litleft -= k;
 			c += k;
 			n -= k;
@@ -1343,15 +1357,90 @@ iwm_rs_patch_sig(const struct iwm_rs_patch *p, const char *basesig,
 	return 0;
 }
 
+static void *
+hash_thread(void *arg)
+{
+	struct iwm_rs_patch *p = arg;
+	char *buf = iwm_malloc(RS_BUFSZ);
+
+	pthread_mutex_lock(&p->hmu);
+	for (;;) {
+		uint64_t n;
+		ssize_t got;
+
+		while (p->hashed == p->hpub && !p->hend && !p->hstop)
+			pthread_cond_wait(&p->hcv, &p->hmu);
+		if (p->hstop || p->herr || p->hashed == p->hpub)
+			break;
+		n = p->hpub - p->hashed;
+		pthread_mutex_unlock(&p->hmu);
+		if (n > RS_BUFSZ)
+			n = RS_BUFSZ;
+		got = preadfull(p->hfd, buf, (size_t)n, p->hashed);
+		pthread_mutex_lock(&p->hmu);
+		if (got != (ssize_t)n) {
+			p->herr = 1;
+			break;
+		}
+		EVP_DigestUpdate(p->md, buf, (size_t)n);
+		p->hashed += n;
+	}
+	pthread_mutex_unlock(&p->hmu);
+	free(buf);
+	return NULL;
+}
+
+/* Tell the hashing thread how far the output is written. */
+static void
+hash_publish(struct iwm_rs_patch *p)
+{
+	if (p->md == NULL)
+		return;
+	pthread_mutex_lock(&p->hmu);
+	p->hpub = p->written;
+	pthread_cond_signal(&p->hcv);
+	pthread_mutex_unlock(&p->hmu);
+}
+
 /* Hash everything written from now on (before the first feed). */
 void
 iwm_rs_patch_hash(struct iwm_rs_patch *p)
 {
-	if (p->md == NULL && (p->md = EVP_MD_CTX_new()) != NULL &&
-	    EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1) {
-		EVP_MD_CTX_free(p->md);
-		p->md = NULL;
-	}
+	if (p->md != NULL || (p->md = EVP_MD_CTX_new()) == NULL)
+		return;
+	/* The output is open write-only: read it back by its name. */
+	if (EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1 ||
+	    (p->hfd = openat(p->out->dirfd, p->out->tmp, O_RDONLY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+		goto fail;
+	pthread_mutex_init(&p->hmu, NULL);
+	pthread_cond_init(&p->hcv, NULL);
+	if (pthread_create(&p->hth, NULL, hash_thread, p) == 0)
+		return;
+	pthread_mutex_destroy(&p->hmu);
+	pthread_cond_destroy(&p->hcv);
+	close(p->hfd);
+	p->hfd = -1;
+fail:
+	EVP_MD_CTX_free(p->md);
+	p->md = NULL;
+}
+
+static void
+hash_end(struct iwm_rs_patch *p, int stop)
+{
+	if (p->hfd == -1)
+		return;
+	pthread_mutex_lock(&p->hmu);
+	p->hend = 1;
+	p->hstop = stop;
+	pthread_cond_signal(&p->hcv);
+	pthread_mutex_unlock(&p->hmu);
+	pthread_join(p->hth, NULL);
+	pthread_mutex_destroy(&p->hmu);
+	pthread_cond_destroy(&p->hcv);
+	close(p->hfd);
+	p->hfd = -1;
 }
 
 /* 1: the output's SHA-256 is HEX; 0: it is not; -1: not hashed. */
@@ -1363,8 +1452,12 @@ iwm_rs_patch_check(struct iwm_rs_patch *p, const char *hex)
 	unsigned len = 0;
 	int same;
 
-	if (p->md == NULL || EVP_DigestFinal_ex(p->md, md, &len) != 1 ||
-	    len != IWM_FP_LEN)
+	if (p->md == NULL)
+		return -1;
+	hash_publish(p);
+	hash_end(p, 0);
+	if (p->herr || p->hashed != p->written ||
+	    EVP_DigestFinal_ex(p->md, md, &len) != 1 || len != IWM_FP_LEN)
 		return -1;
 	iwm_fp_hex(&b, md);
 	same = strcasecmp(b.ptr, hex) == 0;
@@ -1377,6 +1470,7 @@ iwm_rs_patch_free(struct iwm_rs_patch *p)
 {
 	if (p == NULL)
 		return;
+	hash_end(p, 1);
 	EVP_MD_CTX_free(p->md);
 	free(p->copies);
 	free(p->obuf);

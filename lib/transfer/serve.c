@@ -19,15 +19,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "transfer.h"
 #include "walk.h"
 
-#define LINE_MAX_BATCH	(64 * 1024)
+#define LINE_MAX_BATCH	(64u * 1024)
+/*
+ * GnuTLS priorities: TLS 1.2 and 1.3 only, forward-secret key exchange,
+ * AEAD ciphers only (no CBC, no SHA-1 MAC).
+ */
+#define TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
+			"-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:" \
+			"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:" \
+			"+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
+
+struct authjob;
 
 struct serve {
 	struct iwm_serve_opts	*o;
@@ -35,6 +47,29 @@ struct serve {
 	int			 cachefd;	/* --sig-cache, or -1 */
 	pthread_mutex_t		 cachemu;	/* eviction */
 	unsigned		 cacheseq;
+	/* Logins: checked and delayed off the worker threads. */
+	pthread_mutex_t		 amu;
+	pthread_cond_t		 acv;
+	pthread_t		 ath;
+	int			 athread, astop;
+	struct authjob		*checks, **checks_tail;	/* to check */
+	struct authjob		*waits;		/* failed: answered later */
+	size_t			 nchecks;
+	unsigned		 unrouted;	/* accepted, not yet routed */
+	struct iwm_failtab	*fails;
+};
+
+/* A login being checked or a failure being delayed; its connection is
+ * suspended meanwhile, so no worker thread waits for it. */
+enum astate { A_NONE, A_WAIT, A_OK, A_FAIL, A_BLOCKED };
+
+struct authjob {
+	struct authjob		*next;
+	struct MHD_Connection	*c;
+	struct req		*r;
+	char			*user, *pass;
+	char			 host[64];
+	double			 due;
 };
 
 enum kind { K_NONE, K_PUT, K_BATCH, K_DELTA, K_DONE };
@@ -67,6 +102,10 @@ struct req {
 	struct iwm_rs_signer	*signer;	/* of a PUT */
 	struct iwm_buf		 basesig;	/* of a delta's base */
 	uint64_t		 basesize;
+	int			 stripped;	/* setuid/setgid removed */
+	/* login */
+	enum astate		 auth;
+	double			 retry;		/* A_BLOCKED: seconds */
 };
 
 static void
@@ -88,6 +127,29 @@ logmsg(const char *fmt, ...)
 	/* One write: lines from several threads do not mix. */
 	(void)!write(STDERR_FILENO, b.ptr, b.len);
 	iwm_buf_free(&b);
+}
+
+/*
+ * libmicrohttpd's own messages.  Those of the TLS layer ("received
+ * handshake message out of context" when a client speaks plain HTTP, a
+ * scanner, a client that gives up) are noise at the default level:
+ * only with --verbose.  CLS is the options.
+ */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	const struct iwm_serve_opts *o = cls;
+	char tmp[1024];
+	size_t n;
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	n = strlen(tmp);
+	while (n > 0 && (tmp[n - 1] == '\n' || tmp[n - 1] == '.'))
+		tmp[--n] = '\0';
+	if (!o->verbose && (strcasestr(tmp, "handshake") != NULL ||
+	    strstr(tmp, "TLS") != NULL || strcasestr(tmp, "gnutls") != NULL))
+		return;
+	logmsg("%s", tmp);
 }
 
 static enum MHD_Result
@@ -150,53 +212,386 @@ peer(struct MHD_Connection *c, char *host, size_t len)
 		    NI_NUMERICHOST);
 }
 
-/* HTTP Basic.  The password is never logged. */
+static double
+now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Failed logins are answered after this long (seconds). */
+#define FAIL_DELAY	1.0
+/* Logins waiting for a check at most; more are answered 503. */
+#define AUTH_QUEUE_MAX	64
+
+static void
+authjob_free(struct authjob *j)
+{
+	if (j->pass != NULL)
+		OPENSSL_cleanse(j->pass, strlen(j->pass));
+	free(j->user);
+	free(j->pass);
+	free(j);
+}
+
+/* Under amu: the failure is answered FAIL_DELAY from now. */
+static void
+auth_delay(struct serve *s, struct authjob *j)
+{
+	j->r->auth = A_FAIL;
+	j->due = now_mono() + FAIL_DELAY;
+	j->next = s->waits;
+	s->waits = j;
+	pthread_cond_signal(&s->acv);
+}
+
+/* Under amu: count a failure from J's address and log it. */
+static void
+auth_failed(struct serve *s, struct authjob *j)
+{
+	unsigned n = 0;
+	double wait = iwm_fail_add(s->fails, j->host, now_mono(), &n);
+
+	if (wait > 0)
+		logmsg("%s: login failed for user '%s' (%u in a row from this "
+		    "address: its next login is checked in %.0f s)", j->host,
+		    j->user != NULL && iwm_user_valid(j->user) ? j->user :
+		    "(malformed)", n, wait);
+	else
+		logmsg("%s: login failed for user '%s'", j->host,
+		    j->user != NULL && iwm_user_valid(j->user) ? j->user :
+		    "(malformed)");
+}
+
+/*
+ * The login thread: PBKDF2 for the queued logins, one at a time, and
+ * the delayed answers to failures.  A connection is resumed once its
+ * request knows the verdict.  At the end every suspended connection
+ * is resumed (answered 503): libmicrohttpd must not stop with any.
+ */
+static void *
+auth_thread(void *arg)
+{
+	struct serve *s = arg;
+	struct authjob *j, **pp;
+
+	pthread_mutex_lock(&s->amu);
+	for (;;) {
+		double now = now_mono(), next = 0;
+
+		for (pp = &s->waits; (j = *pp) != NULL; ) {
+			if (j->due <= now || s->astop) {
+				/* (When stopping, failures are answered now.) */
+				*pp = j->next;
+				MHD_resume_connection(j->c);
+				authjob_free(j);
+				continue;
+			}
+			if (next == 0 || j->due < next)
+				next = j->due;
+			pp = &j->next;
+		}
+		if ((j = s->checks) != NULL) {
+			double wait;
+			int ok;
+
+			if ((s->checks = j->next) == NULL)
+				s->checks_tail = &s->checks;
+			s->nchecks--;
+			if ((wait = iwm_fail_wait(s->fails, j->host, now)) > 0) {
+				/* Came in before the address was held back. */
+				j->r->auth = A_BLOCKED;
+				j->r->retry = wait;
+				MHD_resume_connection(j->c);
+				authjob_free(j);
+				continue;
+			}
+			pthread_mutex_unlock(&s->amu);
+			ok = iwm_users_check(s->users, j->user, j->pass);
+			pthread_mutex_lock(&s->amu);
+			if (ok) {
+				iwm_fail_clear(s->fails, j->host);
+				j->r->auth = A_OK;
+				s->unrouted++;
+				MHD_resume_connection(j->c);
+				authjob_free(j);
+			} else {
+				auth_failed(s, j);
+				auth_delay(s, j);
+			}
+			continue;
+		}
+		if (s->astop && s->waits == NULL && s->checks == NULL)
+			break;
+		if (next == 0)
+			pthread_cond_wait(&s->acv, &s->amu);
+		else {
+			struct timespec ts;
+			double w = next - now;
+
+			/* The condition variable runs on CLOCK_MONOTONIC. */
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += (time_t)w;
+			ts.tv_nsec += (long)((w - (double)(time_t)w) * 1e9);
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&s->acv, &s->amu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&s->amu);
+	return NULL;
+}
+
 static int
-authenticate(struct serve *s, struct MHD_Connection *c)
+auth_start(struct serve *s)
+{
+	pthread_condattr_t ca;
+
+	s->checks = NULL;
+	s->checks_tail = &s->checks;
+	s->fails = iwm_failtab_new();
+	pthread_mutex_init(&s->amu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->acv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&s->ath, NULL, auth_thread, s) != 0) {
+		iwm_seterr("cannot start the login thread");
+		return -1;
+	}
+	s->athread = 1;
+	return 0;
+}
+
+/*
+ * Before MHD_stop_daemon: no connection may stay suspended.  Logins
+ * already waiting are still checked (a request accepted just before
+ * the signal, e.g. an action, goes on), failures answered at once, and
+ * the accepted requests given up to 5 s to reach their handler; new
+ * logins are answered 503.
+ */
+static void
+auth_stop(struct serve *s)
+{
+	int n;
+
+	if (!s->athread)
+		return;
+	pthread_mutex_lock(&s->amu);
+	s->astop = 1;
+	pthread_cond_signal(&s->acv);
+	pthread_mutex_unlock(&s->amu);
+	pthread_join(s->ath, NULL);
+	s->athread = 0;
+	for (n = 0; n < 500; n++) {
+		pthread_mutex_lock(&s->amu);
+		if (s->unrouted == 0)
+			n = 500;
+		pthread_mutex_unlock(&s->amu);
+		if (n < 500)
+			usleep(10000);
+	}
+}
+
+/* A request the login thread accepted has reached its handler (or
+ * its connection closed first). */
+static void
+auth_routed(struct serve *s)
+{
+	pthread_mutex_lock(&s->amu);
+	if (s->unrouted > 0)
+		s->unrouted--;
+	pthread_mutex_unlock(&s->amu);
+}
+
+static void
+auth_free(struct serve *s)
+{
+	auth_stop(s);
+	iwm_failtab_free(s->fails);
+	s->fails = NULL;
+}
+
+static enum MHD_Result
+reply_blocked(struct MHD_Connection *c, double retry)
+{
+	struct iwm_buf b = { 0 }, ra = { 0 };
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len;
+
+	iwm_buf_printf(&b, "401 too many failed logins from this address: "
+	    "the next one is checked in %.0f s\n", retry + 0.5);
+	iwm_buf_printf(&ra, "%.0f", retry + 0.5);
+	len = b.len;
+	resp = MHD_create_response_from_buffer(len, iwm_buf_steal(&b),
+	    MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL) {
+		iwm_buf_free(&ra);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type",
+	    "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "WWW-Authenticate",
+	    "Basic realm=\"iwm\", charset=\"UTF-8\"");
+	MHD_add_response_header(resp, "Retry-After", ra.ptr);
+	ret = MHD_queue_response(c, 401, resp);
+	MHD_destroy_response(resp);
+	iwm_buf_free(&ra);
+	return ret;
+}
+
+/*
+ * HTTP Basic, first call of a request.  A request without credentials
+ * is answered 401 at once (not a guess).  A password accepted before
+ * is recognized here; any other is checked by the login thread while
+ * the connection is suspended, and a failure is answered FAIL_DELAY
+ * later, so neither PBKDF2 nor the delay holds a worker thread.  An
+ * address held back after repeated failures is answered 401 at once,
+ * its password unchecked.  Returns A_OK (go on), A_WAIT (suspended),
+ * or A_NONE (answered).  The password is never logged.
+ */
+static enum astate
+authenticate(struct serve *s, struct MHD_Connection *c, struct req *r,
+    enum MHD_Result *ret)
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
 	unsigned char dec[768];
-	char host[64], *colon, *user = NULL;
+	struct authjob *j;
+	char *colon = NULL;
+	double wait;
 	size_t n;
-	int len, ok = 0;
+	int len = -1, cached = 0;
 
 	if (h == NULL) {
-		/* Not an attempt: clients send credentials up front. */
-		return 0;
+		*ret = reply(c, 401, "authentication required");
+		return A_NONE;
 	}
-	if (strncasecmp(h, "Basic ", 6) != 0)
-		goto fail;
-	h += 6;
-	while (*h == ' ')
-		h++;
-	n = strlen(h);
-	if (n == 0 || n % 4 != 0 || n / 4 * 3 >= sizeof(dec))
-		goto fail;
-	if ((len = EVP_DecodeBlock(dec, (const unsigned char *)h, (int)n)) < 0)
-		goto fail;
-	if (h[n - 1] == '=')
-		len--;
-	if (h[n - 2] == '=')
-		len--;
-	dec[len] = '\0';
-	if (strlen((char *)dec) != (size_t)len ||
-	    (colon = strchr((char *)dec, ':')) == NULL)
-		goto fail;
-	*colon = '\0';
-	user = (char *)dec;
-	ok = iwm_users_check(s->users, user, colon + 1);
-fail:
-	if (!ok) {
-		peer(c, host, sizeof(host));
-		logmsg("%s: login failed for user '%s'", host,
-		    user != NULL && iwm_user_valid(user) ? user :
-		    "(malformed)");
-		/* Slow down guessing. */
-		sleep(1);
+	j = iwm_calloc(1, sizeof(*j));
+	j->c = c;
+	j->r = r;
+	peer(c, j->host, sizeof(j->host));
+	if (strncasecmp(h, "Basic ", 6) == 0) {
+		h += 6;
+		while (*h == ' ')
+			h++;
+		n = strlen(h);
+		if (n > 0 && n % 4 == 0 && n / 4 * 3 < sizeof(dec) &&
+		    (len = EVP_DecodeBlock(dec, (const unsigned char *)h,
+		    (int)n)) >= 0) {
+			if (h[n - 1] == '=')
+				len--;
+			if (h[n - 2] == '=')
+				len--;
+			dec[len] = '\0';
+			if (strlen((char *)dec) != (size_t)len ||
+			    (colon = strchr((char *)dec, ':')) == NULL)
+				len = -1;
+		}
+	}
+	if (len >= 0) {
+		*colon = '\0';
+		j->user = iwm_strdup((char *)dec);
+		j->pass = iwm_strdup(colon + 1);
 	}
 	OPENSSL_cleanse(dec, sizeof(dec));
-	return ok;
+	pthread_mutex_lock(&s->amu);
+	if ((wait = iwm_fail_wait(s->fails, j->host, now_mono())) > 0) {
+		pthread_mutex_unlock(&s->amu);
+		authjob_free(j);
+		*ret = reply_blocked(c, wait);
+		return A_NONE;
+	}
+	pthread_mutex_unlock(&s->amu);
+	if (j->user != NULL && (cached = iwm_users_check_cached(s->users,
+	    j->user, j->pass))) {
+		authjob_free(j);
+		return A_OK;
+	}
+	pthread_mutex_lock(&s->amu);
+	if (s->astop || (j->user != NULL && s->nchecks >= AUTH_QUEUE_MAX)) {
+		pthread_mutex_unlock(&s->amu);
+		authjob_free(j);
+		*ret = reply(c, 503, "too many logins being checked; retry "
+		    "later");
+		return A_NONE;
+	}
+	MHD_suspend_connection(c);
+	r->auth = A_WAIT;
+	if (j->user == NULL) {
+		/* Malformed: a failure, without a password to check. */
+		auth_failed(s, j);
+		auth_delay(s, j);
+	} else {
+		*s->checks_tail = j;
+		s->checks_tail = &j->next;
+		s->nchecks++;
+		pthread_cond_signal(&s->acv);
+	}
+	pthread_mutex_unlock(&s->amu);
+	*ret = MHD_YES;
+	return A_WAIT;
+}
+
+/*
+ * A root's directory removed (and perhaps made again) while the agent
+ * runs: the descriptor opened at start names a deleted directory where
+ * nothing can be created.  When the path names another directory now,
+ * it is reopened (and logged); when nothing is there, -1 says so.
+ * Requests still using the old descriptor keep it: it stays open.
+ */
+static pthread_mutex_t rootmu = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+root_current(int fd, const char *dir)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && a.st_nlink > 0 && stat(dir, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+static int
+root_check(struct iwm_serve_root *root)
+{
+	struct stat sb;
+	int fd, rc = 0;
+
+	if (root_current(root->fd, root->dir))
+		return 0;
+	pthread_mutex_lock(&rootmu);
+	if (root_current(root->fd, root->dir))
+		goto done;
+	if (stat(root->dir, &sb) == -1 || !S_ISDIR(sb.st_mode) ||
+	    (fd = open(root->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		iwm_seterr("root %s: its directory %s was removed", root->name,
+		    root->dir);
+		rc = -1;
+		goto done;
+	}
+	__atomic_store_n(&root->fd, fd, __ATOMIC_RELEASE);
+	logmsg("root %s: directory %s was removed and made again: reopened",
+	    root->name, root->dir);
+done:
+	pthread_mutex_unlock(&rootmu);
+	return rc;
+}
+
+/* A Content-Length over --max-body: 413 before the body is read. */
+static unsigned
+too_long(struct serve *s, struct MHD_Connection *c)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t v;
+
+	return h != NULL && iwm_parse_u64(h, &v) == 0 && v > s->o->max_body ?
+	    413 : 0;
 }
 
 /* "ROOT/PATH" (still %-encoded) into a root and a checked path. */
@@ -287,6 +682,8 @@ do_info(struct serve *s, struct MHD_Connection *c)
 
 	iwm_buf_printf(&b, "version\t%s\nprotocol\t%s\n", IWM_VERSION,
 	    IWM_PROTO_VERSION);
+	iwm_buf_printf(&b, "max-body\t%llu\nmax-line\t%u\n",
+	    (unsigned long long)s->o->max_body, LINE_MAX_BATCH);
 	if (uname(&u) == 0)
 		iwm_buf_printf(&b, "platform\t%s %s %s\n", u.sysname,
 		    u.release, u.machine);
@@ -395,6 +792,7 @@ list_thread(void *arg)
 	free(l->scope);
 	free(l);
 	iwm_buf_free(&hd);
+	iwm_mwrite_free();
 	return NULL;
 }
 
@@ -488,6 +886,10 @@ do_list(struct serve *s, struct MHD_Connection *c)
 				r = &s->o->roots[k];
 		if (r == NULL) {
 			ret = reply(c, 404, "no such root: %s", sc[i].root);
+			goto out;
+		}
+		if (root_check(r) == -1) {
+			ret = reply(c, 503, "%s", iwm_err());
 			goto out;
 		}
 		e->root = r->name;
@@ -837,7 +1239,8 @@ do_sig(struct serve *s, struct MHD_Connection *c, struct iwm_serve_root *root,
 	size_t len;
 	int fd;
 
-	if ((fd = iwm_fs_open(root->fd, path, O_RDONLY)) == -1)
+	/* O_NONBLOCK: a FIFO planted in the root must not hang a worker. */
+	if ((fd = iwm_fs_open(root->fd, path, O_RDONLY | O_NONBLOCK)) == -1)
 		return reply_errno(c, errno, "open");
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);
@@ -948,6 +1351,113 @@ batch_result(struct req *r, unsigned code, const char *fmt, ...)
 	r->nitems++;
 }
 
+/*
+ * Never a setuid or setgid file on the target, whatever the request
+ * says: the bits are removed from r->mode, logged and reported.
+ */
+static int
+strip_suid(struct req *r, const char *path)
+{
+	struct iwm_buf b = { 0 };
+
+	if ((r->mode & 06000) == 0)
+		return 0;
+	iwm_escape_buf(&b, path, strlen(path));
+	logmsg("%s/%s: setuid/setgid bits removed (mode %04o stored as %04o)",
+	    r->root->name, b.ptr, r->mode, r->mode & ~06000u);
+	iwm_buf_free(&b);
+	r->mode &= ~06000u;
+	return 1;
+}
+
+/* The descriptor of the directory now at DC's cached parent path. */
+static int
+parent_open(struct iwm_dircache *dc)
+{
+	return iwm_fs_open(dc->rootfd, dc->path.len > 0 ? dc->path.ptr : "",
+	    O_RDONLY | O_DIRECTORY);
+}
+
+static int
+same_dir(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * A file's parent is resolved once (and cached for the next records of
+ * a batch); the directory may have been renamed away since, and the
+ * file would land there.  Before the commit: resolve the path again
+ * and move the temporary file to the directory now at that path.
+ */
+static int
+fput_reparent(struct req *r, const char *path)
+{
+	const char *base;
+	int fd, nfd, rootfd = r->dc.rootfd;
+
+	if (r->dc.fd == -1 || r->fp.dirfd == -1)
+		return 0;
+	if ((fd = parent_open(&r->dc)) != -1 && same_dir(fd, r->fp.dirfd)) {
+		close(fd);
+		return 0;
+	}
+	if (fd != -1)
+		close(fd);
+	iwm_dircache_free(&r->dc);
+	iwm_dircache_init(&r->dc, rootfd);
+	if ((fd = iwm_fs_parent(&r->dc, path, 1, &base)) == -1 ||
+	    renameat(r->fp.dirfd, r->fp.tmp, fd, r->fp.tmp) == -1 ||
+	    (nfd = dup(fd)) == -1) {
+		int e = errno;
+
+		iwm_fput_abort(&r->fp);
+		errno = e;
+		return -1;
+	}
+	close(r->fp.dirfd);
+	r->fp.dirfd = nfd;
+	return 0;
+}
+
+/* After the commit: 1 if the parent left its path meanwhile. */
+static int
+parent_moved(struct iwm_dircache *dc)
+{
+	int fd, rootfd = dc->rootfd, moved;
+
+	if (dc->fd == -1)
+		return 0;
+	fd = parent_open(dc);
+	moved = fd == -1 || !same_dir(fd, dc->fd);
+	if (fd != -1)
+		close(fd);
+	if (moved) {
+		iwm_dircache_free(dc);
+		iwm_dircache_init(dc, rootfd);
+	}
+	return moved;
+}
+
+static void
+batch_commit(struct req *r)
+{
+	if (fput_reparent(r, r->bpath.ptr) == -1 ||
+	    commit(r, r->root, r->bpath.ptr) == -1)
+		batch_result(r, (unsigned)iwm_errno_status(errno), "%s",
+		    strerror(errno));
+	else if (parent_moved(&r->dc))
+		batch_result(r, 409, "the file's directory was moved away "
+		    "while it was written");
+	else if (r->stripped)
+		batch_result(r, 200, "setuid/setgid bits removed");
+	else
+		batch_result(r, 200, NULL);
+}
+
 static void
 batch_root(struct req *r, struct iwm_serve_root *root)
 {
@@ -991,6 +1501,10 @@ batch_line(struct req *r, char *line, size_t len)
 			batch_result(r, 400, "reserved name");
 			goto ready;
 		}
+	if (r->root != root && root_check(root) == -1) {
+		batch_result(r, 503, "%s", iwm_err());
+		goto ready;
+	}
 	batch_root(r, root);
 	switch (rec.op) {
 	case IWM_OP_CREATE:
@@ -1020,6 +1534,7 @@ batch_line(struct req *r, char *line, size_t len)
 		    strcmp(rec.note, IWM_NOTE_RACY) == 0;
 		iwm_buf_reset(&r->bpath);
 		iwm_buf_add(&r->bpath, rec.path, rec.path_len);
+		r->stripped = strip_suid(r, r->bpath.ptr);
 		r->bst = B_DATA;
 		break;
 	case IWM_OP_DELETE:
@@ -1041,11 +1556,7 @@ batch_line(struct req *r, char *line, size_t len)
 ready:
 	if (r->bst == B_DATA && r->remain == 0) {
 		r->bst = B_LINE;
-		if (commit(r, r->root, r->bpath.ptr) == -1)
-			batch_result(r, (unsigned)iwm_errno_status(errno),
-			    "%s", strerror(errno));
-		else
-			batch_result(r, 200, NULL);
+		batch_commit(r);
 	}
 }
 
@@ -1059,7 +1570,8 @@ batch_body(struct req *r, const char *d, size_t n)
 
 			if (r->line.len + take > LINE_MAX_BATCH) {
 				r->fatal = 1;
-				req_fail(r, 413, "batch header line too long");
+				req_fail(r, 413, "batch record line longer than "
+				    "%u bytes", LINE_MAX_BATCH);
 				return;
 			}
 			iwm_buf_add(&r->line, d, take);
@@ -1088,14 +1600,8 @@ batch_body(struct req *r, const char *d, size_t n)
 			r->remain -= take;
 			if (r->remain > 0)
 				continue;
-			if (r->bst == B_DATA) {
-				if (commit(r, r->root, r->bpath.ptr) == -1)
-					batch_result(r,
-					    (unsigned)iwm_errno_status(errno),
-					    "%s", strerror(errno));
-				else
-					batch_result(r, 200, NULL);
-			}
+			if (r->bst == B_DATA)
+				batch_commit(r);
 			r->bst = B_LINE;
 		}
 	}
@@ -1107,7 +1613,8 @@ body(struct req *r, const char *d, size_t n)
 	r->body += n;
 	if (r->body > r->s->o->max_body) {
 		r->fatal = 1;
-		req_fail(r, 413, "request body too large");
+		req_fail(r, 413, "request body larger than the agent accepts "
+		    "(--max-body %llu)", (unsigned long long)r->s->o->max_body);
 		return;
 	}
 	switch (r->kind) {
@@ -1149,7 +1656,8 @@ cache_written(struct req *r, enum kind k)
 
 	if (s->cachefd == -1)
 		return;
-	if ((fd = iwm_fs_open(r->root->fd, r->path, O_RDONLY)) == -1)
+	if ((fd = iwm_fs_open(r->root->fd, r->path, O_RDONLY |
+	    O_NONBLOCK)) == -1)
 		return;
 	/*
 	 * Reopened by name after the rename: keep the signature only for
@@ -1232,9 +1740,15 @@ finish(struct req *r, struct MHD_Connection *c)
 	r->kind = K_DONE;
 	if (r->status != 0)
 		return reply(c, r->status, "%s", r->msg.ptr);
-	if (commit(r, r->root, r->path) == -1)
+	if (fput_reparent(r, r->path) == -1 ||
+	    commit(r, r->root, r->path) == -1)
 		return reply_errno(c, errno, "commit");
+	if (parent_moved(&r->dc))
+		return reply(c, 409, "the file's directory was moved away "
+		    "while it was written");
 	cache_written(r, k);
+	if (r->stripped)
+		return reply(c, 200, "ok; setuid/setgid bits removed");
 	return reply(c, 200, "ok");
 }
 
@@ -1259,6 +1773,9 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		return isget ? do_info(s, c) : reply(c, 405, "GET only");
 	if (strcmp(url, "/v1/list") == 0)
 		return isget ? do_list(s, c) : reply(c, 405, "GET only");
+	if ((st = too_long(s, c)) != 0)
+		return reply(c, st, "request body larger than the agent accepts "
+		    "(--max-body %llu)", (unsigned long long)s->o->max_body);
 	if (strncmp(url, "/v1/action/", 11) == 0)
 		return (enum MHD_Result)iwm_action_request(s->o, s->users, c,
 		    url + 11, method);
@@ -1284,6 +1801,8 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		iwm_buf_free(&why);
 		return ret;
 	}
+	if (root_check(r->root) == -1)
+		return reply(c, 503, "%s", iwm_err());
 	iwm_dircache_init(&dc, r->root->fd);
 	if (which == R_SIG) {
 		if (!isget)
@@ -1338,10 +1857,12 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 			return reply(c, 400, "X-Iwm-Base-Size or "
 			    "X-Iwm-Base-Mtime missing or bad");
 		if ((r->basefd = iwm_fs_open(r->root->fd, r->path,
-		    O_RDONLY)) == -1)
+		    O_RDONLY | O_NONBLOCK)) == -1)
 			return errno == ENOENT ? reply(c, 409, "base file "
 			    "is gone") : reply_errno(c, errno, "open");
-		if (fstat(r->basefd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+		if (fstat(r->basefd, &sb) == 0 && !S_ISREG(sb.st_mode))
+			return reply(c, 409, "base is not a regular file");
+		if (fstat(r->basefd, &sb) == -1 ||
 		    (uint64_t)sb.st_size != bsize ||
 		    sb.st_mtim.tv_sec != bsec || sb.st_mtim.tv_nsec != bnsec)
 			return reply(c, 409, "base file changed since its "
@@ -1351,7 +1872,10 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		(void)cache_get(s, r->root, r->path, &sb, &r->basesig);
 	}
 	if (r->want > s->o->max_body && which == R_FILE)
-		return reply(c, 413, "file larger than the agent accepts");
+		return reply(c, 413, "file larger than the agent accepts "
+		    "(--max-body %llu)", (unsigned long long)s->o->max_body);
+	if (strip_suid(r, r->path))
+		r->stripped = 1;
 	iwm_dircache_init(&r->dc, r->root->fd);
 	if (iwm_fput_begin(&r->fp, &r->dc, r->path) == -1)
 		return reply_errno(c, errno, "create");
@@ -1377,6 +1901,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 {
 	struct serve *s = cls;
 	struct req *r = *ctx;
+	enum MHD_Result ret;
 
 	if (r == NULL) {
 		r = iwm_calloc(1, sizeof(*r));
@@ -1387,18 +1912,40 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		*ctx = r;
 		if (s->o->verbose)
 			logmsg("%s %s", method, url);
-		if (!authenticate(s, c)) {
+		switch (authenticate(s, c, r, &ret)) {
+		case A_OK:
+			return route(s, r, c, url, method);
+		case A_WAIT:
+			return ret;
+		default:
 			r->kind = K_DONE;
+			return ret;
+		}
+	}
+	if (r->auth != A_NONE) {
+		/* Resumed: the first call again, with the login's verdict. */
+		enum astate a = r->auth;
+
+		r->auth = A_NONE;
+		r->kind = K_DONE;
+		switch (a) {
+		case A_OK:
+			ret = route(s, r, c, url, method);
+			auth_routed(s);
+			return ret;
+		case A_BLOCKED:
+			return reply_blocked(c, r->retry);
+		default:
 			return reply(c, 401, "authentication required");
 		}
-		return route(s, r, c, url, method);
 	}
 	if (*size > 0) {
+		/* After an error the rest is read and dropped: the answer
+		 * (413, 400 ...) can only be given once the body is in. */
 		if (r->kind != K_DONE)
 			body(r, data, *size);
 		*size = 0;
-		/* An oversized body is cut off here. */
-		return r->fatal && r->status == 413 ? MHD_NO : MHD_YES;
+		return MHD_YES;
 	}
 	if (r->kind == K_DONE)
 		return MHD_YES;
@@ -1413,6 +1960,8 @@ completed(void *cls, struct MHD_Connection *c, void **ctx,
 
 	if (r == NULL)
 		return;
+	if (r->auth == A_OK)
+		auth_routed(r->s);
 	/* An unfinished upload leaves nothing under its final name. */
 	if (r->fp.fd != -1 || r->fp.dirfd != -1)
 		iwm_fput_abort(&r->fp);
@@ -1532,7 +2081,7 @@ iwm_serve_run(struct iwm_serve_opts *o)
 			logmsg("root %s: removed %llu unfinished upload(s)",
 			    o->roots[i].name, (unsigned long long)removed);
 	}
-	if (cache_open(&s) == -1)
+	if (cache_open(&s) == -1 || auth_start(&s) == -1)
 		goto done;
 	/* Threads inherit this mask; main takes the signals with sigwait. */
 	sigemptyset(&set);
@@ -1547,6 +2096,9 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	    o->threads, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
 	    o->max_conns, NULL };
+	/* Slow or idle clients on one address cannot take every slot. */
+	opts[n++] = (struct MHD_OptionItem){
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_addr, NULL };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT,
 	    o->timeout, NULL };
 	opts[n++] = (struct MHD_OptionItem){
@@ -1555,15 +2107,19 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	    (intptr_t)completed, &s };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK,
 	    (intptr_t)no_unescape, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+	    (intptr_t)mhd_log, o };
 	if (!o->insecure_http) {
 		opts[n++] = (struct MHD_OptionItem){
 		    MHD_OPTION_HTTPS_MEM_CERT, 0, cert };
 		opts[n++] = (struct MHD_OptionItem){
 		    MHD_OPTION_HTTPS_MEM_KEY, 0, key };
+		opts[n++] = (struct MHD_OptionItem){
+		    MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES };
 	}
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
-	    MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;	/* actions.c */
+	    MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME;	/* logins, actions.c */
 	if (!o->insecure_http)
 		flags |= MHD_USE_TLS;
 	if (ss.ss_family == AF_INET6)
@@ -1603,10 +2159,12 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	}
 	if (sigwait(&set, &sig) == 0)
 		logmsg("signal %d: stopping", sig);
+	auth_stop(&s);
 	iwm_actions_drain();
 	MHD_stop_daemon(d);
 	rc = 0;
 done:
+	auth_free(&s);
 	for (i = 0; i < o->nroots; i++)
 		iwm_racy_free(&o->roots[i]);
 	if (s.cachefd != -1)

@@ -36,6 +36,21 @@ struct iwm_users *iwm_users_load(const char *file);
 int	 iwm_users_check(struct iwm_users *, const char *user,
 	    const char *pass);
 void	 iwm_users_free(struct iwm_users *);
+/* Only against a password accepted before (no PBKDF2): 1 or 0. */
+int	 iwm_users_check_cached(struct iwm_users *, const char *user,
+	    const char *pass);
+/* Failed logins per client address (numeric), times in seconds. */
+#define IWM_FAIL_FREE	3	/* failures in a row before any back-off */
+#define IWM_FAIL_MAX	300	/* longest back-off */
+struct iwm_failtab;
+struct iwm_failtab *iwm_failtab_new(void);
+void	 iwm_failtab_free(struct iwm_failtab *);
+/* Seconds before ADDR's next login is checked; 0: now. */
+double	 iwm_fail_wait(struct iwm_failtab *, const char *addr, double now);
+/* Count a failure; the back-off now in force, *COUNT failures in a row. */
+double	 iwm_fail_add(struct iwm_failtab *, const char *addr, double now,
+	    unsigned *count);
+void	 iwm_fail_clear(struct iwm_failtab *, const char *addr);
 /* ROLE "admin" or "copy"; NULL keeps an existing user's, else copy. */
 int	 iwm_users_add(const char *file, const char *user, const char *pass,
 	    const char *role);
@@ -77,6 +92,7 @@ struct iwm_serve_opts {
 	int		 verbose;
 	unsigned	 threads;
 	unsigned	 max_conns;
+	unsigned	 max_per_addr;	/* connections from one address */
 	unsigned	 timeout;	/* idle seconds */
 	uint64_t	 max_body;	/* bytes per request body */
 	const char	*sig_cache;	/* --sig-cache DIR, or NULL */
@@ -107,6 +123,8 @@ struct iwm_fput {
 	struct timespec dirtime;	/* the directory's mtime at begin */
 	int	 have_dirtime;
 };
+/* Owner and group of every file and directory written from now on. */
+void	 iwm_fs_set_owner(uid_t, gid_t);
 int	 iwm_fs_open_root(struct iwm_serve_root *);
 int	 iwm_fs_sweep(struct iwm_serve_root *, uint64_t *removed);
 int	 iwm_fs_open(int rootfd, const char *path, int flags);
@@ -226,8 +244,10 @@ struct iwm_push_opts {
 	const char	*failed;	/* --failed FILE */
 	unsigned	 jobs;
 	uint64_t	 rate;		/* bytes/s, 0 unlimited */
+	const char	*rate_file;	/* --rate-file: re-read once a second */
 	uint64_t	 delta_min;
 	unsigned	 retries;
+	unsigned	 retry_for;	/* seconds a lost target is retried */
 	int		 dry_run;
 	int		 do_delete;
 	int		 progress;

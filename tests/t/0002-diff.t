@@ -44,7 +44,10 @@ mk "$TMP/tgt" "" \
     "$(rec f 10 100.0 mail zz-outside)"
 
 iwm-diff "$TMP/src" "$TMP/tgt" >"$TMP/out"
-is "exit 1 when they differ" "$?" 1
+is "exit 0 by default when they differ and the records are written" "$?" 0
+exits "--exit-code: exit 1 when they differ" 1 iwm-diff --exit-code "$TMP/src" "$TMP/tgt"
+ok "a pass under set -o pipefail succeeds (dash has no pipefail: bash)" \
+    bash -c 'set -o pipefail; iwm-diff - "$2" <"$1" | cat >/dev/null' - "$TMP/src" "$TMP/tgt"
 ops() { grep -v '^#' "$1" | cut -f1,7 | tr '\t' ' ' | tr '\n' ';'; }
 is "new, changed size, changed mtime (nanoseconds too), window (default 0 s)" "$(ops "$TMP/out")" \
     "~ a.example/changed-mtime;~ a.example/changed-size;+ a.example/new;~ a.example/nsec-only;~ a.example/window;"
@@ -78,8 +81,8 @@ is "a root-filtered source deletes only in its root" "$(ops "$TMP/out")" \
 
 mk "$TMP/same" "scope=mail:a.example/" "$(rec f 10 100.0 mail a.example/same)"
 mk "$TMP/same2" "" "$(rec f 10 100.0 mail a.example/same)" "$(rec f 1 1.0 mail b.example/x)"
-exits "exit 0 when equal (out-of-scope extras do not count)" 0 iwm-diff "$TMP/same" "$TMP/same2"
-exits "exit 1 when the target has extra files in scope" 1 iwm-diff "$TMP/same2" "$TMP/same"
+exits "--exit-code: exit 0 when equal (out-of-scope extras do not count)" 0 iwm-diff --exit-code "$TMP/same" "$TMP/same2"
+exits "--exit-code: exit 1 when the target has extra files in scope" 1 iwm-diff --exit-code "$TMP/same2" "$TMP/same"
 
 mk "$TMP/unsorted" "" "$(rec f 1 1.0 mail b)" "$(rec f 1 1.0 mail a)"
 iwm-diff "$TMP/unsorted" "$TMP/same" >/dev/null 2>"$TMP/err"

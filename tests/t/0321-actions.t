@@ -193,6 +193,17 @@ SERVE_PID=
 rm -f "$TMP/slow"
 ok "... and logged why it waited" grep -q "waiting for action restore-db to end" "$TMP/serve.log"
 
+# A stream cut before its "#iwm-exit" line (the agent killed): exit 76.
+serve_start --tool "$TMP/tool.sh"
+touch "$TMP/slow"
+action_bg restore-db
+serve_kill9
+wait "$BG"
+is "the agent killed during an action: the client exits 76" "$?" 76
+ok "... saying the stream was cut" grep -q 'the stream ended without "#iwm-exit N"' "$TMP/bg.err"
+ok "... after printing what came" test -s "$TMP/bg.out"
+rm -f "$TMP/slow"
+
 # Programs are found next to iwm-serve, never on PATH: an agent copied
 # alone into a directory finds none, although PATH has them all.
 mkdir "$TMP/lonely"

@@ -101,9 +101,24 @@ is "... an extern in the target's default place" \
     "$T/mail/dom1.example/extern1/"
 ok "... its output lists the accounts" grep -q "^extern1@dom1.example	extern	" "$TMP/pathfix.out"
 
+# A module restarted by icewarpd.sh that keeps the action's output open
+# (a daemon inheriting it) does not hold the action.
+mv "$T/icewarpd.sh" "$T/icewarpd.sh.real"
+cat >"$T/icewarpd.sh" <<EOF
+#!/bin/sh
+sleep 60 &
+echo \$! >"$TMP/daemon.pid"
+exec "$T/icewarpd.sh.real" "\$@"
+EOF
+chmod 755 "$T/icewarpd.sh"
 n0=$(grep -c '^restart all$' "$T/.iwsim/events.log")
+t0=$(date +%s)
 run restart
 is "restart: exit 0" "$RC" 0
+ok "... ended although a module holds its output open" \
+    test "$(($(date +%s) - t0))" -lt 30
+ok "... that module is still running" kill -0 "$(cat "$TMP/daemon.pid")"
+kill "$(cat "$TMP/daemon.pid")"
 is "... icewarpd.sh --restart all ran once" "$(grep -c '^restart all$' "$T/.iwsim/events.log")" "$((n0 + 1))"
 ok "... the agent is still running" kill -0 "$SERVE_PID"
 exits "... and still answers" 0 action services-status

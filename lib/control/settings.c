@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -330,7 +331,8 @@ sql_open(const char *path, int flags, const char *what)
 {
 	sqlite3 *db = NULL;
 
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		iwm_seterr("%s %s: %s", what, path, db != NULL ?
 		    sqlite3_errmsg(db) : "cannot open");
 		sqlite3_close(db);
@@ -339,6 +341,7 @@ sql_open(const char *path, int flags, const char *what)
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, 10000);
+	sqlite3_exec(db, "PRAGMA cache_size=-32768", NULL, NULL, NULL);
 	return db;
 }
 
@@ -980,9 +983,10 @@ map_value(const struct pmaps *m, const char *v)
 
 static const char bundle_schema[] =
     "CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT);"
-    "CREATE TABLE sysvar(name TEXT PRIMARY KEY COLLATE NOCASE, value TEXT);"
+    "CREATE TABLE sysvar(name TEXT PRIMARY KEY COLLATE NOCASE, value TEXT)"
+    " WITHOUT ROWID;"
     "CREATE TABLE object(kind TEXT NOT NULL, key TEXT NOT NULL COLLATE NOCASE,"
-    " type TEXT, backup TEXT, PRIMARY KEY(kind, key));"
+    " type TEXT, backup TEXT, PRIMARY KEY(kind, key)) WITHOUT ROWID;"
     "CREATE TABLE file(path TEXT PRIMARY KEY, mode INTEGER NOT NULL,"
     " content BLOB NOT NULL);";
 
@@ -1047,16 +1051,30 @@ skip_config_file(const char *name)
 	return 0;
 }
 
-/* Every regular file below ROOT/REL into the file table (no databases). */
+/* The config path's files, read by a thread while the exports run. */
+struct cfile {
+	char	*path;
+	int	 mode;
+	struct iwm_buf data;
+};
+struct cwalk {
+	const char *root;
+	struct cfile *v;
+	size_t	 n, cap;
+	int	 rc;
+	char	 err[512];
+};
+
+/* Every regular file below ROOT/REL (no databases) into W. */
 static int
-walk_config(sqlite3_stmt *ins, const char *root, const char *rel, size_t *n)
+walk_config(struct cwalk *w, const char *rel)
 {
-	struct iwm_buf dir = { 0 }, full = { 0 }, sub = { 0 }, data = { 0 };
+	struct iwm_buf dir = { 0 }, full = { 0 }, sub = { 0 };
 	struct dirent *e;
 	DIR *d;
 	int rc = 0;
 
-	iwm_buf_printf(&dir, "%s%s%s", root, *rel != '\0' ? "/" : "", rel);
+	iwm_buf_printf(&dir, "%s%s%s", w->root, *rel != '\0' ? "/" : "", rel);
 	if ((d = opendir(dir.ptr)) == NULL) {
 		iwm_seterr_errno("%s", dir.ptr);
 		iwm_buf_free(&dir);
@@ -1064,6 +1082,8 @@ walk_config(sqlite3_stmt *ins, const char *root, const char *rel, size_t *n)
 	}
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		struct stat st;
+		struct cfile *f;
+		int r;
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
@@ -1076,30 +1096,54 @@ walk_config(sqlite3_stmt *ins, const char *root, const char *rel, size_t *n)
 			iwm_seterr_errno("%s", full.ptr);
 			rc = fail(IWM_EXIT_IO);
 		} else if (S_ISDIR(st.st_mode))
-			rc = walk_config(ins, root, sub.ptr, n);
+			rc = walk_config(w, sub.ptr);
 		else if (S_ISREG(st.st_mode) && !skip_config_file(e->d_name)) {
-			if ((rc = read_file(full.ptr, &data)) == 1)
-				rc = 0;	/* gone meanwhile */
-			else if (rc == 0) {
-				sqlite3_reset(ins);
-				bind_text(ins, 1, sub.ptr);
-				sqlite3_bind_int(ins, 2, (int)(st.st_mode & 07777));
-				sqlite3_bind_blob(ins, 3, data.ptr != NULL ?
-				    data.ptr : "", (int)data.len,
-				    SQLITE_TRANSIENT);
-				if (sqlite3_step(ins) != SQLITE_DONE)
-					rc = sql_fail(sqlite3_db_handle(ins),
-					    "bundle");
-				(*n)++;
+			if (w->n == w->cap) {
+				w->cap = w->cap == 0 ? 256 : w->cap * 2;
+				w->v = iwm_reallocarray(w->v, w->cap,
+				    sizeof(*w->v));
 			}
+			f = &w->v[w->n];
+			memset(f, 0, sizeof(*f));
+			if ((r = read_file(full.ptr, &f->data)) == -1)
+				rc = -1;
+			else if (r == 0) {	/* 1: gone meanwhile */
+				f->path = iwm_strdup(sub.ptr);
+				f->mode = (int)(st.st_mode & 07777);
+				w->n++;
+			} else
+				iwm_buf_free(&f->data);
 		}
 	}
 	closedir(d);
 	iwm_buf_free(&dir);
 	iwm_buf_free(&full);
 	iwm_buf_free(&sub);
-	iwm_buf_free(&data);
 	return rc;
+}
+
+static void *
+walk_thread(void *arg)
+{
+	struct cwalk *w = arg;
+
+	if ((w->rc = walk_config(w, "")) == -1)
+		snprintf(w->err, sizeof(w->err), "%s", iwm_err());
+	return NULL;
+}
+
+static void
+cwalk_free(struct cwalk *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		free(w->v[i].path);
+		iwm_buf_free(&w->v[i].data);
+	}
+	free(w->v);
+	w->v = NULL;
+	w->n = 0;
 }
 
 static char *
@@ -1133,9 +1177,12 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 	size_t i, nabsent = 0, nobj[3] = { 0, 0, 0 }, nfiles = 0;
 	time_t now = time(NULL);
 	struct tm tm;
-	int rc = -1;
+	struct cwalk cw;
+	pthread_t walker;
+	int rc = -1, walking = 0;
 
 	iwm_settings_status = IWM_EXIT_SOFTWARE;
+	memset(&cw, 0, sizeof(cw));
 	if (server_load(t, &src) == -1)
 		return -1;
 	if (dirarg != NULL)
@@ -1190,6 +1237,15 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 		goto out_host;
 	}
 
+	/* The config files are read meanwhile. */
+	cw.root = src.confdir;
+	if ((errno = pthread_create(&walker, NULL, walk_thread, &cw)) != 0) {
+		iwm_seterr_errno("thread");
+		fail(IWM_EXIT_SOFTWARE);
+		goto out_host;
+	}
+	walking = 1;
+
 	/* Domains, accounts, remote accounts. */
 	if ((st = sql_prep(db, "INSERT OR REPLACE INTO object VALUES(?1, ?2, "
 	    "?3, ?4)", "bundle")) == NULL)
@@ -1227,8 +1283,25 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 	if ((st = sql_prep(db, "INSERT OR REPLACE INTO file VALUES(?1, ?2, ?3)",
 	    "bundle")) == NULL)
 		goto out_host;
-	if (walk_config(st, src.confdir, "", &nfiles) == -1)
+	pthread_join(walker, NULL);
+	walking = 0;
+	if (cw.rc == -1) {
+		iwm_seterr("%s", cw.err);
+		fail(IWM_EXIT_IO);
 		goto out_host;
+	}
+	for (i = 0; i < cw.n; i++) {
+		sqlite3_reset(st);
+		bind_text(st, 1, cw.v[i].path);
+		sqlite3_bind_int(st, 2, cw.v[i].mode);
+		sqlite3_bind_blob(st, 3, cw.v[i].data.ptr != NULL ?
+		    cw.v[i].data.ptr : "", (int)cw.v[i].data.len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sql_fail(db, "bundle");
+			goto out_host;
+		}
+		nfiles++;
+	}
 	sqlite3_finalize(st);
 	st = NULL;
 
@@ -1280,6 +1353,9 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 		    nobj[0], nobj[1], nobj[2], nfiles);
 	rc = 0;
 out_host:
+	if (walking)
+		pthread_join(walker, NULL);
+	cwalk_free(&cw);
 	free(host);
 out:
 	if (st != NULL)

@@ -55,12 +55,13 @@ struct serve {
 	struct authjob		*checks, **checks_tail;	/* to check */
 	struct authjob		*waits;		/* failed: answered later */
 	size_t			 nchecks;
+	unsigned		 unrouted;	/* accepted, not yet routed */
 	struct iwm_failtab	*fails;
 };
 
 /* A login being checked or a failure being delayed; its connection is
  * suspended meanwhile, so no worker thread waits for it. */
-enum astate { A_NONE, A_WAIT, A_OK, A_FAIL, A_BLOCKED, A_STOP };
+enum astate { A_NONE, A_WAIT, A_OK, A_FAIL, A_BLOCKED };
 
 struct authjob {
 	struct authjob		*next;
@@ -282,9 +283,8 @@ auth_thread(void *arg)
 
 		for (pp = &s->waits; (j = *pp) != NULL; ) {
 			if (j->due <= now || s->astop) {
+				/* (When stopping, failures are answered now.) */
 				*pp = j->next;
-				if (s->astop)
-					j->r->auth = A_STOP;
 				MHD_resume_connection(j->c);
 				authjob_free(j);
 				continue;
@@ -300,12 +300,6 @@ auth_thread(void *arg)
 			if ((s->checks = j->next) == NULL)
 				s->checks_tail = &s->checks;
 			s->nchecks--;
-			if (s->astop) {
-				j->r->auth = A_STOP;
-				MHD_resume_connection(j->c);
-				authjob_free(j);
-				continue;
-			}
 			if ((wait = iwm_fail_wait(s->fails, j->host, now)) > 0) {
 				/* Came in before the address was held back. */
 				j->r->auth = A_BLOCKED;
@@ -320,6 +314,7 @@ auth_thread(void *arg)
 			if (ok) {
 				iwm_fail_clear(s->fails, j->host);
 				j->r->auth = A_OK;
+				s->unrouted++;
 				MHD_resume_connection(j->c);
 				authjob_free(j);
 			} else {
@@ -328,7 +323,7 @@ auth_thread(void *arg)
 			}
 			continue;
 		}
-		if (s->astop && s->waits == NULL)
+		if (s->astop && s->waits == NULL && s->checks == NULL)
 			break;
 		if (next == 0)
 			pthread_cond_wait(&s->acv, &s->amu);
@@ -372,10 +367,18 @@ auth_start(struct serve *s)
 	return 0;
 }
 
-/* Before MHD_stop_daemon: no connection may stay suspended. */
+/*
+ * Before MHD_stop_daemon: no connection may stay suspended.  Logins
+ * already waiting are still checked (a request accepted just before
+ * the signal, e.g. an action, goes on), failures answered at once, and
+ * the accepted requests given up to 5 s to reach their handler; new
+ * logins are answered 503.
+ */
 static void
 auth_stop(struct serve *s)
 {
+	int n;
+
 	if (!s->athread)
 		return;
 	pthread_mutex_lock(&s->amu);
@@ -384,6 +387,25 @@ auth_stop(struct serve *s)
 	pthread_mutex_unlock(&s->amu);
 	pthread_join(s->ath, NULL);
 	s->athread = 0;
+	for (n = 0; n < 500; n++) {
+		pthread_mutex_lock(&s->amu);
+		if (s->unrouted == 0)
+			n = 500;
+		pthread_mutex_unlock(&s->amu);
+		if (n < 500)
+			usleep(10000);
+	}
+}
+
+/* A request the login thread accepted has reached its handler (or
+ * its connection closed first). */
+static void
+auth_routed(struct serve *s)
+{
+	pthread_mutex_lock(&s->amu);
+	if (s->unrouted > 0)
+		s->unrouted--;
+	pthread_mutex_unlock(&s->amu);
 }
 
 static void
@@ -1908,11 +1930,11 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		r->kind = K_DONE;
 		switch (a) {
 		case A_OK:
-			return route(s, r, c, url, method);
+			ret = route(s, r, c, url, method);
+			auth_routed(s);
+			return ret;
 		case A_BLOCKED:
 			return reply_blocked(c, r->retry);
-		case A_STOP:
-			return reply(c, 503, "the agent is stopping");
 		default:
 			return reply(c, 401, "authentication required");
 		}
@@ -1938,6 +1960,8 @@ completed(void *cls, struct MHD_Connection *c, void **ctx,
 
 	if (r == NULL)
 		return;
+	if (r->auth == A_OK)
+		auth_routed(r->s);
 	/* An unfinished upload leaves nothing under its final name. */
 	if (r->fp.fd != -1 || r->fp.dirfd != -1)
 		iwm_fput_abort(&r->fp);

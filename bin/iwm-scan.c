@@ -118,7 +118,7 @@ static struct {
 	pthread_t	 th;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	int		 on, stop;
+	int		 on, stop, drawn;
 	struct timespec	 t0;
 } prog = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
@@ -177,8 +177,10 @@ prog_thread(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		pthread_cond_timedwait(&prog.cv, &prog.mu, &until);
-		if (!prog.stop)
+		if (!prog.stop) {
 			prog_draw(0);
+			prog.drawn = 1;
+		}
 	}
 	pthread_mutex_unlock(&prog.mu);
 	return NULL;
@@ -202,7 +204,9 @@ prog_end(void)
 	pthread_mutex_unlock(&prog.mu);
 	pthread_join(prog.th, NULL);
 	prog.on = 0;
-	prog_draw(1);
+	/* A scan done (or failed) within half a second leaves no line. */
+	if (prog.drawn)
+		prog_draw(1);
 }
 
 /* A line of its own on standard error while the progress line is drawn. */

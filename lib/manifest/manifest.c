@@ -476,6 +476,17 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 			break;
 		if (strcmp(line, IWM_MANIFEST_END) == 0)
 			r->complete = 1;
+		else if (strcmp(line, IWM_MANIFEST_DELETIONS) == 0) {
+			if (r->deletions || r->complete) {
+				iwm_seterr("%s: a second one, or after %s",
+				    IWM_MANIFEST_DELETIONS, IWM_MANIFEST_END);
+				goto bad;
+			}
+			/* A second sorted run begins. */
+			r->deletions = 1;
+			r->have_prev = 0;
+			iwm_buf_reset(&r->anchor);
+		}
 	}
 	if (r->complete) {
 		iwm_seterr("record after the %s line", IWM_MANIFEST_END);

@@ -57,6 +57,7 @@ struct item {
 	int		 made_up;	/* a directory without SOURCE */
 	int		 busy;		/* owned by a job: not journalled yet */
 	int		 delta;		/* went as a delta */
+	int		 delmark;	/* first after the input's #iwm-deletions */
 };
 
 enum jkind { J_BATCH, J_PUT, J_SIG, J_DELTA };
@@ -86,6 +87,7 @@ struct job {
 	int		 hashing, hfd, hrc;
 	volatile int	 hstop;
 	struct iwm_buf	 hhex;
+	uint64_t	 inprog;	/* bytes given to curl this attempt */
 	unsigned	 tries;
 	double		 when;		/* retry not before */
 	struct job	*next;		/* retry list */
@@ -127,6 +129,8 @@ struct push {
 	uint64_t	 batch_max;	/* bytes: the agent's max-body allows */
 	uint64_t	 mismatches;	/* deltas that failed the whole check */
 	uint64_t	 nlost;		/* records of requests given up */
+	uint64_t	 shown;		/* bytes the progress line last showed */
+	int		 delmarked;	/* an item carries delmark */
 	double		 down_since;	/* the target stopped answering; 0 */
 	char		 down_why[128];
 };
@@ -241,6 +245,13 @@ emit(struct push *p)
 	    !p->head->busy) {
 		struct item *it = p->head;
 
+		/* The journal and --failed keep the input's two runs. */
+		if (it->delmark && !p->dirphase) {
+			fprintf(stdout, "%s\n", IWM_MANIFEST_DELETIONS);
+			if (p->failed != NULL)
+				fprintf(p->failed, "%s\n",
+				    IWM_MANIFEST_DELETIONS);
+		}
 		to_rec(it, &r);
 		switch (it->st) {
 		case I_OK:
@@ -368,6 +379,7 @@ job_reset_transfer(struct job *j)
 		close(j->fd);
 	j->fd = -1;
 	j->fsent = 0;
+	j->inprog = 0;
 	iwm_rs_delta_free(j->delta);
 	j->delta = NULL;
 }
@@ -659,6 +671,7 @@ rate_allow(struct job *j, size_t want)
 static void
 rate_used(struct job *j, size_t n)
 {
+	j->inprog += n;		/* progress inside a batch or a file */
 	if (j->p->rate > 0)
 		j->p->tokens -= (double)n;
 }
@@ -1279,6 +1292,10 @@ next_job(struct push *p)
 			}
 			if ((it = make_item(p, rec)) == NULL)
 				continue;
+			if (p->mr.deletions && !p->delmarked && !p->dirphase) {
+				it->delmark = 1;
+				p->delmarked = 1;
+			}
 			if (p->ndstack > 0 &&
 			    !inside(p->dstack[p->ndstack - 1], it)) {
 				p->held = it;
@@ -1385,23 +1402,45 @@ fmt_bytes(char *buf, size_t len, double b)
 	snprintf(buf, len, "%.1f %s", b, u);
 }
 
+/*
+ * The progress line: files done, bytes sent so far (the files done and
+ * what the requests in flight have sent of their batch or file), of
+ * the total the diff announces (once it is read whole: percentage and
+ * ETA), and the rate.  Redrawn at most twice a second.
+ */
 static void
 progress(struct push *p, int last)
 {
 	double t = now(), el = t - p->t0, rate;
-	char b1[32], b2[32], eta[32] = "";
+	char b1[32], b2[32], b3[32], total[64] = "", eta[32] = "";
+	uint64_t done = p->fbytes;
+	struct job *j;
 
 	if (!p->o->progress || (!last && t - p->lastprog < 0.5))
 		return;
 	p->lastprog = t;
-	rate = el > 0 ? p->fbytes / el : 0;
-	fmt_bytes(b1, sizeof(b1), (double)p->fbytes);
+	for (j = p->live; j != NULL; j = j->lnext)
+		done += j->bytes > 0 && j->inprog > j->bytes ? j->bytes :
+		    j->inprog;
+	if (done < p->shown)	/* a request done, its files not yet counted */
+		done = p->shown;
+	if (p->planned > 0 && done > p->planned)
+		done = p->planned;
+	p->shown = done;
+	rate = el > 0 ? done / el : 0;
+	fmt_bytes(b1, sizeof(b1), (double)done);
 	fmt_bytes(b2, sizeof(b2), rate);
-	if (p->eof && rate > 0 && p->planned > p->fbytes)
+	fmt_bytes(b3, sizeof(b3), (double)p->planned);
+	if (p->eof && p->planned > 0)
+		snprintf(total, sizeof(total), " of %s (%.0f%%)", b3,
+		    100.0 * (double)done / (double)p->planned);
+	else if (p->planned > 0)
+		snprintf(total, sizeof(total), " of at least %s", b3);
+	if (p->eof && rate > 0 && p->planned > done)
 		snprintf(eta, sizeof(eta), ", ETA %.0f s",
-		    (p->planned - p->fbytes) / rate);
-	fprintf(stderr, "\r%s: %llu files, %s, %s/s%s%s\033[K%s", iwm_progname,
-	    (unsigned long long)p->files, b1, b2, eta,
+		    (p->planned - done) / rate);
+	fprintf(stderr, "\r%s: %llu files, %s%s, %s/s%s%s\033[K%s",
+	    iwm_progname, (unsigned long long)p->files, b1, total, b2, eta,
 	    sig_pause ? " (pausing)" : sig_stop ? " (cancelling)" : "",
 	    last ? "\n" : "");
 }

@@ -561,7 +561,8 @@ iwm_tool_export(const struct iwm_tool *t, const char *kind,
 	argv[0] = "export";
 	argv[1] = kind;
 	argv[2] = pattern;
-	memcpy(argv + 3, vars, nvars * sizeof(*argv));
+	if (nvars > 0)		/* VARS may be NULL when there are none */
+		memcpy(argv + 3, vars, nvars * sizeof(*argv));
 	rc = iwm_tool_run(t, argv, export_line, &x, NULL);
 	if (rc == 0 && x.csv.pending) {
 		iwm_seterr("%s export %s: output ends inside a quoted value",

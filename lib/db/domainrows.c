@@ -957,6 +957,9 @@ dom_cb(void *arg, char **f, size_t nf)
 	return 0;
 }
 
+/* No variables: the key alone (never NULL, memcpy()ed). */
+static const char *const novars[1] = { NULL };
+
 static int
 domain_exists(const struct iwm_tool *t, const char *domain)
 {
@@ -966,7 +969,7 @@ domain_exists(const struct iwm_tool *t, const char *domain)
 		iwm_seterr("'%s' is not a domain name", domain);
 		return fail(IWM_EXIT_USAGE);
 	}
-	if (iwm_tool_export(t, "domain", domain, NULL, 0, dom_cb, &found) ==
+	if (iwm_tool_export(t, "domain", domain, novars, 0, dom_cb, &found) ==
 	    -1) {
 		/* The tool fails on an exact name it does not know. */
 		found = 0;

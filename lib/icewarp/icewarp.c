@@ -561,7 +561,7 @@ iwm_tool_export(const struct iwm_tool *t, const char *kind,
 	argv[0] = "export";
 	argv[1] = kind;
 	argv[2] = pattern;
-	if (nvars > 0)		/* VARS may be NULL when there are none */
+	if (nvars > 0)
 		memcpy(argv + 3, vars, nvars * sizeof(*argv));
 	rc = iwm_tool_run(t, argv, export_line, &x, NULL);
 	if (rc == 0 && x.csv.pending) {

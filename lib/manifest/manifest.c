@@ -1,5 +1,6 @@
 /* manifest.c: manifest v1 reading, writing, order and scope. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -604,12 +605,31 @@ add_num(struct iwm_buf *b, uint64_t v)
 }
 
 static _Thread_local struct iwm_buf wbuf;
+static pthread_key_t wbuf_key;
+static pthread_once_t wbuf_once = PTHREAD_ONCE_INIT;
 
 /* Free this thread's record buffer (a thread that ends calls it). */
 void
 iwm_mwrite_free(void)
 {
 	iwm_buf_free(&wbuf);
+}
+
+static void
+wbuf_destroy(void *p)
+{
+	iwm_buf_free(p);
+}
+
+/*
+ * Threads of a pool that write manifests (the agent's listings) end
+ * without calling iwm_mwrite_free: a key destructor frees the buffer
+ * when any thread ends.
+ */
+static void
+wbuf_key_make(void)
+{
+	(void)pthread_key_create(&wbuf_key, wbuf_destroy);
 }
 
 int
@@ -621,6 +641,10 @@ iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
 	long v;
 	int i;
 
+	if (b.ptr == NULL) {
+		pthread_once(&wbuf_once, wbuf_key_make);
+		(void)pthread_setspecific(wbuf_key, &wbuf);
+	}
 	iwm_buf_reset(&b);
 	iwm_buf_grow(&b, 128 + rec->path_len);
 	b.ptr[b.len++] = rec->op;

@@ -72,7 +72,7 @@ struct authjob {
 	double			 due;
 };
 
-enum kind { K_NONE, K_PUT, K_BATCH, K_DELTA, K_DONE };
+enum kind { K_NONE, K_PUT, K_BATCH, K_DELTA, K_DRAIN, K_DONE };
 enum bstate { B_LINE, B_DATA, B_SKIP };
 
 struct req {
@@ -582,8 +582,8 @@ done:
 	return rc;
 }
 
-/* A Content-Length over --max-body: 413 before the body is read. */
-static unsigned
+/* A Content-Length over --max-body: its value, else 0. */
+static uint64_t
 too_long(struct serve *s, struct MHD_Connection *c)
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -591,7 +591,7 @@ too_long(struct serve *s, struct MHD_Connection *c)
 	uint64_t v;
 
 	return h != NULL && iwm_parse_u64(h, &v) == 0 && v > s->o->max_body ?
-	    413 : 0;
+	    v : 0;
 }
 
 /* "ROOT/PATH" (still %-encoded) into a root and a checked path. */
@@ -1752,6 +1752,29 @@ finish(struct req *r, struct MHD_Connection *c)
 	return reply(c, 200, "ok");
 }
 
+/*
+ * A body over --max-body gets 413.  One at most DRAIN_MAX bytes over
+ * is read and dropped first: answered early, with the connection then
+ * closed, a client still sending may see only a reset.  A larger one
+ * is answered at once.
+ */
+#define DRAIN_MAX	((uint64_t)64 << 20)
+
+static enum MHD_Result
+refuse_body(struct req *r, struct MHD_Connection *c, uint64_t len,
+    const char *what)
+{
+	if (len - r->s->o->max_body <= DRAIN_MAX) {
+		r->kind = K_DRAIN;
+		req_fail(r, 413, "%s larger than the agent accepts (--max-body "
+		    "%llu)", what, (unsigned long long)r->s->o->max_body);
+		return MHD_YES;
+	}
+	r->kind = K_DONE;
+	return reply(c, 413, "%s larger than the agent accepts (--max-body "
+	    "%llu)", what, (unsigned long long)r->s->o->max_body);
+}
+
 /* First call of a request: headers are in, no body yet. */
 static enum MHD_Result
 route(struct serve *s, struct req *r, struct MHD_Connection *c,
@@ -1767,15 +1790,15 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	int isdel = strcmp(method, "DELETE") == 0;
 	const char *rest = NULL;
 	enum { R_FILE, R_DIR, R_SIG, R_DELTA } which = R_FILE;
+	uint64_t blen;
 
 	r->kind = K_DONE;
 	if (strcmp(url, "/v1/info") == 0)
 		return isget ? do_info(s, c) : reply(c, 405, "GET only");
 	if (strcmp(url, "/v1/list") == 0)
 		return isget ? do_list(s, c) : reply(c, 405, "GET only");
-	if ((st = too_long(s, c)) != 0)
-		return reply(c, st, "request body larger than the agent accepts "
-		    "(--max-body %llu)", (unsigned long long)s->o->max_body);
+	if ((blen = too_long(s, c)) != 0)
+		return refuse_body(r, c, blen, "request body");
 	if (strncmp(url, "/v1/action/", 11) == 0)
 		return (enum MHD_Result)iwm_action_request(s->o, s->users, c,
 		    url + 11, method);
@@ -1872,8 +1895,7 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		(void)cache_get(s, r->root, r->path, &sb, &r->basesig);
 	}
 	if (r->want > s->o->max_body && which == R_FILE)
-		return reply(c, 413, "file larger than the agent accepts "
-		    "(--max-body %llu)", (unsigned long long)s->o->max_body);
+		return refuse_body(r, c, r->want, "file");
 	if (strip_suid(r, r->path))
 		r->stripped = 1;
 	iwm_dircache_init(&r->dc, r->root->fd);

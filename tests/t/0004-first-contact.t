@@ -71,7 +71,10 @@ cp "$TMP/.out" "$TMP/err"
 ok "... saying which mode to set" grep -q "chmod 600" "$TMP/err"
 
 # An install into a prefix other than the compiled-in one.
-make -s -C "$TOP" install PREFIX=/opt/iwm-elsewhere DESTDIR="$TMP/stage" \
+# Install the build that is there (plain or SAN=1) rather than switch it.
+san=
+[ -f "$TOP/.build-san" ] && san=SAN=1
+make -s -C "$TOP" install $san PREFIX=/opt/iwm-elsewhere DESTDIR="$TMP/stage" \
     >"$TMP/install.log" 2>&1 || { cat "$TMP/install.log"; echo "Bail out! make install"; exit 1; }
 inst="$TMP/stage/opt/iwm-elsewhere"
 for p in "$inst"/bin/iwm-*; do

@@ -30,7 +30,7 @@ if command -v script >/dev/null 2>&1; then
 	is "the agent's credentials, mode 0600" "$(stat -c %a "$TMP/tty/credentials") $(cat "$TMP/tty/credentials")" "600 agentuser:agent-pw"
 	is "the proxy's, mode 0600" "$(stat -c %a "$TMP/tty/proxy-credentials") $(cat "$TMP/tty/proxy-credentials")" "600 puser:px-pw"
 	ok "the directory credentials as the restore reads them" grep -qx 'password=ad-pw' "$TMP/tty/dircreds"
-	ok "no password in iwm.conf" sh -c '! grep -q "pw" "$1"' - "$TMP/tty/iwm.conf"
+	ok "no password in iwm.conf" sh -c '! grep -q "agent-pw\|px-pw\|ad-pw" "$1"' - "$TMP/tty/iwm.conf"
 fi
 # The configuration is read, never run.
 cp "$TMP/iwm.conf" "$TMP/evil.conf"

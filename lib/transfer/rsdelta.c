@@ -2,7 +2,7 @@
  * rsdelta.c: librsync-format signatures, deltas and patches, streamed
  * through HTTP bodies without temp files.
  *
- * Signatures use BLAKE2 and the block and strong-sum lengths that
+ * Signatures use BLAKE2 (libb2) and the block and strong-sum lengths that
  * rs_sig_args() recommends for the file's size; they are made here, by
  * several threads over ranges of blocks, byte for byte what
  * rs_sig_begin() would write.  Deltas against such a signature are
@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <blake2.h>
 #include <librsync.h>
 #include <openssl/evp.h>
 
@@ -95,101 +96,18 @@ get32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-/* --- BLAKE2b (RFC 7693), unkeyed, 32-byte digest, as librsync's ----- */
-
-static const uint64_t b2_iv[8] = {
-	0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL,
-	0x3c6ef372fe94f82bULL, 0xa54ff53a5f1d36f1ULL,
-	0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL,
-	0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL,
-};
-
-static uint64_t
-le64(const unsigned char *p)
-{
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
-	    (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
-	    (uint64_t)p[7] << 56;
-}
-
-#define ROTR64(x, n)	(((x) >> (n)) | ((x) << (64 - (n))))
-#define B2G(a, b, c, d, x, y) do {					\
-	a = a + b + (x); d = ROTR64(d ^ a, 32);				\
-	c = c + d; b = ROTR64(b ^ c, 24);				\
-	a = a + b + (y); d = ROTR64(d ^ a, 16);				\
-	c = c + d; b = ROTR64(b ^ c, 63);				\
-} while (0)
-#define B2ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12,	\
-    s13, s14, s15) do {							\
-	B2G(v0, v4, v8, v12, m[s0], m[s1]);				\
-	B2G(v1, v5, v9, v13, m[s2], m[s3]);				\
-	B2G(v2, v6, v10, v14, m[s4], m[s5]);				\
-	B2G(v3, v7, v11, v15, m[s6], m[s7]);				\
-	B2G(v0, v5, v10, v15, m[s8], m[s9]);				\
-	B2G(v1, v6, v11, v12, m[s10], m[s11]);				\
-	B2G(v2, v7, v8, v13, m[s12], m[s13]);				\
-	B2G(v3, v4, v9, v14, m[s14], m[s15]);				\
-} while (0)
-
-static void
-b2_compress(uint64_t h[8], const unsigned char *blk, uint64_t t, int last)
-{
-	uint64_t m[16], v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11,
-	    v12, v13, v14, v15;
-	int i;
-
-	for (i = 0; i < 16; i++)
-		m[i] = le64(blk + 8 * i);
-	v0 = h[0]; v1 = h[1]; v2 = h[2]; v3 = h[3];
-	v4 = h[4]; v5 = h[5]; v6 = h[6]; v7 = h[7];
-	v8 = b2_iv[0]; v9 = b2_iv[1]; v10 = b2_iv[2]; v11 = b2_iv[3];
-	v12 = b2_iv[4] ^ t; v13 = b2_iv[5];
-	v14 = last ? ~b2_iv[6] : b2_iv[6]; v15 = b2_iv[7];
-	B2ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-	B2ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
-	B2ROUND(11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4);
-	B2ROUND(7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8);
-	B2ROUND(9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13);
-	B2ROUND(2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9);
-	B2ROUND(12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11);
-	B2ROUND(13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10);
-	B2ROUND(6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5);
-	B2ROUND(10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0);
-	B2ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-	B2ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
-	h[0] ^= v0 ^ v8; h[1] ^= v1 ^ v9; h[2] ^= v2 ^ v10;
-	h[3] ^= v3 ^ v11; h[4] ^= v4 ^ v12; h[5] ^= v5 ^ v13;
-	h[6] ^= v6 ^ v14; h[7] ^= v7 ^ v15;
-}
-
-/* The first LEN (<= 32) bytes of BLAKE2b-256 of P[0..N). */
+/*
+ * The strong sum: the first LEN (<= 32) bytes of unkeyed BLAKE2b with a
+ * 32-byte digest (BLAKE2b-256, not a truncated BLAKE2b-512: the digest
+ * length is part of the parameter block), as librsync computes it, from
+ * libb2.
+ */
 static void
 strong_sum(const unsigned char *p, size_t n, unsigned char *out, size_t len)
 {
-	uint64_t h[8];
-	unsigned char last[128], dig[STRONG_MAX];
-	uint64_t t = 0;
-	int i;
+	unsigned char dig[STRONG_MAX];
 
-	memcpy(h, b2_iv, sizeof(h));
-	h[0] ^= 0x01010000ULL ^ STRONG_MAX;
-	while (n > 128) {
-		t += 128;
-		b2_compress(h, p, t, 0);
-		p += 128;
-		n -= 128;
-	}
-	memset(last, 0, sizeof(last));
-	memcpy(last, p, n);
-	b2_compress(h, last, t + n, 1);
-	for (i = 0; i < 4; i++) {
-		uint64_t w = h[i];
-		int k;
-
-		for (k = 0; k < 8; k++)
-			dig[8 * i + k] = (unsigned char)(w >> (8 * k));
-	}
+	blake2b(dig, p, NULL, STRONG_MAX, n, 0);
 	memcpy(out, dig, len);
 }
 

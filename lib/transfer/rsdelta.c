@@ -22,6 +22,7 @@
 #include <blake2.h>
 #include <librsync.h>
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include "transfer.h"
 
@@ -954,6 +955,13 @@ struct pcopy {
 	uint64_t	 out, base, len;
 };
 
+/* A whole-file check sum being computed (kind 0: none). */
+struct wsum {
+	int		 kind;
+	EVP_MD_CTX	*md;
+	XXH3_state_t	*xx;
+};
+
 struct iwm_rs_patch {
 	int		 basefd;
 	struct iwm_fput	*out;
@@ -971,7 +979,7 @@ struct iwm_rs_patch {
 	 * it is written, reading it back behind the writer, so that
 	 * copies stay in the kernel and the hash uses another core.
 	 */
-	EVP_MD_CTX	*md;		/* NULL: no check */
+	struct wsum	 ws;		/* kind 0: no check */
 	pthread_t	 hth;
 	pthread_mutex_t	 hmu;
 	pthread_cond_t	 hcv;
@@ -1275,6 +1283,97 @@ iwm_rs_patch_sig(const struct iwm_rs_patch *p, const char *basesig,
 	return 0;
 }
 
+/*
+ * The whole-file check of a delta: SHA-256 (OpenSSL) or XXH3 128-bit
+ * (libxxhash, as rsync's whole-file checksum), in lowercase hex.  The
+ * check is against accidents (a base changed after its signature), not
+ * against an adversary: the connection is authenticated TLS.
+ */
+static const struct {
+	const char	*name, *trailer;
+} checks[] = {
+	[IWM_CHECK_SHA256] = { "sha256", "X-Iwm-Sha256" },
+	[IWM_CHECK_XXH128] = { "xxh128", "X-Iwm-Xxh128" },
+};
+
+int
+iwm_check_kind(const char *name)
+{
+	int k;
+
+	for (k = IWM_CHECK_SHA256; k <= IWM_CHECK_XXH128; k++)
+		if (name != NULL && strcmp(name, checks[k].name) == 0)
+			return k;
+	return 0;
+}
+
+const char *
+iwm_check_name(int kind)
+{
+	return checks[kind].name;
+}
+
+const char *
+iwm_check_trailer(int kind)
+{
+	return checks[kind].trailer;
+}
+
+static int
+wsum_init(struct wsum *w, int kind)
+{
+	w->kind = kind;
+	w->md = NULL;
+	w->xx = NULL;
+	if (kind == IWM_CHECK_XXH128)
+		return (w->xx = XXH3_createState()) != NULL &&
+		    XXH3_128bits_reset(w->xx) == XXH_OK ? 0 : -1;
+	return (w->md = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
+static void
+wsum_update(struct wsum *w, const void *buf, size_t n)
+{
+	if (w->xx != NULL)
+		(void)XXH3_128bits_update(w->xx, buf, n);
+	else
+		(void)EVP_DigestUpdate(w->md, buf, n);
+}
+
+static int
+wsum_final(struct wsum *w, struct iwm_buf *hex)
+{
+	static const char hx[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0, i;
+
+	if (w->xx != NULL) {
+		XXH128_canonical_t c;
+
+		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(w->xx));
+		memcpy(md, c.digest, sizeof(c.digest));
+		len = sizeof(c.digest);
+	} else if (EVP_DigestFinal_ex(w->md, md, &len) != 1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		iwm_buf_add(hex, &hx[md[i] >> 4], 1);
+		iwm_buf_add(hex, &hx[md[i] & 15], 1);
+	}
+	iwm_buf_add(hex, "", 1);
+	hex->len--;
+	return 0;
+}
+
+static void
+wsum_free(struct wsum *w)
+{
+	EVP_MD_CTX_free(w->md);
+	XXH3_freeState(w->xx);
+	w->md = NULL;
+	w->xx = NULL;
+}
+
 static void *
 hash_thread(void *arg)
 {
@@ -1300,7 +1399,7 @@ hash_thread(void *arg)
 			p->herr = 1;
 			break;
 		}
-		EVP_DigestUpdate(p->md, buf, (size_t)n);
+		wsum_update(&p->ws, buf, (size_t)n);
 		p->hashed += n;
 	}
 	pthread_mutex_unlock(&p->hmu);
@@ -1312,7 +1411,7 @@ hash_thread(void *arg)
 static void
 hash_publish(struct iwm_rs_patch *p)
 {
-	if (p->md == NULL)
+	if (p->ws.kind == 0)
 		return;
 	pthread_mutex_lock(&p->hmu);
 	p->hpub = p->written;
@@ -1322,12 +1421,12 @@ hash_publish(struct iwm_rs_patch *p)
 
 /* Hash everything written from now on (before the first feed). */
 void
-iwm_rs_patch_hash(struct iwm_rs_patch *p)
+iwm_rs_patch_hash(struct iwm_rs_patch *p, int kind)
 {
-	if (p->md != NULL || (p->md = EVP_MD_CTX_new()) == NULL)
+	if (p->ws.kind != 0)
 		return;
 	/* The output is open write-only: read it back by its name. */
-	if (EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1 ||
+	if (wsum_init(&p->ws, kind) == -1 ||
 	    (p->hfd = openat(p->out->dirfd, p->out->tmp, O_RDONLY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1)
 		goto fail;
@@ -1340,8 +1439,8 @@ iwm_rs_patch_hash(struct iwm_rs_patch *p)
 	close(p->hfd);
 	p->hfd = -1;
 fail:
-	EVP_MD_CTX_free(p->md);
-	p->md = NULL;
+	wsum_free(&p->ws);
+	p->ws.kind = 0;
 }
 
 static void
@@ -1361,23 +1460,22 @@ hash_end(struct iwm_rs_patch *p, int stop)
 	p->hfd = -1;
 }
 
-/* 1: the output's SHA-256 is HEX; 0: it is not; -1: not hashed. */
+/* 1: the output's check sum is HEX; 0: it is not; -1: not hashed. */
 int
 iwm_rs_patch_check(struct iwm_rs_patch *p, const char *hex)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
 	struct iwm_buf b = { 0 };
-	unsigned len = 0;
 	int same;
 
-	if (p->md == NULL)
+	if (p->ws.kind == 0)
 		return -1;
 	hash_publish(p);
 	hash_end(p, 0);
 	if (p->herr || p->hashed != p->written ||
-	    EVP_DigestFinal_ex(p->md, md, &len) != 1 || len != IWM_FP_LEN)
+	    wsum_final(&p->ws, &b) == -1) {
+		iwm_buf_free(&b);
 		return -1;
-	iwm_fp_hex(&b, md);
+	}
 	same = strcasecmp(b.ptr, hex) == 0;
 	iwm_buf_free(&b);
 	return same;
@@ -1389,37 +1487,34 @@ iwm_rs_patch_free(struct iwm_rs_patch *p)
 	if (p == NULL)
 		return;
 	hash_end(p, 1);
-	EVP_MD_CTX_free(p->md);
+	wsum_free(&p->ws);
 	free(p->copies);
 	free(p->obuf);
 	free(p);
 }
 
-/* SHA-256 of a whole file (the new file of a delta), in hex. */
+/* The check sum KIND of a whole file (the new file of a delta), in hex. */
 int
-iwm_file_sha256(int fd, const volatile int *stop, struct iwm_buf *hex)
+iwm_file_check(int fd, int kind, const volatile int *stop,
+    struct iwm_buf *hex)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	struct wsum w;
 	char *buf = iwm_malloc(RS_BUFSZ * 4);
 	uint64_t off = 0;
-	unsigned len = 0;
 	ssize_t n = 0;
 	int rc = -1;
 
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	if (wsum_init(&w, kind) == -1)
 		goto out;
 	while (!*stop && (n = preadfull(fd, buf, RS_BUFSZ * 4, off)) > 0) {
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		wsum_update(&w, buf, (size_t)n);
 		off += (uint64_t)n;
 	}
-	if (*stop || n == -1 || EVP_DigestFinal_ex(ctx, md, &len) != 1 ||
-	    len != IWM_FP_LEN)
+	if (*stop || n == -1 || wsum_final(&w, hex) == -1)
 		goto out;
-	iwm_fp_hex(hex, md);
 	rc = 0;
 out:
-	EVP_MD_CTX_free(ctx);
+	wsum_free(&w);
 	free(buf);
 	return rc;
 }

@@ -44,7 +44,8 @@ secs() {
 # runs A and B (each one word: a command or function) once each as a warm-up (not counted), then BENCH_PAIRS
 # (default 5, at least 5) pairs, the order alternating (A B, B A, ...)
 # so that neither side always runs on a warmer cache.  PREP, when given,
-# runs before every run of either side, outside the timing.  A and B are
+# runs before every run of either side, outside the timing, with the
+# side's command as its argument (to reset only that side's target).  A and B are
 # commands (functions allowed); their standard output is discarded; a
 # failure of either stops the bench.  Prints one line per pair and
 #   LABEL: A median S s, B median S s; ratio A/B median R, range MIN-MAX (N pairs)
@@ -73,9 +74,9 @@ pairs() {
 	: >"$pr_f.a"
 	: >"$pr_f.b"
 	: >"$pr_f.r"
-	"$pr_prep"
+	"$pr_prep" "$pr_a"
 	timed "$pr_a" >/dev/null || { echo "$pr_label: $pr_a failed" >&2; return 1; }
-	"$pr_prep"
+	"$pr_prep" "$pr_b"
 	timed "$pr_b" >/dev/null || { echo "$pr_label: $pr_b failed" >&2; return 1; }
 	pr_i=1
 	while [ "$pr_i" -le "$BENCH_PAIRS" ]; do
@@ -84,11 +85,12 @@ pairs() {
 			if [ $((pr_i % 2)) -eq 0 ]; then
 				[ "$pr_side" = a ] && pr_side=b || pr_side=a
 			fi
-			"$pr_prep"
 			if [ "$pr_side" = a ]; then
+				"$pr_prep" "$pr_a"
 				pr_ta=$(timed "$pr_a") ||
 				    { echo "$pr_label: $pr_a failed" >&2; return 1; }
 			else
+				"$pr_prep" "$pr_b"
 				pr_tb=$(timed "$pr_b") ||
 				    { echo "$pr_label: $pr_b failed" >&2; return 1; }
 			fi

@@ -1,0 +1,51 @@
+# tests/menu.sh: drive `iwm menu` under tmux (sourced after tests/lib.sh,
+# tests/serve.sh and tests/driver.sh).
+#
+# menu_start: iwm menu in a detached tmux session of its own (a private
+# server socket), 110x40, on $TMP/iwm.conf; its exit status goes to
+# $TMP/menu.rc.  tm ARGS: tmux on that server.  shows PATTERN [SECONDS]:
+# wait (bounded, 30 s by default) until the screen matches PATTERN
+# (grep -E); the screen is kept in $TMP/screen.  keys KEY...: send-keys.
+
+tm() {
+	tmux -L "iwm-menu-$$" -f /dev/null "$@"
+}
+
+menu_start() {
+	command -v tmux >/dev/null 2>&1 || return 1
+	rm -f "$TMP/menu.rc"
+	tm new-session -d -x 110 -y 40 \
+	    "TERM=xterm ${IWM_SH:-sh} '$TOP/bin/iwm' -c '$TMP/iwm.conf' menu; echo \$? >'$TMP/menu.rc'; sleep 30" ||
+	    return 1
+	# shellcheck disable=SC2034 # read by tests/lib.sh
+	T_CLEANUP="${T_CLEANUP:+$T_CLEANUP; }tm kill-server 2>/dev/null"
+}
+
+screen() {
+	tm capture-pane -p >"$TMP/screen" 2>/dev/null
+}
+
+shows() {
+	sh_n=0
+	sh_max=$((${2:-30} * 10))
+	while :; do
+		screen
+		grep -qE "$1" "$TMP/screen" && return 0
+		sh_n=$((sh_n + 1))
+		if [ "$sh_n" -ge "$sh_max" ]; then
+			echo "# screen did not show /$1/:" >&2
+			sed 's/^/# /' "$TMP/screen" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+keys() {
+	tm send-keys "$@"
+}
+
+# typed TEXT: the text typed literally.
+typed() {
+	tm send-keys -l "$1"
+}

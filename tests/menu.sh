@@ -5,7 +5,8 @@
 # server socket), 110x40, on $TMP/iwm.conf; its exit status goes to
 # $TMP/menu.rc.  tm ARGS: tmux on that server.  shows PATTERN [SECONDS]:
 # wait (bounded, 30 s by default) until the screen matches PATTERN
-# (grep -E); the screen is kept in $TMP/screen.  keys KEY...: send-keys.
+# (grep -E), then a moment for dialog to read keys; the screen is kept
+# in $TMP/screen.  keys KEY...: send-keys.
 
 tm() {
 	tmux -L "iwm-menu-$$" -f /dev/null "$@"
@@ -30,7 +31,11 @@ shows() {
 	sh_max=$((${2:-30} * 10))
 	while :; do
 		screen
-		grep -qE "$1" "$TMP/screen" && return 0
+		if grep -qE "$1" "$TMP/screen"; then
+			# dialog may drop keys typed while it starts.
+			sleep 0.3
+			return 0
+		fi
 		sh_n=$((sh_n + 1))
 		if [ "$sh_n" -ge "$sh_max" ]; then
 			echo "# screen did not show /$1/:" >&2

@@ -365,6 +365,7 @@ EOF
 
 screen_deps() {
 	dp_ignore=0
+	dp_def=Next
 	busy Dependencies "Checking the source's external dependencies ..."
 	drv deps
 	dp_st=$?
@@ -374,10 +375,16 @@ screen_deps() {
 		*) show "Dependencies: the check failed" "$M_OUT"; return 1 ;;
 		esac
 		dp_sum=$(tail -n 1 "$MIG/deps.txt" 2>/dev/null)
-		dp_list=$(head -n $((M_H - 16)) "$MIG/deps.txt" 2>/dev/null)
-		[ "$(wc -l <"$MIG/deps.txt")" -gt $((M_H - 16)) ] &&
-		    dp_list="$dp_list
+		# Errors first, then warnings, then info; one line each.
+		dp_max=$((M_H - 21))
+		dp_list=$(awk 'NR == 1 { print; next } /^error/ { e = e $0 "\n" }
+		    /^warning/ { w = w $0 "\n" } /^info/ { i = i $0 "\n" }
+		    END { printf "%s%s%s", e, w, i }' "$MIG/deps.txt" 2>/dev/null |
+		    cut -c1-$((M_W - 6)))
+		if [ "$(printf '%s\n' "$dp_list" | wc -l)" -gt "$dp_max" ]; then
+			dp_list="$(printf '%s\n' "$dp_list" | head -n "$dp_max")
 ... (Show list: all of them)"
+		fi
 		if [ "$dp_st" -eq 2 ]; then
 			dp_head="ERRORS were found: the migration does not go on unless you tick
 \"Ignore errors and continue\".  Warnings and errors need manual work on
@@ -398,10 +405,13 @@ the target after the migration."
 		fi
 		set -- "$@" Exit "Leave the menu"
 		mlog "screen: Dependencies ($dp_sum)"
-		dlg --title "Dependencies" --no-cancel --menu \
+		dlg --title "Dependencies" --no-cancel --no-collapse \
+		    --default-item "$dp_def" --menu \
 		    "$dp_head
 
-$dp_list" "$M_H" "$M_W" 6 "$@" || return 1
+$dp_list
+$dp_sum" "$M_H" "$M_W" 6 "$@" || return 1
+		dp_def=$M_ANS
 		case $M_ANS in
 		Next)
 			if [ "$dp_st" -eq 2 ] && [ "$dp_ignore" -eq 0 ]; then
@@ -433,6 +443,7 @@ $dp_list" "$M_H" "$M_W" 6 "$@" || return 1
 			;;
 		Ignore)
 			dp_ignore=$((1 - dp_ignore))
+			[ "$dp_ignore" -eq 1 ] && dp_def=Next
 			mlog "ignore errors and continue: $dp_ignore"
 			;;
 		Exit) return 1 ;;
@@ -521,9 +532,9 @@ $pg_keys" 18 76 "${PT_PCT:-0}" </dev/tty
 		[sS])
 			stty "$pg_tty" </dev/tty
 			pg_cur=$(state_get speed)
-			if dlg --title "Data transfer speed" --rangebox \
-			    "Percent of the full speed (100: no limit).  Lower it on a slow server." \
-			    8 76 1 100 "${pg_cur:-100}"; then
+			if dlg --title "Data transfer speed" --inputbox \
+			    "Percent of the full speed, 1 to 100 (100: no limit).  Lower it on a slow server." \
+			    9 76 "${pg_cur:-100}"; then
 				drv_side speed "$M_ANS" ||
 				    msg "Speed" "$(cat "$M_TMP/side")"
 			fi

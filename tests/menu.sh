@@ -29,6 +29,8 @@ screen() {
 shows() {
 	sh_n=0
 	sh_max=$((${2:-30} * 10))
+	# After a screen that did not come, the next ones fail fast.
+	[ "${SHOWS_FAILED:-0}" -eq 0 ] || sh_max=20
 	while :; do
 		screen
 		if grep -qE "$1" "$TMP/screen"; then
@@ -39,7 +41,8 @@ shows() {
 		sh_n=$((sh_n + 1))
 		if [ "$sh_n" -ge "$sh_max" ]; then
 			echo "# screen did not show /$1/:" >&2
-			sed 's/^/# /' "$TMP/screen" >&2
+			grep -v '^ *$' "$TMP/screen" | sed 's/^/# /' >&2
+			SHOWS_FAILED=1
 			return 1
 		fi
 		sleep 0.1

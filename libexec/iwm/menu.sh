@@ -33,7 +33,7 @@ dlg() {
 }
 
 msg() {
-	dlg --title "$1" --msgbox "$2" 0 0
+	dlg --title "$1" --msgbox "$2" 0 76
 }
 
 # show TITLE FILE: a scrollable view of FILE.
@@ -453,45 +453,74 @@ $dp_sum" "$M_H" "$M_W" 6 "$@" || return 1
 
 # --- Progress -------------------------------------------------------------------
 
-# prog_text: what the running command is doing, from its files.
+# clean FILE: a command's terminal output as lines (no carriage returns,
+# no progress lines, no escapes).
+clean() {
+	sed 's/\r$//' "$1" | tr '\r' '\n' | sed 's/\x1b\[K//g' |
+	    grep -v '^iwm-push: [0-9]* files, ' | grep -v '^ *$'
+}
+
+# prog_text: what the running command is doing.  The step from the
+# driver's run/step, the total of the pass from its run/diff.m, what is
+# done, the rate and the time left from iwm-push's progress line, the
+# mailbox from the file iwm-push is reading.
 prog_text() {
 	pt_step=$(cat "$MIG/run/step" 2>/dev/null)
-	pt_j=$(ls -t "$MIG"/journal-*.manifest 2>/dev/null | head -n 1)
-	pt_pct=0
-	PT_PCT=0
-	if [ -n "$pt_j" ] && [ -f "$MIG/run/diff.m" ] &&
-	    [ ! "$pt_j" -ot "$MIG/run/diff.m" ]; then
-		if [ "$pt_j" != "${PT_J:-}" ]; then
-			PT_J=$pt_j
-			PT_T0=$(now)
-		fi
-		awk -F '\t' -v now="$(now)" -v t0="$PT_T0" '
-		FNR == 1 { file++ }
-		/^#/ { next }
-		file == 1 { n++; if ($2 == "f") b += $3 }
-		file == 2 { d++; if ($2 == "f") db += $3; last = $6 "\t" $7 }
-		END {
-			if (b > 0) pct = int(db * 100 / b); else if (n > 0) pct = int(d * 100 / n)
-			if (pct > 100) pct = 100
-			el = now - t0; rate = el > 0 ? db / el : 0
-			eta = (rate > 0 && b > db) ? sprintf("%d s", (b - db) / rate) : "-"
-			split(last, l, "\t"); m = l[2]; sub(/\/$/, "", m)
-			if (l[1] == "mail") { k = split(m, p, "/"); m = (k >= 2) ? p[1] "/" p[2] : p[1] }
-			printf "%d\n", pct
-			printf "Done:     %d of %d items, %s of %s (%d%%)\n", d, n, hb(db), hb(b), pct
-			printf "Rate:     %s/s    ETA: %s\n", hb(rate), eta
-			printf "Mailbox:  %s\n", (m == "") ? "-" : l[1] ": " m
-		}
-		function hb(x) {
-			if (x >= 1e9) return sprintf("%.1f GB", x / 1e9)
-			if (x >= 1e6) return sprintf("%.1f MB", x / 1e6)
-			if (x >= 1e3) return sprintf("%.1f kB", x / 1e3)
-			return sprintf("%d B", x)
-		}' "$MIG/run/diff.m" "$pt_j" >"$M_TMP/prog"
-		PT_PCT=$(head -n 1 "$M_TMP/prog")
-	else
-		printf '0\nDone:     -\nRate:     -\nMailbox:  -\n' >"$M_TMP/prog"
+	if [ -f "$MIG/run/diff.m" ] && [ "$MIG/run/diff.m" -nt "$M_TMP/total" ]; then
+		awk -F '\t' '!/^#/ { n++; if ($2 == "f") b += $3 }
+		    END { printf "%d %.0f\n", n, b }' "$MIG/run/diff.m" >"$M_TMP/total"
 	fi
+	pt_tot=$(cat "$M_TMP/total" 2>/dev/null)
+	pt_push=$(cat "$MIG/run/push.pid" 2>/dev/null)
+	pt_file=
+	if [ -n "$pt_push" ]; then
+		for pt_fd in /proc/"$pt_push"/fd/*; do
+			pt_l=$(readlink "$pt_fd" 2>/dev/null) || continue
+			case $pt_l in
+			"$M_MAIL"/*) pt_file=$pt_l; break ;;
+			esac
+		done
+	fi
+	# The last progress line of the current pass (after the last "==").
+	sed 's/\r$//' "$M_OUT" | tr '\r' '\n' | sed 's/\x1b\[K//g' |
+	    awk -v tot="${pt_tot:-}" -v file="$pt_file" -v mail="$M_MAIL" '
+	function bytes(s,  v, u) {
+		v = s + 0; u = s; sub(/^[0-9.]+ */, "", u)
+		if (u == "kB") v *= 1e3; else if (u == "MB") v *= 1e6; else if (u == "GB") v *= 1e9
+		return v
+	}
+	function hb(x) {
+		if (x >= 1e9) return sprintf("%.1f GB", x / 1e9)
+		if (x >= 1e6) return sprintf("%.1f MB", x / 1e6)
+		if (x >= 1e3) return sprintf("%.1f kB", x / 1e3)
+		return sprintf("%d B", x)
+	}
+	/^==/ { p = "" }
+	/^iwm-push: [0-9]+ files, / { p = $0 }
+	END {
+		split(tot, t, " "); n = t[1] + 0; b = t[2] + 0
+		d = 0; db = 0; rate = 0; eta = ""
+		if (p != "") {
+			sub(/^iwm-push: /, "", p)
+			k = split(p, f, ", ")
+			d = f[1] + 0; db = bytes(f[2]); r = f[3]; sub(/\/s.*/, "", r); rate = bytes(r)
+			for (i = 4; i <= k; i++) if (f[i] ~ /^ETA/) { eta = f[i]; sub(/^ETA /, "", eta); sub(/ s.*/, " s", eta) }
+		}
+		if (eta == "" && rate > 0 && b > db) eta = sprintf("%d s", (b - db) / rate)
+		if (eta == "") eta = "-"
+		pct = (b > 0) ? int(db * 100 / b) : (n > 0 ? int(d * 100 / n) : 0)
+		if (pct > 100) pct = 100
+		m = "-"
+		if (file != "" && mail != "") {
+			m = substr(file, length(mail) + 2); c = split(m, q, "/")
+			m = (c >= 3) ? q[1] "/" q[2] : "-"
+		}
+		printf "%d\n", pct
+		printf "Done:     %d of %d files, %s of %s (%d%%)\n", d, n, hb(db), hb(b), pct
+		printf "Rate:     %s/s    ETA: %s\n", hb(rate), eta
+		printf "Mailbox:  %s\n", m
+	}' >"$M_TMP/prog"
+	PT_PCT=$(head -n 1 "$M_TMP/prog")
 	printf 'Step:     %s\n' "${pt_step:-starting}"
 	sed 1d "$M_TMP/prog"
 	printf 'Speed:    %s%%\n' "$(state_get speed | sed 's/^$/100/')"
@@ -515,9 +544,9 @@ progress() {
 			pg_keys="P: Pause   C: Cancel   S: Speed"
 		fi
 		dialog --backtitle "iwm menu: IceWarp server migration   ($CONF)" \
-		    --title "$1" --mixedgauge "$pg_txt
+		    --no-collapse --title "$1" --mixedgauge "$pg_txt
 
-$(tail -n 3 "$M_OUT" | cut -c1-70)
+$(clean "$M_OUT" | tail -n 3 | cut -c1-70)
 
 $pg_keys" 18 76 "${PT_PCT:-0}" </dev/tty
 		pg_k=$(dd bs=1 count=1 </dev/tty 2>/dev/null)
@@ -560,9 +589,17 @@ phase() {
 	ph_title=$1
 	shift
 	mlog "run: iwm $*"
-	"$BIN/iwm" -c "$CONF" "$@" >"$M_OUT" 2>&1 </dev/null &
+	# On a terminal of its own (script(1)), as if typed: the driver and
+	# iwm-push then print their progress, which this screen reads.
+	: >"$M_OUT"
+	rm -f "$M_TMP/total"
+	M_MAIL=$(tool_get "$(src_tool)" C_System_Storage_Dir_MailPath)
+	[ -z "$PATH_MAP" ] || M_MAIL=$(map_path "$M_MAIL")
+	M_MAIL=${M_MAIL%/}
+	M_BIN=$BIN M_CONF=$CONF M_CMD=$1 SHELL=/bin/sh \
+	    script -qefc 'exec "$M_BIN/iwm" -c "$M_CONF" "$M_CMD"' /dev/null \
+	    >"$M_OUT" 2>&1 </dev/null &
 	ph_pid=$!
-	PT_J=''
 	progress "$ph_title" "$ph_pid"
 	wait "$ph_pid"
 	ph_st=$?
@@ -572,7 +609,7 @@ phase() {
 	75) ph_head="$ph_title: cancelled.  What was copied stays; choose it again to continue." ;;
 	*) ph_head="$ph_title: FAILED (exit $ph_st).  Read the messages below and the log." ;;
 	esac
-	{ echo "$ph_head"; echo; cat "$M_OUT"; } >"$M_TMP/view"
+	{ echo "$ph_head"; echo; clean "$M_OUT"; } >"$M_TMP/view"
 	show "$ph_title" "$M_TMP/view"
 	return "$ph_st"
 }

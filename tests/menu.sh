@@ -57,3 +57,19 @@ keys() {
 typed() {
 	tm send-keys -l "$1"
 }
+
+# choose KEY PATTERN: press KEY in a menu until PATTERN (the chosen item's
+# description line) shows, then Enter.  A key that dialog dropped while
+# starting is pressed again; Enter is never pressed on the wrong item.
+choose() {
+	ch_n=0
+	while [ "$ch_n" -lt 5 ]; do
+		keys "$1"
+		if SHOWS_FAILED=1 shows "$2" >/dev/null 2>&1; then
+			keys Enter
+			return 0
+		fi
+		ch_n=$((ch_n + 1))
+	done
+	shows "$2"
+}

@@ -33,7 +33,7 @@ dlg() {
 }
 
 msg() {
-	dlg --title "$1" --msgbox "$2" 0 76
+	dlg --title "$1" --msgbox "$2" 12 76
 }
 
 # show TITLE FILE: a scrollable view of FILE.
@@ -466,24 +466,41 @@ clean() {
 # mailbox from the file iwm-push is reading.
 prog_text() {
 	pt_step=$(cat "$MIG/run/step" 2>/dev/null)
-	if [ -f "$MIG/run/diff.m" ] && [ "$MIG/run/diff.m" -nt "$M_TMP/total" ]; then
+	pt_key=$(stat -c '%s %Y' "$MIG/run/diff.m" 2>/dev/null)
+	if [ -n "$pt_key" ] && [ "$pt_key" != "${PT_KEY:-}" ]; then
+		PT_KEY=$pt_key
 		awk -F '\t' '!/^#/ { n++; if ($2 == "f") b += $3 }
 		    END { printf "%d %.0f\n", n, b }' "$MIG/run/diff.m" >"$M_TMP/total"
 	fi
 	pt_tot=$(cat "$M_TMP/total" 2>/dev/null)
 	pt_push=$(cat "$MIG/run/push.pid" 2>/dev/null)
-	pt_file=
-	if [ -n "$pt_push" ]; then
+	# The source files iwm-push has open, and how far it has read them
+	# (a large file is counted as it goes, not only once it is done).
+	pt_file='' pt_open=0
+	if [ -n "$pt_push" ] && [ -d "/proc/$pt_push" ]; then
+		[ "$pt_push" = "${PT_PID:-}" ] || { PT_PID=$pt_push; PT_T0=$(now); }
 		for pt_fd in /proc/"$pt_push"/fd/*; do
 			pt_l=$(readlink "$pt_fd" 2>/dev/null) || continue
 			case $pt_l in
-			"$M_MAIL"/*) pt_file=$pt_l; break ;;
+			"$MIG"/* | /dev/* | /proc/* | *:\[*) continue ;;
+			/*) ;;
+			*) continue ;;
 			esac
+			case $pt_l in
+			"$M_MAIL"/*) [ -n "$pt_file" ] || pt_file=$pt_l ;;
+			esac
+			pt_pos=$(sed -n 's/^pos:[[:space:]]*//p' \
+			    "/proc/$pt_push/fdinfo/${pt_fd##*/}" 2>/dev/null)
+			pt_open=$((pt_open + ${pt_pos:-0}))
 		done
 	fi
-	# The last progress line of the current pass (after the last "==").
-	sed 's/\r$//' "$M_OUT" | tr '\r' '\n' | sed 's/\x1b\[K//g' |
-	    awk -v tot="${pt_tot:-}" -v file="$pt_file" -v mail="$M_MAIL" '
+	# The last progress line of the current pass (iwm-push's messages,
+	# which the driver keeps in run/push.err as they come).
+	pt_err=/dev/null
+	[ -n "$pt_push" ] && pt_err=$MIG/run/push.err
+	tr '\r' '\n' <"$pt_err" 2>/dev/null | sed 's/\x1b\[K//g' |
+	    awk -v tot="${pt_tot:-}" -v file="$pt_file" -v mail="$M_MAIL" \
+	    -v open="$pt_open" -v el=$(($(now) - ${PT_T0:-$(now)})) '
 	function bytes(s,  v, u) {
 		v = s + 0; u = s; sub(/^[0-9.]+ */, "", u)
 		if (u == "kB") v *= 1e3; else if (u == "MB") v *= 1e6; else if (u == "GB") v *= 1e9
@@ -506,6 +523,10 @@ prog_text() {
 			d = f[1] + 0; db = bytes(f[2]); r = f[3]; sub(/\/s.*/, "", r); rate = bytes(r)
 			for (i = 4; i <= k; i++) if (f[i] ~ /^ETA/) { eta = f[i]; sub(/^ETA /, "", eta); sub(/ s.*/, " s", eta) }
 		}
+		# What the open files were read to; the rate over the pass.
+		db += open
+		if (b > 0 && db > b) db = b
+		if (open > 0 && el > 0) { rate = db / el; eta = "" }
 		if (eta == "" && rate > 0 && b > db) eta = sprintf("%d s", (b - db) / rate)
 		if (eta == "") eta = "-"
 		pct = (b > 0) ? int(db * 100 / b) : (n > 0 ? int(d * 100 / n) : 0)
@@ -523,7 +544,8 @@ prog_text() {
 	PT_PCT=$(head -n 1 "$M_TMP/prog")
 	printf 'Step:     %s\n' "${pt_step:-starting}"
 	sed 1d "$M_TMP/prog"
-	printf 'Speed:    %s%%\n' "$(state_get speed | sed 's/^$/100/')"
+	pt_sp=$(state_get speed)
+	printf 'Speed:    %s%%\n' "${pt_sp:-100}"
 }
 
 # progress WHAT PID: the progress screen while the command PID runs;
@@ -593,6 +615,7 @@ phase() {
 	# iwm-push then print their progress, which this screen reads.
 	: >"$M_OUT"
 	rm -f "$M_TMP/total"
+	PT_KEY=
 	M_MAIL=$(tool_get "$(src_tool)" C_System_Storage_Dir_MailPath)
 	[ -z "$PATH_MAP" ] || M_MAIL=$(map_path "$M_MAIL")
 	M_MAIL=${M_MAIL%/}

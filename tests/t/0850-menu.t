@@ -71,8 +71,9 @@ ok "main menu" shows 'Start full migration'
 ok "with the phase" grep -q 'Phase: connected' "$TMP/screen"
 ok "a description line under the items" grep -q 'First phase, the source keeps running' "$TMP/screen"
 ok "every item" sh -c 'for i in "Copy changes" "Finalize migration" "Start target server" "Show failed files" "Exit"; do grep -q "$i" "$1" || exit 1; done' - "$TMP/screen"
-keys 1 Enter
-ok "Start full migration ends with the driver's summary" shows 'copy: first phase done' 60
+choose 1 'First phase, the source keeps running'
+ok "Start full migration ends with the driver's summary" shows 'Start full migration: done\.' 90
+ok "the driver's summary" grep -q 'copy: first phase done' "$TMP/screen"
 keys Enter
 ok "the main menu shows the phase and the last pass" shows 'Last pass: copy pass at'
 ok "phase copied" grep -q 'Phase: copied' "$TMP/screen"
@@ -91,11 +92,11 @@ pct=$((1500000 * 100 / ${full:-1}))
 [ "$pct" -ge 1 ] || pct=1
 [ "$pct" -le 50 ] || pct=50
 iwm_ speed "$pct" >/dev/null
-keys 2 Enter
+choose 2 'Copy the files changed since'
 ok "the progress screen" shows 'P: Pause' 20
-ok "done of total, percent, rate, ETA, mailbox" shows 'Done: +[1-9][0-9]* of 1[0-9] files, .* \([0-9]+%\)' 20
+ok "done of total, percent, rate, ETA, mailbox" shows 'Done: +[0-9]+ of 1[0-9] files, [0-9.]+ [kM]B of [0-9.]+ MB \([1-9][0-9]*%\)' 20
 ok "the rate and ETA" grep -qE 'Rate: +[1-9][0-9.]* [kM]?B/s +ETA: [0-9]+ s' "$TMP/screen"
-ok "the current mailbox" shows 'Mailbox: *mail: dom1.example/user1' 20
+ok "the current mailbox" shows 'Mailbox: +dom1.example/user1' 20
 # (Patterns that do not match themselves on grep's own command line.)
 ok "no secret on any command line" sh -c \
     '! cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " " | grep -q "secret-p[w]\|ad-s3cre[t]"'
@@ -119,39 +120,42 @@ ok "the copy runs again" test "$(cut -d' ' -f3 "/proc/$PUSH/stat" 2>/dev/null)" 
 keys s
 ok "Speed asks for a percent" shows 'Percent of the full speed'
 keys C-u; typed 100; keys Enter
-ok "Copy changes ends" shows 'sync: [0-9]+ files' 60
+ok "Copy changes ends" shows 'Copy changes: done\.' 90
+ok "with the driver's summary" grep -qE 'sync: [0-9]+ files' "$TMP/screen"
 ok "speed 100% reached the driver" grep -q '^speed=100$' "$TMP/mig/state"
 keys Enter
 ok "back in the main menu, a sync pass last" shows 'Last pass: sync pass at'
 ok "the changes are on the target" same_tree "$U" "$TGT/mail/dom1.example/user1"
 
 # --- Show failed files ---------------------------------------------------------------
-keys 5 Enter
+choose 5 'could not be copied, to examine'
 ok "Show failed files" shows 'Files that could not be copied'
 ok "none" grep -q 'no failed files' "$TMP/screen"
 keys Enter
 
 # --- Finalize migration ------------------------------------------------------------------
 shows 'Last pass' >/dev/null
-keys 3 Enter
+choose 3 'Second phase: STOPS'
 ok "Finalize asks to confirm: the source stops" shows 'STOPS THE SOURCE SERVER'
 keys Enter
 ok "No leaves it" shows 'Last pass'
 ok "nothing was stopped" sh -c '! grep -q "^finalizing\|phase=finaliz" "$1"' - "$TMP/mig/state"
-keys 3 Enter
+choose 3 'Second phase: STOPS'
 shows 'STOPS THE SOURCE SERVER' >/dev/null
 keys Left Enter
-ok "Finalize migration ends" shows 'finalize: done in' 120
+ok "Finalize migration ends" shows 'Finalize migration: done\.' 150
+ok "with the driver's summary" grep -q 'finalize: done in' "$TMP/screen"
 keys Enter
 ok "phase finalized" shows 'Phase: finalized'
 ok "the source's services are off" sh -c \
     '! iwm-services --tool "$1/tool.sh" status | grep -q "	on	"' - "$SRC"
 
 # --- Start target server --------------------------------------------------------------------
-keys 4 Enter
+choose 4 'After you switched the DNS records'
 ok "Start target server reminds of the DNS records" shows 'Switch the DNS records'
 keys Left Enter
-ok "Start target server ends" shows 'migration is complete' 60
+ok "Start target server ends" shows 'Start target server: done\.' 90
+ok "the migration is complete" grep -q 'migration is complete' "$TMP/screen"
 keys Enter
 ok "phase started" shows 'Phase: started'
 awk -F '\t' '!/^#/ { on = ($3 == "enable") ? ($4 + 0 != 0) : ($4 + 0 == 0); if (on) print $1 }' \
@@ -161,7 +165,7 @@ iwm-services --tool "$TGT/tool.sh" status | awk -F '\t' '$2 == "on" { print $1 }
 ok "the target runs what ran on the source" cmp "$TMP/svc.src" "$TMP/svc.tgt"
 
 # --- Exit ----------------------------------------------------------------------------------------
-keys 6 Enter
+choose 6 'Leave the menu; the migration'
 w=0
 while [ ! -s "$TMP/menu.rc" ] && [ "$w" -lt 100 ]; do sleep 0.1; w=$((w + 1)); done
 is "Exit leaves the menu with status 0" "$(cat "$TMP/menu.rc" 2>/dev/null)" 0

@@ -14,7 +14,7 @@
 command -v tmux >/dev/null 2>&1 || skip_all "tmux not installed (scripts/install-deps)"
 command -v dialog >/dev/null 2>&1 || skip_all "dialog not installed (scripts/install-deps)"
 
-drv_setup --plant adsync:2 || { echo "Bail out! setup failed"; exit 1; }
+drv_setup --plant adsync:1 --plant path:backup:outside || { echo "Bail out! setup failed"; exit 1; }
 # Only the local settings: the menu asks for the rest.
 printf 'TOOL=%s\nTARGET_TOOL=%s\nMIGRATION_DIR=%s\n' "$SRC/tool.sh" \
     "$TGT/tool.sh" "$TMP/mig" >"$TMP/iwm.conf"
@@ -42,7 +42,7 @@ typed 'ad-s3cret'; keys Enter
 
 # --- Dependencies ---------------------------------------------------------------
 ok "Dependencies screen after connecting" shows '\[ \] Ignore errors'
-ok "the list with severities" grep -q 'error  *directory-sync' "$TMP/screen"
+ok "the list with severities" grep -qE 'x error +[a-z-]+ ' "$TMP/screen"
 ok "and the summary" grep -q '1 error, ' "$TMP/screen"
 ok "iwm.conf written by the menu" grep -q "^TARGET_URL=$URL\$" "$TMP/iwm.conf"
 ok "with the confirmed fingerprint" grep -qi "^FINGERPRINT=$FP\$" "$TMP/iwm.conf"
@@ -88,14 +88,14 @@ while [ "$i" -lt 12 ]; do
 done
 full=$(sed -n 's/^full_rate=//p' "$TMP/mig/state")
 ok "the first phase measured the full speed" test "${full:-0}" -gt 0
-pct=$((1500000 * 100 / ${full:-1}))
+pct=$((800000 * 100 / ${full:-1}))
 [ "$pct" -ge 1 ] || pct=1
 [ "$pct" -le 50 ] || pct=50
 iwm_ speed "$pct" >/dev/null
 choose 2 'Copy the files changed since'
 ok "the progress screen" shows 'P: Pause' 20
 ok "done of total, percent, rate, ETA, mailbox" shows 'Done: +[0-9]+ of 1[0-9] files, [0-9.]+ [kM]B of [0-9.]+ MB \([1-9][0-9]*%\)' 20
-ok "the rate and ETA" grep -qE 'Rate: +[1-9][0-9.]* [kM]?B/s +ETA: [0-9]+ s' "$TMP/screen"
+ok "the rate and ETA" shows 'Rate: +[1-9][0-9.]* [kM]?B/s +ETA: [0-9]+ s' 10
 ok "the current mailbox" shows 'Mailbox: +dom1.example/user1' 20
 # (Patterns that do not match themselves on grep's own command line.)
 ok "no secret on any command line" sh -c \

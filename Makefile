@@ -79,7 +79,13 @@ bench: deps
 	$(MAKE) all
 	scripts/bench
 
-demo: deps
+# What the demo does comes first, before the package check and the build.
+demo:
+	@echo "iwm demo: a whole IceWarp migration on this machine, through the driver:"
+	@echo "  a simulated source (Linux, SQLite) moves to a pre-configured simulated"
+	@echo "  target (MariaDB) through an iwm-serve agent over TLS on 127.0.0.1:"
+	@echo "  init, connect, deps, copy, sync, finalize, start-target, verify."
+	@scripts/install-deps
 	@echo "building quietly (log: $${TMPDIR:-/tmp}/iwm-demo-build.log)"
 	@$(MAKE) -s all >"$${TMPDIR:-/tmp}/iwm-demo-build.log" 2>&1 || \
 		{ tail -n 30 "$${TMPDIR:-/tmp}/iwm-demo-build.log"; exit 1; }

@@ -41,7 +41,8 @@ usage_to(FILE *fp, int status)
 	    "  --settings         the settings bundle instead of databases\n"
 	    "  --domain DOMAIN    that domain's rows only (DIR/rows.db)\n"
 	    "  -q, --quiet        no report, no progress\n"
-	    "  -h, --help         this help\n");
+	    "  -h, --help         this help\n"
+	    "  --version          print the version and exit\n");
 	exit(status);
 }
 
@@ -192,6 +193,7 @@ main(int argc, char *argv[])
 	size_t i;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	while ((ch = getopt_long(argc, argv, "o:q", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

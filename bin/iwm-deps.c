@@ -50,7 +50,8 @@ usage(int status)
 	    "\t[--csv FILE] [--min-severity info|warning|error] "
 	    "[--ignore CATEGORY]...\n\t[--data FILE] [--target URL "
 	    "[--credentials FILE] [--fingerprint SHA256 | --cacert FILE]\n"
-	    "\t[--proxy URL] [--insecure-http]]\n", iwm_progname);
+	    "\t[--proxy URL] [--insecure-http]]\n"
+	    "       %s --version\n", iwm_progname, iwm_progname);
 	exit(status);
 }
 
@@ -372,6 +373,7 @@ main(int argc, char *argv[])
 	size_t i, count[3] = { 0 };
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':

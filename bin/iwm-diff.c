@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +18,63 @@ static void
 usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr, "usage: %s [-a] [--delete] "
-	    "[--modify-window SECONDS] SOURCE TARGET\n", iwm_progname);
+	    "[--exit-code] [--modify-window SECONDS] SOURCE TARGET\n"
+	    "       %s --version\n"
+	    "  -a, --all               also print unchanged records (=)\n"
+	    "  --delete                print deletions (-) inside the source's "
+	    "scope\n"
+	    "  --exit-code             exit 1 when the manifests differ, 0 when "
+	    "equal\n"
+	    "  --modify-window SECONDS mtimes this close are equal\n"
+	    "  -h, --help              this help\n"
+	    "  --version               print the version and exit\n",
+	    iwm_progname, iwm_progname);
 	exit(status);
 }
 
+/*
+ * Creations and updates go to standard output as they come; with
+ * --delete, the deletions (and what replaces a deleted name, which must
+ * wait for it) go to SPOOL, printed after "#iwm-deletions" once the
+ * source is known complete.
+ */
 static FILE *out;
+
+static int	emit(char, const struct iwm_rec *, int);
+
+/*
+ * Before reading on: when R holds no whole line and its input has
+ * nothing ready, what was written goes out now, so that a consumer in
+ * a pipeline gets the creations as the scan finds them, not 64 KiB at
+ * a time.
+ */
+static void
+flush_if_waiting(const struct iwm_mreader *r)
+{
+	const struct iwm_lines *l = &r->lines;
+	struct pollfd pfd;
+
+	if (l->eof || l->fd < 0 || (l->buf != NULL &&
+	    memchr(l->buf + l->start, '\n', l->end - l->start) != NULL))
+		return;
+	pfd.fd = l->fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == 0)
+		(void)fflush(stdout);
+}
+
+static int
+emit_to(FILE *fp, char op, const struct iwm_rec *from, int keep_source)
+{
+	FILE *saved = out;
+	int rc;
+
+	out = fp;
+	rc = emit(op, from, keep_source);
+	out = saved;
+	return rc;
+}
 
 static int
 emit(char op, const struct iwm_rec *from, int keep_source)
@@ -45,21 +98,27 @@ emit(char op, const struct iwm_rec *from, int keep_source)
  * delete what it did not see).
  */
 static int
-unspool(FILE *spool, int keep_deletions)
+unspool(FILE *sp, int keep_deletions)
 {
 	struct iwm_lines l;
 	char *line;
 	size_t len;
-	int rc;
+	int rc, marked = 0;
 
-	if (fflush(spool) == EOF || lseek(fileno(spool), 0, SEEK_SET) == -1) {
+	if (fflush(sp) == EOF || lseek(fileno(sp), 0, SEEK_SET) == -1) {
 		iwm_seterr_errno("spool file");
 		return -1;
 	}
-	iwm_lines_fdopen(&l, fileno(spool), "spool");
+	iwm_lines_fdopen(&l, fileno(sp), "spool");
 	while ((rc = iwm_lines_next(&l, &line, &len)) == 1) {
 		if (!keep_deletions && line[0] == IWM_OP_DELETE)
 			continue;
+		if (!marked && printf("%s\n", IWM_MANIFEST_DELETIONS) < 0) {
+			iwm_seterr_errno("standard output");
+			rc = -1;
+			break;
+		}
+		marked = 1;
 		line[len] = '\n';
 		if (fwrite(line, 1, len + 1, stdout) != len + 1) {
 			iwm_seterr_errno("standard output");
@@ -215,6 +274,7 @@ main(int argc, char *argv[])
 		{ "all", no_argument, NULL, 'a' },
 		{ "delete", no_argument, NULL, 'd' },
 		{ "modify-window", required_argument, NULL, 'w' },
+		{ "exit-code", no_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -224,10 +284,14 @@ main(int argc, char *argv[])
 	struct iwm_buf hdr = { 0 };
 	struct fsinfo fs;
 	struct pending pend = { 0 };
+	struct iwm_buf repl = { 0 };	/* ROOT NUL PATH of a replaced dir */
+	size_t repl_rootlen = 0;
 	int ch, all = 0, del = 0, differ = 0, rc, warned = 0, deletions = 0;
+	int exitcode = 0;
 	long window = 0;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	while ((ch = getopt_long(argc, argv, "a", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -235,6 +299,9 @@ main(int argc, char *argv[])
 			break;
 		case 'd':
 			del = 1;
+			break;
+		case 'e':
+			exitcode = 1;
 			break;
 		case 'w':
 			if (iwm_parse_int(optarg, 0, 1L << 30, &window) == -1) {
@@ -271,8 +338,8 @@ main(int argc, char *argv[])
 	}
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	out = stdout;
-	/* Deletions wait until the source is known to be complete. */
-	if (del && (out = spool = tmpfile()) == NULL) {
+	/* Only deletions wait until the source is known to be complete. */
+	if (del && (spool = tmpfile()) == NULL) {
 		iwm_warnx("temporary file: %s", strerror(errno));
 		rc = IWM_EXIT_IO;
 		goto out;
@@ -300,22 +367,28 @@ main(int argc, char *argv[])
 		if (pend.on && (rt == NULL ||
 		    !inside(&pend.key, pend.rootlen, rt))) {
 			pend.on = 0;
-			if (emit(IWM_OP_CREATE, &pend.rec, 1) == -1)
+			if (emit_to(spool, IWM_OP_CREATE, &pend.rec, 1) == -1)
 				goto ioerr;
 			continue;
 		}
 		c = rs == NULL ? 1 : rt == NULL ? -1 : iwm_rec_cmp(rs, rt);
+		/* Below a replaced name: after its deletion, in the spool. */
+		if (repl.len > 0 && (rs == NULL ||
+		    !inside(&repl, repl_rootlen, rs)))
+			iwm_buf_reset(&repl);
 		if (c < 0) {
 			differ = 1;
 			warn_range(rs, &fs);
-			if (emit(IWM_OP_CREATE, rs, 1) == -1)
+			if (emit_to(repl.len > 0 ? spool : stdout,
+			    IWM_OP_CREATE, rs, 1) == -1)
 				goto ioerr;
 		} else if (c > 0) {
 			if (iwm_scope_contains(src.scope, src.nscope,
 			    rt->root, rt->path, rt->path_len)) {
 				differ = 1;
 				deletions++;
-				if (del && emit(IWM_OP_DELETE, rt, 0) == -1)
+				if (del && emit_to(spool, IWM_OP_DELETE, rt,
+				    0) == -1)
 					goto ioerr;
 			} else if (del && src.scope == NULL && !warned) {
 				iwm_warnx("%s declares no scope: "
@@ -328,19 +401,32 @@ main(int argc, char *argv[])
 			/* Another type on the target: delete, then create. */
 			differ = 1;
 			deletions++;
-			if (emit(IWM_OP_DELETE, rt, 0) == -1)
+			if (emit_to(spool, IWM_OP_DELETE, rt, 0) == -1)
 				goto ioerr;
 			if (rt->type == IWM_TYPE_DIR)
 				pending_set(&pend, rs);
-			else if (emit(IWM_OP_CREATE, rs, 1) == -1)
+			else if (emit_to(spool, IWM_OP_CREATE, rs, 1) == -1)
 				goto ioerr;
+			if (rs->type == IWM_TYPE_DIR) {
+				/* What the source has below it follows. */
+				repl_rootlen = strlen(rs->root);
+				iwm_buf_reset(&repl);
+				iwm_buf_add(&repl, rs->root, repl_rootlen + 1);
+				iwm_buf_add(&repl, rs->path, rs->path_len);
+			}
 		} else if (differs(rs, rt, &fs)) {
 			differ = 1;
 			warn_range(rs, &fs);
-			if (emit(IWM_OP_UPDATE, rs, 1) == -1)
+			if (emit_to(repl.len > 0 ? spool : stdout,
+			    IWM_OP_UPDATE, rs, 1) == -1)
 				goto ioerr;
-		} else if (all && emit(IWM_OP_SAME, rs, 1) == -1)
+		} else if (all && emit_to(repl.len > 0 ? spool : stdout,
+		    IWM_OP_SAME, rs, 1) == -1)
 			goto ioerr;
+		if (c <= 0)
+			flush_if_waiting(&src);
+		if (c >= 0)
+			flush_if_waiting(&tgt);
 		if (c <= 0 && (rc = iwm_mreader_next(&src, &rs)) != 1) {
 			if (rc == -1)
 				goto dataerr;
@@ -368,7 +454,7 @@ main(int argc, char *argv[])
 		iwm_warn_err();
 		rc = IWM_EXIT_IO;
 	} else
-		rc = differ ? IWM_EXIT_DIFF : IWM_EXIT_OK;
+		rc = exitcode && differ ? IWM_EXIT_DIFF : IWM_EXIT_OK;
 	goto out;
 dataerr:
 	iwm_warn_err();
@@ -385,5 +471,6 @@ out:
 	iwm_buf_free(&hdr);
 	iwm_buf_free(&pend.key);
 	iwm_buf_free(&pend.source);
+	iwm_buf_free(&repl);
 	return rc;
 }

@@ -34,7 +34,8 @@ usage(int status)
 		    "(default: standard output)\n"
 		    "  -n, --dry-run       apply: print what would change, "
 		    "change nothing\n"
-		    "  -h, --help          this text\n");
+		    "  -h, --help          this text\n"
+		    "  --version           print the version and exit\n");
 	exit(status);
 }
 
@@ -57,6 +58,7 @@ main(int argc, char *argv[])
 	int ch, plan = 0, dry_run = 0, rc;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	while ((ch = getopt_long(argc, argv, "hno:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': apply = optarg; break;

@@ -19,12 +19,14 @@ usage_to(FILE *fp, int status)
 	    " | --cacert FILE]\n"
 	    "\t[--proxy URL] [--insecure-http] [-j N] [--rate RATE]"
 	    " [--rate-file FILE]\n"
-	    "\t[--delta-min SIZE] [--failed FILE] [--retries N] [--delete]"
+	    "\t[--delta-min SIZE] [--failed FILE] [--retries N]"
+	    " [--retry-for DURATION] [--delete]"
 	    " [--dry-run]\n"
 	    "\t[--progress | --no-progress] [--stats] [-v] [FILE]\n"
 	    "       %s --target URL [--credentials FILE] [--fingerprint SHA256"
 	    " | --cacert FILE]\n"
-	    "\t[--proxy URL] --action NAME\n", iwm_progname, iwm_progname);
+	    "\t[--proxy URL] --action NAME\n"
+	    "       %s --version\n", iwm_progname, iwm_progname, iwm_progname);
 	exit(status);
 }
 
@@ -34,11 +36,36 @@ usage(void)
 	usage_to(stderr, IWM_EXIT_USAGE);
 }
 
+/* 90, 90s, 10m, 2h: seconds, at most a week. */
+static int
+parse_duration(const char *s, unsigned *out)
+{
+	struct iwm_buf b = { 0 };
+	size_t n = strlen(s);
+	unsigned long mul = 1;
+	long v;
+	int rc;
+
+	if (n > 1 && strchr("smh", s[n - 1]) != NULL) {
+		mul = s[n - 1] == 'h' ? 3600 : s[n - 1] == 'm' ? 60 : 1;
+		n--;
+	}
+	iwm_buf_add(&b, s, n);
+	iwm_buf_addc(&b, '\0');
+	rc = iwm_parse_int(b.ptr, 0, 7 * 86400, &v);
+	iwm_buf_free(&b);
+	if (rc == -1 || (unsigned long)v * mul > 7 * 86400)
+		return -1;
+	*out = (unsigned)((unsigned long)v * mul);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	enum { O_RATE = 256, O_DELTAMIN, O_FAILED, O_RETRIES, O_DELETE,
-	    O_DRYRUN, O_PROGRESS, O_NOPROGRESS, O_STATS, O_RATEFILE, O_ACTION };
+	    O_DRYRUN, O_PROGRESS, O_NOPROGRESS, O_STATS, O_RATEFILE, O_ACTION,
+	    O_RETRYFOR };
 	static const struct option longopts[] = {
 		IWM_REMOTE_LONGOPTS,
 		{ "jobs", required_argument, NULL, 'j' },
@@ -47,6 +74,7 @@ main(int argc, char *argv[])
 		{ "delta-min", required_argument, NULL, O_DELTAMIN },
 		{ "failed", required_argument, NULL, O_FAILED },
 		{ "retries", required_argument, NULL, O_RETRIES },
+		{ "retry-for", required_argument, NULL, O_RETRYFOR },
 		{ "delete", no_argument, NULL, O_DELETE },
 		{ "dry-run", no_argument, NULL, O_DRYRUN },
 		{ "progress", no_argument, NULL, O_PROGRESS },
@@ -63,10 +91,12 @@ main(int argc, char *argv[])
 	int ch, rc, progress = -1;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	memset(&o, 0, sizeof(o));
 	o.input = "-";
 	o.jobs = 4;
 	o.retries = 3;
+	o.retry_for = 600;
 	o.delta_min = 1 << 20;
 	while ((ch = getopt_long(argc, argv, "j:vh", longopts, NULL)) != -1) {
 		if (iwm_remote_opt(&o.remote, ch, optarg))
@@ -104,6 +134,14 @@ main(int argc, char *argv[])
 				usage();
 			}
 			o.retries = (unsigned)v;
+			break;
+		case O_RETRYFOR:
+			if (parse_duration(optarg, &o.retry_for) == -1) {
+				iwm_warnx("--retry-for '%s': expected seconds, "
+				    "or a number with s, m or h (90, 10m, 2h)",
+				    optarg);
+				usage();
+			}
 			break;
 		case O_DELETE:
 			o.do_delete = 1;

@@ -57,7 +57,8 @@ usage_to(FILE *fp, int status)
 	    "  -n, --dry-run      settings, preserved, db --merge, domain: say what\n"
 	    "                     would change\n"
 	    "  -q, --quiet        less output\n"
-	    "  -h, --help         this help\n");
+	    "  -h, --help         this help\n"
+	    "  --version          print the version and exit\n");
 	exit(status);
 }
 
@@ -378,6 +379,7 @@ main(int argc, char *argv[])
 	int status;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	if (argc < 2)
 		usage();
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)

@@ -12,9 +12,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "account.h"
@@ -46,14 +50,191 @@ usage(int status)
 	    "       %s --target URL [--credentials FILE] [--fingerprint SHA256 |"
 	    " --cacert FILE]\n"
 	    "\t[--proxy URL] [--insecure-http] [--roots LIST] [--domain DOMAIN]..."
-	    "\n", iwm_progname, iwm_progname, iwm_progname);
+	    "\n       %s --version\n", iwm_progname, iwm_progname, iwm_progname,
+	    iwm_progname);
 	exit(status);
+}
+
+/* The domains the server hosts, for checking --domain. */
+static int
+collect_domain(void *arg, char **f, size_t nf)
+{
+	struct iwm_buf *b = arg;
+
+	if (nf >= 1 && f[0][0] != '\0')
+		iwm_buf_printf(b, "%s%s", b->len > 0 ? ", " : "", f[0]);
+	return 0;
+}
+
+/*
+ * Each --domain must be one the server hosts: a typo would otherwise
+ * list nothing, and a diff of nothing says "equal".  0, or -1 with
+ * iwm_err() naming the hosted domains.
+ */
+static int
+check_domains(const struct iwm_tool *t, char *const *domains, size_t n)
+{
+	struct iwm_buf all = { 0 };
+	size_t i;
+	int rc = 0;
+
+	if (iwm_tool_export(t, "domain", "*", NULL, 0, collect_domain,
+	    &all) == -1) {
+		iwm_buf_free(&all);
+		return -2;
+	}
+	iwm_buf_addc(&all, '\0');
+	for (i = 0; i < n && rc == 0; i++) {
+		const char *p = all.ptr;
+		size_t dl = strlen(domains[i]);
+		int found = 0;
+
+		while (!found && *p != '\0') {
+			size_t l = strcspn(p, ",");
+
+			found = l == dl && strncasecmp(p, domains[i], l) == 0;
+			p += l;
+			while (*p == ',' || *p == ' ')
+				p++;
+		}
+		if (!found) {
+			iwm_seterr("--domain %s: the server hosts no such "
+			    "domain; it hosts: %s", domains[i],
+			    all.len > 1 ? all.ptr : "(none)");
+			rc = -1;
+		}
+	}
+	iwm_buf_free(&all);
+	return rc;
+}
+
+/*
+ * Progress on a terminal: a thread redraws one line on standard error
+ * twice a second (entries and bytes listed, rates) from two counters
+ * the writer bumps; off a terminal there is none.
+ */
+static atomic_uint_fast64_t prog_n, prog_b;
+static struct {
+	pthread_t	 th;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	int		 on, stop, drawn;
+	struct timespec	 t0;
+} prog = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+
+static double
+since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)(t.tv_sec - t0->tv_sec) +
+	    (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void
+prog_bytes(char *buf, size_t len, double b)
+{
+	const char *u = "B";
+
+	if (b >= 1e9)
+		b /= 1e9, u = "GB";
+	else if (b >= 1e6)
+		b /= 1e6, u = "MB";
+	else if (b >= 1e3)
+		b /= 1e3, u = "kB";
+	snprintf(buf, len, "%.1f %s", b, u);
+}
+
+static void
+prog_draw(int last)
+{
+	uint64_t n = atomic_load_explicit(&prog_n, memory_order_relaxed);
+	uint64_t b = atomic_load_explicit(&prog_b, memory_order_relaxed);
+	double el = since(&prog.t0);
+	char bs[32], rs[32];
+
+	prog_bytes(bs, sizeof(bs), (double)b);
+	prog_bytes(rs, sizeof(rs), el > 0 ? (double)b / el : 0);
+	fprintf(stderr, "\r%s: %llu entries, %s listed, %.0f entries/s, "
+	    "%s/s\033[K%s", iwm_progname, (unsigned long long)n, bs,
+	    el > 0 ? (double)n / el : 0, rs, last ? "\n" : "");
+	fflush(stderr);
+}
+
+static void *
+prog_thread(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&prog.mu);
+	while (!prog.stop) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 500000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&prog.cv, &prog.mu, &until);
+		if (!prog.stop) {
+			prog_draw(0);
+			prog.drawn = 1;
+		}
+	}
+	pthread_mutex_unlock(&prog.mu);
+	return NULL;
+}
+
+static void
+prog_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &prog.t0);
+	prog.on = pthread_create(&prog.th, NULL, prog_thread, NULL) == 0;
+}
+
+static void
+prog_end(void)
+{
+	if (!prog.on)
+		return;
+	pthread_mutex_lock(&prog.mu);
+	prog.stop = 1;
+	pthread_cond_signal(&prog.cv);
+	pthread_mutex_unlock(&prog.mu);
+	pthread_join(prog.th, NULL);
+	prog.on = 0;
+	/* A scan done (or failed) within half a second leaves no line. */
+	if (prog.drawn)
+		prog_draw(1);
+}
+
+/* A line of its own on standard error while the progress line is drawn. */
+static void
+prog_lock(void)
+{
+	if (prog.on) {
+		pthread_mutex_lock(&prog.mu);
+		fputs("\r\033[K", stderr);
+	}
+}
+
+static void
+prog_unlock(void)
+{
+	if (prog.on)
+		pthread_mutex_unlock(&prog.mu);
 }
 
 static int
 write_rec(void *arg, const struct iwm_rec *r)
 {
 	struct scan *s = arg;
+
+	atomic_fetch_add_explicit(&prog_n, 1, memory_order_relaxed);
+	if (r->type == IWM_TYPE_FILE)
+		atomic_fetch_add_explicit(&prog_b, r->size,
+		    memory_order_relaxed);
 
 	if (iwm_mwrite_rec(stdout, r) == -1) {
 		s->out_failed = 1;
@@ -114,12 +295,15 @@ scan_plain(struct rootarg *roots, size_t nroots, struct scan *s, int summary)
 		}
 		if (st.unreadable > 0)
 			s->incomplete = 1;
-		if (summary)
+		if (summary) {
+			prog_lock();
 			fprintf(stderr, "%-8s %10llu files %8llu dirs "
 			    "%14llu bytes\n", roots[i].name,
 			    (unsigned long long)st.files,
 			    (unsigned long long)st.dirs,
 			    (unsigned long long)st.bytes);
+			prog_unlock();
+		}
 	}
 	return -1;
 }
@@ -310,6 +494,7 @@ main(int argc, char *argv[])
 	int archive_on, rc = -1;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	while ((ch = getopt_long(argc, argv, "v", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 't':
@@ -407,6 +592,8 @@ main(int argc, char *argv[])
 	if (rootlist != NULL && parse_roots(rootlist, &roots) == -1)
 		usage(IWM_EXIT_USAGE);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	if (isatty(STDERR_FILENO) && !accounts)
+		prog_start();
 	if (nplain > 0) {
 		if (toolopt != NULL || ndomains > 0 || roots != -1 ||
 		    accounts || maps.n > 0) {
@@ -452,6 +639,15 @@ main(int argc, char *argv[])
 			goto done;
 		}
 		free(p);
+	}
+	if (ndomains_given > 0) {
+		int dc = check_domains(&tool, domains, ndomains_given);
+
+		if (dc != 0) {
+			iwm_warn_err();
+			rc = dc == -1 ? IWM_EXIT_NOINPUT : IWM_EXIT_UNAVAIL;
+			goto done;
+		}
 	}
 	/*
 	 * Archivists are told by the archive path even when auto-archive
@@ -540,6 +736,7 @@ main(int argc, char *argv[])
 		goto walkfail;
 	if ((roots & ROOT_MAIL) && scan_mail(&as, &s) == -1)
 		goto walkfail;
+	prog_end();
 	if (summary)
 		print_summary(&as, &s, roots);
 	for (i = 0; i < 3; i++)
@@ -550,6 +747,7 @@ walkfail:
 	iwm_warn_err();
 	rc = s.out_failed ? IWM_EXIT_IO : IWM_EXIT_UNAVAIL;
 done:
+	prog_end();
 	/* Only a listing that left nothing out may ever cause deletions. */
 	if (rc == -1 && !accounts && !s.incomplete &&
 	    iwm_mwrite_end(stdout) == -1)

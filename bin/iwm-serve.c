@@ -5,7 +5,10 @@
  * write, patch and delete files below them.  See iwm-serve(1) and
  * iwm-protocol(7).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +23,19 @@ usage_to(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: %s --listen ADDR:PORT --users FILE [--cert FILE --key FILE"
 	    " | --insecure-http]\n"
-	    "\t(--tool PATH | --root NAME=DIR ...) [--fsync] [--threads N]\n"
+	    "\t(--tool PATH | --root NAME=DIR ...) [--owner USER[:GROUP]]\n"
+	    "\t[--fsync] [--threads N]"
+	    "\n"
 	    "\t[--max-connections N] [--max-per-address N] [--timeout SECONDS]\n"
 	    "\t[--max-body SIZE]"
 	    " [--sig-cache DIR [--sig-cache-max SIZE]]\n"
 	    "\t[--ready-file FILE] [-v]\n"
 	    "       %s --make-cert DIR\n"
 	    "       %s --print-fingerprint --cert FILE\n"
-	    "       %s --add-user NAME --users FILE [--role admin|copy]\n",
-	    iwm_progname, iwm_progname, iwm_progname, iwm_progname);
+	    "       %s --add-user NAME --users FILE [--role admin|copy]\n"
+	    "       %s --version\n",
+	    iwm_progname, iwm_progname, iwm_progname, iwm_progname,
+	    iwm_progname);
 	exit(status);
 }
 
@@ -112,6 +119,108 @@ done:
 	return rc;
 }
 
+/* A user or group: a name, else a number. */
+static int
+id_of(const char *name, int group, unsigned long *id, unsigned long *pgid)
+{
+	uint64_t n;
+
+	if (group) {
+		struct group *gr = getgrnam(name);
+
+		if (gr != NULL) {
+			*id = gr->gr_gid;
+			return 0;
+		}
+	} else {
+		struct passwd *pw = getpwnam(name);
+
+		if (pw != NULL) {
+			*id = pw->pw_uid;
+			*pgid = pw->pw_gid;
+			return 0;
+		}
+	}
+	if (iwm_parse_u64(name, &n) == 0 && n < (uint64_t)(uid_t)-1) {
+		*id = (unsigned long)n;
+		if (!group) {
+			struct passwd *pw = getpwuid((uid_t)n);
+
+			*pgid = pw != NULL ? pw->pw_gid : (unsigned long)n;
+		}
+		return 0;
+	}
+	iwm_seterr("no such %s '%s' on this server", group ? "group" : "user",
+	    name);
+	return -1;
+}
+
+/*
+ * USER[:GROUP] (the group defaults to the user's): the owner of every
+ * file and directory the agent writes.  WHERE says where it came from.
+ */
+static int
+set_owner(const char *spec, const char *where)
+{
+	struct iwm_buf u = { 0 };
+	const char *colon = strchr(spec, ':');
+	unsigned long uid, gid = 0, pgid = 0;
+	int rc = -1;
+
+	iwm_buf_add(&u, spec, colon != NULL ? (size_t)(colon - spec) :
+	    strlen(spec));
+	iwm_buf_addc(&u, '\0');
+	if (u.ptr[0] == '\0' || (colon != NULL && colon[1] == '\0')) {
+		iwm_seterr("%s '%s': expected USER[:GROUP]", where, spec);
+		goto done;
+	}
+	if (id_of(u.ptr, 0, &uid, &pgid) == -1 ||
+	    (colon != NULL && id_of(colon + 1, 1, &gid, NULL) == -1)) {
+		iwm_seterr("%s: %s", where, iwm_err());
+		goto done;
+	}
+	if (colon == NULL)
+		gid = pgid;
+	if (geteuid() != 0 && uid != geteuid()) {
+		iwm_seterr("%s: files can be given to %s only when iwm-serve "
+		    "runs as root (or as %s)", where, u.ptr, u.ptr);
+		goto done;
+	}
+	iwm_fs_set_owner((uid_t)uid, (gid_t)gid);
+	rc = 0;
+done:
+	iwm_buf_free(&u);
+	return rc;
+}
+
+/*
+ * With --tool and no --owner: the target server's process user
+ * (IWS_PROCESS_USER in its icewarp.conf), so that IceWarp can write
+ * what the migration brought.  Without one, files keep the agent's
+ * owner, with a warning.
+ */
+static int
+owner_from_conf(void)
+{
+	const char *conf;
+	char *user = iwm_icewarp_conf_get("IWS_PROCESS_USER", &conf);
+	struct iwm_buf where = { 0 };
+	int rc;
+
+	if (user == NULL || *user == '\0') {
+		iwm_warnx("%s: the files written keep the agent's owner "
+		    "(give --owner USER[:GROUP])", user == NULL ? iwm_err() :
+		    "IWS_PROCESS_USER is empty");
+		free(user);
+		return 0;
+	}
+	iwm_buf_printf(&where, "IWS_PROCESS_USER in %s", conf);
+	rc = set_owner(user, where.ptr);
+	iwm_buf_free(&where);
+	free(user);
+	return rc;
+}
+
 static long
 num(const char *opt, const char *arg, long min, long max)
 {
@@ -131,7 +240,7 @@ main(int argc, char *argv[])
 	enum { O_LISTEN = 256, O_CERT, O_KEY, O_USERS, O_TOOL, O_ROOT,
 	    O_INSECURE, O_FSYNC, O_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY,
 	    O_READY, O_MAKECERT, O_ADDUSER, O_PRINTFP, O_SIGCACHE,
-	    O_SIGCACHEMAX, O_ROLE, O_MAXPERADDR };
+	    O_SIGCACHEMAX, O_ROLE, O_MAXPERADDR, O_OWNER };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "cert", required_argument, NULL, O_CERT },
@@ -139,6 +248,7 @@ main(int argc, char *argv[])
 		{ "users", required_argument, NULL, O_USERS },
 		{ "tool", required_argument, NULL, O_TOOL },
 		{ "root", required_argument, NULL, O_ROOT },
+		{ "owner", required_argument, NULL, O_OWNER },
 		{ "insecure-http", no_argument, NULL, O_INSECURE },
 		{ "fsync", no_argument, NULL, O_FSYNC },
 		{ "threads", required_argument, NULL, O_THREADS },
@@ -160,12 +270,13 @@ main(int argc, char *argv[])
 	struct iwm_serve_opts o;
 	struct iwm_buf fp = { 0 };
 	const char *tool = NULL, *makecert = NULL, *adduser = NULL;
-	const char *role = NULL;
+	const char *role = NULL, *owner = NULL;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int ch, printfp = 0, rc;
 	size_t i;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	memset(&o, 0, sizeof(o));
 	o.threads = ncpu > 4 ? (unsigned)ncpu : 4;
 	o.max_conns = 64;
@@ -189,6 +300,9 @@ main(int argc, char *argv[])
 			break;
 		case O_TOOL:
 			tool = optarg;
+			break;
+		case O_OWNER:
+			owner = optarg;
 			break;
 		case O_ROOT: {
 			char *eq = strchr(optarg, '=');
@@ -327,6 +441,11 @@ main(int argc, char *argv[])
 		usage();
 	}
 	if (tool != NULL && tool_roots(&o, tool) == -1) {
+		iwm_warn_err();
+		return IWM_EXIT_UNAVAIL;
+	}
+	if (owner != NULL ? set_owner(owner, "--owner") == -1 :
+	    tool != NULL && owner_from_conf() == -1) {
 		iwm_warn_err();
 		return IWM_EXIT_UNAVAIL;
 	}

@@ -36,7 +36,8 @@ usage(int status)
 		    "(default --state)\n"
 		    "  --wait SECONDS    restart: how long to wait for the "
 		    "tool to answer (180)\n"
-		    "  -h, --help        this text\n");
+		    "  -h, --help        this text\n"
+		    "  --version         print the version and exit\n");
 	exit(status);
 }
 
@@ -61,6 +62,7 @@ main(int argc, char *argv[])
 	long v;
 
 	iwm_setprogname(argv[0]);
+	iwm_version_opt(argc, argv);
 	memset(&o, 0, sizeof(o));
 	o.wait = 180;
 	o.out = stdout;

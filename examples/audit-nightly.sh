@@ -2,9 +2,10 @@
 # audit-nightly.sh: a nightly audit of what a migration could not carry.
 #
 # Runs iwm-deps(1) on the source server and keeps its findings as a dated
-# CSV file (deps-YYYY-MM-DD.csv), plus a log.  It mails nothing and prints
-# nothing when all goes well, so cron stays quiet; read the files, or
-# compare two days with diff(1).  Example crontab line:
+# CSV file (deps-YYYY-MM-DD.csv), plus a log.  It prints nothing when all
+# goes well, so cron stays quiet; read the files, or compare two days with
+# diff(1).  When the audit itself fails, it says why on standard error,
+# which cron mails to the crontab's owner.  Example crontab line:
 #
 #   15 2 * * *  /usr/local/sbin/iwm-audit-nightly   (this file, copied there)
 #
@@ -35,21 +36,31 @@ say() {
 	printf '%s %s\n' "$(date '+%Y-%m-%dT%H:%M:%S')" "$*" >>"$log"
 }
 
+# fail STATUS MESSAGE: in the log and on standard error (cron mails it).
+fail() {
+	st=$1
+	shift
+	say "$*"
+	echo "audit-nightly: $*" >&2
+	exit "$st"
+}
+
 if ! command -v iwm-deps >/dev/null 2>&1; then
-	say "iwm-deps is not installed: nothing audited"
-	exit 69
+	fail 69 "iwm-deps is not installed: nothing audited"
 fi
 
 # Write to a temporary name, so that a failed run leaves no half file
 # under the dated name.
 tmp=$csv.tmp.$$
-trap 'rm -f "$tmp"' EXIT
+trap 'rm -f "$tmp" "$tmp.err"' EXIT
 trap 'exit 1' HUP INT TERM
-iwm-deps --csv "$tmp" >>"$log" 2>&1
+iwm-deps --csv "$tmp" >>"$log" 2>"$tmp.err"
 st=$?
+cat "$tmp.err" >>"$log"
 case $st in
 0 | 1 | 2)
-	mv -f "$tmp" "$csv" || exit 74
+	rm -f "$tmp.err"
+	mv -f "$tmp" "$csv" || fail 74 "cannot write $csv"
 	case $st in
 	0) what="nothing above info" ;;
 	1) what="warnings" ;;
@@ -58,8 +69,10 @@ case $st in
 	say "audit done: $what; $csv"
 	;;
 *)
-	say "iwm-deps failed with status $st (see above)"
-	exit "$st"
+	# What iwm-deps said goes to cron's mail, as well as to the log.
+	cat "$tmp.err" >&2
+	rm -f "$tmp.err"
+	fail "$st" "iwm-deps failed with status $st (log: $log)"
 	;;
 esac
 

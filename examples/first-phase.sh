@@ -110,7 +110,8 @@ esac
 
 # 3. The difference, deletions included (they stay inside the scan's scope).
 echo "== comparing"
-iwm-diff --delete "$work/source.manifest" "$tmanifest" >"$work/changes"
+iwm-diff --exit-code --delete "$work/source.manifest" "$tmanifest" \
+    >"$work/changes"
 dst=$?
 [ $dst -le 1 ] || die "iwm-diff failed (status $dst)"
 

@@ -98,13 +98,16 @@ has_cb(void *arg, char **f, size_t nf)
 	return 0;
 }
 
+/* No variables: the key alone (never NULL, memcpy()ed). */
+static const char *const novars[1] = { NULL };
+
 static int
 has_domain(const struct iwm_tool *t, const char *d)
 {
 	int found = 0;
 
 	/* The tool fails on an exact name it does not know. */
-	(void)iwm_tool_export(t, "domain", d, NULL, 0, has_cb, &found);
+	(void)iwm_tool_export(t, "domain", d, novars, 0, has_cb, &found);
 	return found;
 }
 

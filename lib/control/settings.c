@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -330,7 +331,8 @@ sql_open(const char *path, int flags, const char *what)
 {
 	sqlite3 *db = NULL;
 
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+	if (sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK) {
 		iwm_seterr("%s %s: %s", what, path, db != NULL ?
 		    sqlite3_errmsg(db) : "cannot open");
 		sqlite3_close(db);
@@ -339,6 +341,7 @@ sql_open(const char *path, int flags, const char *what)
 		return NULL;
 	}
 	sqlite3_busy_timeout(db, 10000);
+	sqlite3_exec(db, "PRAGMA cache_size=-32768", NULL, NULL, NULL);
 	return db;
 }
 
@@ -377,57 +380,90 @@ meta_put(sqlite3 *db, const char *k, const char *v)
 	return 0;
 }
 
-/* SHA-256 over every row of QUERIES in order, as hex. */
-static int
-sql_digest(sqlite3 *db, const char *const *queries, char hex[65])
+/*
+ * The bundle's checksum: SHA-256 over every column of every row, each
+ * as its SQLite type (1 byte), length (8 bytes, little-endian) and
+ * bytes (integers as decimal text).
+ */
+static void
+hash_col(EVP_MD_CTX *ctx, int type, const void *p, uint64_t n)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned char hdr[9];
+	int k;
+
+	hdr[0] = (unsigned char)type;
+	for (k = 0; k < 8; k++)
+		hdr[1 + k] = (unsigned char)(n >> (8 * k));
+	EVP_DigestUpdate(ctx, hdr, sizeof(hdr));
+	if (n > 0 && p != NULL)
+		EVP_DigestUpdate(ctx, p, (size_t)n);
+}
+
+static void
+hash_text(EVP_MD_CTX *ctx, const char *s)
+{
+	if (s == NULL)
+		hash_col(ctx, SQLITE_NULL, NULL, 0);
+	else
+		hash_col(ctx, SQLITE_TEXT, s, strlen(s));
+}
+
+static EVP_MD_CTX *
+hash_start(void)
+{
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int rc = 0;
 
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
 		iwm_seterr("SHA-256: cannot start");
-		return fail(IWM_EXIT_SOFTWARE);
+		fail(IWM_EXIT_SOFTWARE);
+		return NULL;
 	}
+	return ctx;
+}
+
+static void
+hash_end(EVP_MD_CTX *ctx, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	for (i = 0; i < mdlen && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[64] = '\0';
+}
+
+/* Every row of QUERIES in order into CTX. */
+static int
+hash_queries(sqlite3 *db, const char *const *queries, EVP_MD_CTX *ctx)
+{
+	int rc = 0;
+
 	for (; rc == 0 && *queries != NULL; queries++) {
 		sqlite3_stmt *st = sql_prep(db, *queries, "checksum");
 		int s;
 
-		if (st == NULL) {
-			rc = -1;
-			break;
-		}
+		if (st == NULL)
+			return -1;
 		while ((s = sqlite3_step(st)) == SQLITE_ROW) {
 			int c, nc = sqlite3_column_count(st);
 
 			for (c = 0; c < nc; c++) {
-				unsigned char hdr[9];
 				int type = sqlite3_column_type(st, c);
 				const void *p = type == SQLITE_BLOB ?
 				    sqlite3_column_blob(st, c) :
 				    (const void *)sqlite3_column_text(st, c);
-				uint64_t n = (uint64_t)sqlite3_column_bytes(st, c);
-				int k;
 
-				hdr[0] = (unsigned char)type;
-				for (k = 0; k < 8; k++)
-					hdr[1 + k] = (unsigned char)(n >> (8 * k));
-				EVP_DigestUpdate(ctx, hdr, sizeof(hdr));
-				if (n > 0 && p != NULL)
-					EVP_DigestUpdate(ctx, p, (size_t)n);
+				hash_col(ctx, type, p,
+				    (uint64_t)sqlite3_column_bytes(st, c));
 			}
 		}
 		if (s != SQLITE_DONE)
 			rc = sql_fail(db, "checksum");
 		sqlite3_finalize(st);
 	}
-	EVP_DigestFinal_ex(ctx, md, &mdlen);
-	EVP_MD_CTX_free(ctx);
-	for (i = 0; i < mdlen && i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[64] = '\0';
 	return rc;
 }
 
@@ -982,7 +1018,7 @@ static const char bundle_schema[] =
     "CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT);"
     "CREATE TABLE sysvar(name TEXT PRIMARY KEY COLLATE NOCASE, value TEXT);"
     "CREATE TABLE object(kind TEXT NOT NULL, key TEXT NOT NULL COLLATE NOCASE,"
-    " type TEXT, backup TEXT, PRIMARY KEY(kind, key));"
+    " type TEXT, backup TEXT);"
     "CREATE TABLE file(path TEXT PRIMARY KEY, mode INTEGER NOT NULL,"
     " content BLOB NOT NULL);";
 
@@ -990,7 +1026,8 @@ static const char bundle_describe[] =
     "iwm settings bundle (iwm-dbexport --settings, iwm-restore settings). "
     "meta(k, v): format, created, platform, the source's paths (install, "
     "config, mail, temp, log, archive), host, counts, sha256 (of every "
-    "row of meta but sha256, sysvar, object and file, in key order). "
+    "row of sysvar, object and file in rowid order, then of meta but "
+    "sha256 by key; each column as type, length, bytes). "
     "sysvar(name, value): system variables, value NULL when the source "
     "did not know the name. object(kind domain|account|remoteaccount, "
     "key, type (U_Type of accounts), backup (d_backup, u_backup or "
@@ -998,15 +1035,21 @@ static const char bundle_describe[] =
     "content).";
 
 static const char *const bundle_queries[] = {
-	"SELECT 'm', k, v FROM meta WHERE k <> 'sha256' ORDER BY k",
-	"SELECT 'v', name, value FROM sysvar ORDER BY name",
-	"SELECT kind, key, type, backup FROM object ORDER BY kind, key",
-	"SELECT 'f', path, mode, content FROM file ORDER BY path",
+	"SELECT name, value FROM sysvar ORDER BY rowid",
+	"SELECT kind, key, type, backup FROM object ORDER BY rowid",
+	"SELECT path, mode, content FROM file ORDER BY rowid",
+	"SELECT k, v FROM meta WHERE k <> 'sha256' ORDER BY k",
+	NULL
+};
+/* The backup hashes the first three as it inserts the rows. */
+static const char *const bundle_meta_query[] = {
+	"SELECT k, v FROM meta WHERE k <> 'sha256' ORDER BY k",
 	NULL
 };
 
 struct objins {
 	sqlite3_stmt *st;
+	EVP_MD_CTX *ctx;
 	const char *kind;
 	int	 typed;
 	size_t	 n;
@@ -1025,6 +1068,10 @@ obj_cb(void *arg, char **f, size_t nf)
 	bind_text(x->st, 4, f[x->typed ? 2 : 1]);
 	if (sqlite3_step(x->st) != SQLITE_DONE)
 		return sql_fail(sqlite3_db_handle(x->st), "bundle");
+	hash_text(x->ctx, x->kind);
+	hash_text(x->ctx, f[0]);
+	hash_text(x->ctx, x->typed ? f[1] : NULL);
+	hash_text(x->ctx, f[x->typed ? 2 : 1]);
 	x->n++;
 	return 0;
 }
@@ -1047,16 +1094,30 @@ skip_config_file(const char *name)
 	return 0;
 }
 
-/* Every regular file below ROOT/REL into the file table (no databases). */
+/* The config path's files, read by a thread while the exports run. */
+struct cfile {
+	char	*path;
+	int	 mode;
+	struct iwm_buf data;
+};
+struct cwalk {
+	const char *root;
+	struct cfile *v;
+	size_t	 n, cap;
+	int	 rc;
+	char	 err[512];
+};
+
+/* Every regular file below ROOT/REL (no databases) into W. */
 static int
-walk_config(sqlite3_stmt *ins, const char *root, const char *rel, size_t *n)
+walk_config(struct cwalk *w, const char *rel)
 {
-	struct iwm_buf dir = { 0 }, full = { 0 }, sub = { 0 }, data = { 0 };
+	struct iwm_buf dir = { 0 }, full = { 0 }, sub = { 0 };
 	struct dirent *e;
 	DIR *d;
 	int rc = 0;
 
-	iwm_buf_printf(&dir, "%s%s%s", root, *rel != '\0' ? "/" : "", rel);
+	iwm_buf_printf(&dir, "%s%s%s", w->root, *rel != '\0' ? "/" : "", rel);
 	if ((d = opendir(dir.ptr)) == NULL) {
 		iwm_seterr_errno("%s", dir.ptr);
 		iwm_buf_free(&dir);
@@ -1064,6 +1125,8 @@ walk_config(sqlite3_stmt *ins, const char *root, const char *rel, size_t *n)
 	}
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		struct stat st;
+		struct cfile *f;
+		int r;
 
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
@@ -1076,30 +1139,54 @@ walk_config(sqlite3_stmt *ins, const char *root, const char *rel, size_t *n)
 			iwm_seterr_errno("%s", full.ptr);
 			rc = fail(IWM_EXIT_IO);
 		} else if (S_ISDIR(st.st_mode))
-			rc = walk_config(ins, root, sub.ptr, n);
+			rc = walk_config(w, sub.ptr);
 		else if (S_ISREG(st.st_mode) && !skip_config_file(e->d_name)) {
-			if ((rc = read_file(full.ptr, &data)) == 1)
-				rc = 0;	/* gone meanwhile */
-			else if (rc == 0) {
-				sqlite3_reset(ins);
-				bind_text(ins, 1, sub.ptr);
-				sqlite3_bind_int(ins, 2, (int)(st.st_mode & 07777));
-				sqlite3_bind_blob(ins, 3, data.ptr != NULL ?
-				    data.ptr : "", (int)data.len,
-				    SQLITE_TRANSIENT);
-				if (sqlite3_step(ins) != SQLITE_DONE)
-					rc = sql_fail(sqlite3_db_handle(ins),
-					    "bundle");
-				(*n)++;
+			if (w->n == w->cap) {
+				w->cap = w->cap == 0 ? 256 : w->cap * 2;
+				w->v = iwm_reallocarray(w->v, w->cap,
+				    sizeof(*w->v));
 			}
+			f = &w->v[w->n];
+			memset(f, 0, sizeof(*f));
+			if ((r = read_file(full.ptr, &f->data)) == -1)
+				rc = -1;
+			else if (r == 0) {	/* 1: gone meanwhile */
+				f->path = iwm_strdup(sub.ptr);
+				f->mode = (int)(st.st_mode & 07777);
+				w->n++;
+			} else
+				iwm_buf_free(&f->data);
 		}
 	}
 	closedir(d);
 	iwm_buf_free(&dir);
 	iwm_buf_free(&full);
 	iwm_buf_free(&sub);
-	iwm_buf_free(&data);
 	return rc;
+}
+
+static void *
+walk_thread(void *arg)
+{
+	struct cwalk *w = arg;
+
+	if ((w->rc = walk_config(w, "")) == -1)
+		snprintf(w->err, sizeof(w->err), "%s", iwm_err());
+	return NULL;
+}
+
+static void
+cwalk_free(struct cwalk *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->n; i++) {
+		free(w->v[i].path);
+		iwm_buf_free(&w->v[i].data);
+	}
+	free(w->v);
+	w->v = NULL;
+	w->n = 0;
 }
 
 static char *
@@ -1133,9 +1220,13 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 	size_t i, nabsent = 0, nobj[3] = { 0, 0, 0 }, nfiles = 0;
 	time_t now = time(NULL);
 	struct tm tm;
-	int rc = -1;
+	struct cwalk cw;
+	pthread_t walker;
+	EVP_MD_CTX *ctx = NULL;
+	int rc = -1, walking = 0;
 
 	iwm_settings_status = IWM_EXIT_SOFTWARE;
+	memset(&cw, 0, sizeof(cw));
 	if (server_load(t, &src) == -1)
 		return -1;
 	if (dirarg != NULL)
@@ -1167,7 +1258,8 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 	values = iwm_calloc(names.n + 1, sizeof(*values));
 	get_vars(t, names.v, names.n, values);
 	host = iwm_tool_get1(t, hostv);
-	if ((st = sql_prep(db, "INSERT OR REPLACE INTO sysvar VALUES(?1, ?2)",
+	if ((ctx = hash_start()) == NULL ||
+	    (st = sql_prep(db, "INSERT OR IGNORE INTO sysvar VALUES(?1, ?2)",
 	    "bundle")) == NULL)
 		goto out_host;
 	for (i = 0; i < names.n; i++) {
@@ -1180,6 +1272,10 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 			sql_fail(db, "bundle");
 			goto out_host;
 		}
+		if (sqlite3_changes(db) == 1) {
+			hash_text(ctx, names.v[i]);
+			hash_text(ctx, values[i]);
+		}
 	}
 	sqlite3_finalize(st);
 	st = NULL;
@@ -1190,9 +1286,18 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 		goto out_host;
 	}
 
+	/* The config files are read meanwhile. */
+	cw.root = src.confdir;
+	if ((errno = pthread_create(&walker, NULL, walk_thread, &cw)) != 0) {
+		iwm_seterr_errno("thread");
+		fail(IWM_EXIT_SOFTWARE);
+		goto out_host;
+	}
+	walking = 1;
+
 	/* Domains, accounts, remote accounts. */
-	if ((st = sql_prep(db, "INSERT OR REPLACE INTO object VALUES(?1, ?2, "
-	    "?3, ?4)", "bundle")) == NULL)
+	if ((st = sql_prep(db, "INSERT INTO object VALUES(?1, ?2, ?3, ?4)",
+	    "bundle")) == NULL)
 		goto out_host;
 	{
 		static const char *const dv[] = { "d_backup" };
@@ -1211,6 +1316,7 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 		for (i = 0; i < 3; i++) {
 			memset(&x, 0, sizeof(x));
 			x.st = st;
+			x.ctx = ctx;
 			x.kind = ex[i].kind;
 			x.typed = ex[i].nvars == 2;
 			if (iwm_tool_export(t, ex[i].kind, ex[i].pattern,
@@ -1224,11 +1330,35 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 	sqlite3_finalize(st);
 
 	/* The config path's files. */
-	if ((st = sql_prep(db, "INSERT OR REPLACE INTO file VALUES(?1, ?2, ?3)",
+	if ((st = sql_prep(db, "INSERT OR IGNORE INTO file VALUES(?1, ?2, ?3)",
 	    "bundle")) == NULL)
 		goto out_host;
-	if (walk_config(st, src.confdir, "", &nfiles) == -1)
+	pthread_join(walker, NULL);
+	walking = 0;
+	if (cw.rc == -1) {
+		iwm_seterr("%s", cw.err);
+		fail(IWM_EXIT_IO);
 		goto out_host;
+	}
+	for (i = 0; i < cw.n; i++) {
+		sqlite3_reset(st);
+		bind_text(st, 1, cw.v[i].path);
+		sqlite3_bind_int(st, 2, cw.v[i].mode);
+		sqlite3_bind_blob(st, 3, cw.v[i].data.ptr != NULL ?
+		    cw.v[i].data.ptr : "", (int)cw.v[i].data.len, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sql_fail(db, "bundle");
+			goto out_host;
+		}
+		if (sqlite3_changes(db) != 1)
+			continue;
+		hash_text(ctx, cw.v[i].path);
+		snprintf(num, sizeof(num), "%d", cw.v[i].mode);
+		hash_col(ctx, SQLITE_INTEGER, num, strlen(num));
+		hash_col(ctx, SQLITE_BLOB, cw.v[i].data.ptr,
+		    cw.v[i].data.len);
+		nfiles++;
+	}
 	sqlite3_finalize(st);
 	st = NULL;
 
@@ -1256,9 +1386,12 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 		if (meta_put(db, "files", num) == -1)
 			goto out_host;
 	}
-	if (sql_exec(db, "COMMIT", "bundle") == -1 ||
-	    sql_digest(db, bundle_queries, hex) == -1 ||
-	    meta_put(db, "sha256", hex) == -1)
+	if (hash_queries(db, bundle_meta_query, ctx) == -1)
+		goto out_host;
+	hash_end(ctx, hex);
+	ctx = NULL;
+	if (meta_put(db, "sha256", hex) == -1 ||
+	    sql_exec(db, "COMMIT", "bundle") == -1)
 		goto out_host;
 	if (sqlite3_close(db) != SQLITE_OK) {
 		sql_fail(db, "bundle");
@@ -1280,8 +1413,13 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 		    nobj[0], nobj[1], nobj[2], nfiles);
 	rc = 0;
 out_host:
+	if (walking)
+		pthread_join(walker, NULL);
+	cwalk_free(&cw);
 	free(host);
 out:
+	if (ctx != NULL)
+		hash_end(ctx, hex);
 	if (st != NULL)
 		sqlite3_finalize(st);
 	if (db != NULL) {
@@ -1328,6 +1466,7 @@ bundle_open(const char *dir, struct bundle *b)
 {
 	struct iwm_buf path = { 0 };
 	char hex[65], *fmt = NULL, *sum = NULL, *plat;
+	EVP_MD_CTX *ctx;
 	sqlite3_stmt *st;
 	struct stat sb;
 	int i, s;
@@ -1350,8 +1489,13 @@ bundle_open(const char *dir, struct bundle *b)
 		fail(IWM_EXIT_DATA);
 		goto bad;
 	}
-	if (sql_digest(b->db, bundle_queries, hex) == -1)
+	if ((ctx = hash_start()) == NULL)
 		goto bad;
+	if (hash_queries(b->db, bundle_queries, ctx) == -1) {
+		hash_end(ctx, hex);
+		goto bad;
+	}
+	hash_end(ctx, hex);
 	if (sum == NULL || strcmp(sum, hex) != 0) {
 		iwm_seterr("%s: checksum mismatch: the bundle is damaged",
 		    path.ptr);
@@ -2387,7 +2531,7 @@ verify(struct ctx *c)
 
 		if ((st = sql_prep(c->b.db, "SELECT o.key, o.backup, c.backup "
 		    "FROM object o LEFT JOIN temp.cur c ON c.kind = o.kind AND "
-		    "c.key = o.key WHERE o.kind = ?1 ORDER BY o.key", "compare"))
+		    "c.key = o.key WHERE o.kind = ?1 ORDER BY o.rowid", "compare"))
 		    == NULL)
 			return -1;
 		sqlite3_bind_text(st, 1, kinds[k], -1, SQLITE_STATIC);
@@ -2537,9 +2681,9 @@ iwm_settings_restore(const struct iwm_tool *t, const char *dir,
 		    "SELECT o.key, o.backup, c.backup IS NULL FROM object o "
 		    "LEFT JOIN temp.cur c ON c.kind = o.kind AND c.key = o.key "
 		    "WHERE o.kind = ?1 AND (c.backup IS NULL OR "
-		    "c.backup <> o.backup) ORDER BY o.key" :
+		    "c.backup <> o.backup) ORDER BY o.rowid" :
 		    "SELECT key, backup FROM object WHERE kind = ?1 ORDER BY "
-		    "key", "bundle")) == NULL)
+		    "rowid", "bundle")) == NULL)
 			goto out;
 		sqlite3_bind_text(st, 1, kinds[k], -1, SQLITE_STATIC);
 		if (o->dry_run) {

@@ -41,6 +41,7 @@
  */
 extern const char *iwm_progname;
 void		 iwm_setprogname(const char *argv0);
+void		 iwm_version_opt(int argc, char **argv); /* --version: print, exit 0 */
 void		 iwm_seterr(const char *fmt, ...) IWM_PRINTF(1, 2);
 void		 iwm_seterr_errno(const char *fmt, ...) IWM_PRINTF(1, 2);
 const char	*iwm_err(void);

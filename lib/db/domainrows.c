@@ -957,6 +957,9 @@ dom_cb(void *arg, char **f, size_t nf)
 	return 0;
 }
 
+/* No variables: the key alone (never NULL, memcpy()ed). */
+static const char *const novars[1] = { NULL };
+
 static int
 domain_exists(const struct iwm_tool *t, const char *domain)
 {
@@ -966,7 +969,7 @@ domain_exists(const struct iwm_tool *t, const char *domain)
 		iwm_seterr("'%s' is not a domain name", domain);
 		return fail(IWM_EXIT_USAGE);
 	}
-	if (iwm_tool_export(t, "domain", domain, NULL, 0, dom_cb, &found) ==
+	if (iwm_tool_export(t, "domain", domain, novars, 0, dom_cb, &found) ==
 	    -1) {
 		/* The tool fails on an exact name it does not know. */
 		found = 0;
@@ -1015,6 +1018,18 @@ iwm_domrows_export(const struct iwm_tool *t, const char *domain,
 	}
 	iwm_buf_printf(&b, "); INSERT INTO _iwm_domain VALUES('created', "
 	    "'%lld');", (long long)time(NULL));
+	{
+		/* The mail path, so that paths in rows can follow. */
+		struct conn lc = { IWM_DB_SQLITE, car, NULL, "carrier" };
+		char *mp = iwm_tool_get1(t, "C_System_Storage_Dir_MailPath");
+
+		iwm_buf_adds(&b, "INSERT INTO _iwm_domain VALUES('mailpath', ");
+		c_text(&lc, &b, mp != NULL ? mp : "");
+		iwm_buf_adds(&b, "); INSERT INTO _iwm_domain VALUES('platform', ");
+		c_text(&lc, &b, iwm_db_server_platform(t));
+		iwm_buf_adds(&b, ");");
+		free(mp);
+	}
 	if (iwm_db_sqlite_exec(car, b.ptr, "carrier") == -1)
 		r = fail(IWM_EXIT_IO);
 	for (i = 0; r == 0 && i < rs.n; i++) {
@@ -1068,7 +1083,18 @@ max_cb(void *arg, struct val *v, size_t n)
 	return 0;
 }
 
+/* Paths in rows below the source's mail path go below the target's. */
+struct pathmap {
+	struct iwm_pathcols *pc;
+	char	*from, *to;	/* mail paths; NULL: no mapping */
+	int	 from_win;
+	const char *to_platform;
+};
+
 struct mg {
+	const struct pathmap *pm;
+	int	*ispath;	/* carrier column holds a path */
+	struct iwm_buf *scratch; /* per column, for rewritten values */
 	struct conn *c;
 	struct rels *rs;
 	struct rel *r;
@@ -1105,6 +1131,21 @@ mg_row(void *arg, struct val *v, size_t n)
 	if (n != m->ncar) {
 		iwm_seterr("carrier: %s: row of %zu columns", r->table, n);
 		return fail(IWM_EXIT_DATA);
+	}
+	for (i = 0; m->pm->from != NULL && i < n; i++) {
+		size_t fl = strlen(m->pm->from);
+		struct iwm_buf *sb = &m->scratch[i];
+
+		if (!m->ispath[i] || v[i].t != V_TEXT || v[i].n < fl ||
+		    (m->pm->from_win ? strncasecmp(v[i].p, m->pm->from, fl) :
+		    strncmp(v[i].p, m->pm->from, fl)) != 0)
+			continue;
+		iwm_buf_reset(sb);
+		iwm_buf_adds(sb, m->pm->to);
+		iwm_buf_add(sb, v[i].p + fl, v[i].n - fl);
+		iwm_db_convert_path(sb->ptr, sb->len, m->pm->to_platform);
+		v[i].p = sb->ptr;
+		v[i].n = sb->len;
 	}
 	/* Links to parents follow their new keys. */
 	for (j = 0; j < r->nl; j++) {
@@ -1218,7 +1259,8 @@ rel_owners(struct conn *cc, const char *db, struct rel *r)
 
 static int
 merge_db(const struct iwm_tool *t, struct rels *rs, const char *db,
-    const char *domain, sqlite3 *car, struct iwm_domrows_opts *o)
+    const char *domain, sqlite3 *car, const struct pathmap *pm,
+    struct iwm_domrows_opts *o)
 {
 	const struct iwm_dbinfo *info = iwm_dbinfo_find(db);
 	struct conn c, cc = { IWM_DB_SQLITE, car, NULL, "carrier" };
@@ -1312,7 +1354,13 @@ merge_db(const struct iwm_tool *t, struct rels *rs, const char *db,
 		m.r = rl;
 		m.dry = o->dryrun;
 		m.ncar = ncc;
+		m.pm = pm;
 		m.to = iwm_calloc(ncc + 1, sizeof(*m.to));
+		m.ispath = iwm_calloc(ncc + 1, sizeof(*m.ispath));
+		m.scratch = iwm_calloc(ncc + 1, sizeof(*m.scratch));
+		for (j = 0; j < ncc; j++)
+			m.ispath[j] = pm->pc != NULL &&
+			    iwm_pathcols_match(pm->pc, db, rl->table, ccols[j]);
 		iwm_buf_adds(&m.head, "INSERT INTO ");
 		c_ident(&c, &m.head, rl->table);
 		iwm_buf_adds(&m.head, " (");
@@ -1367,6 +1415,10 @@ merge_db(const struct iwm_tool *t, struct rels *rs, const char *db,
 			    o->dryrun ? "\t(dry run)" : "");
 		o->rows += rl->rows;
 		free(m.to);
+		free(m.ispath);
+		for (j = 0; j < ncc; j++)
+			iwm_buf_free(&m.scratch[j]);
+		free(m.scratch);
 		kmap_free(&m.taken);
 		iwm_buf_free(&m.head);
 		iwm_buf_free(&m.b);
@@ -1430,6 +1482,7 @@ iwm_domrows_merge(const struct iwm_tool *t, const char *carrier,
 {
 	struct rels rs;
 	struct iwm_buf dbs = { 0 };
+	struct pathmap pm;
 	sqlite3 *car;
 	char *fmt, *domain, *p, *e;
 	int r = 0;
@@ -1472,11 +1525,35 @@ iwm_domrows_merge(const struct iwm_tool *t, const char *carrier,
 		r = c_query(&cc, "SELECT DISTINCT db FROM _iwm_domain_tables "
 		    "ORDER BY rowid", db_cb, &dbs);
 	}
+	memset(&pm, 0, sizeof(pm));
+	pm.pc = iwm_pathcols_load();
+	pm.to_platform = iwm_db_server_platform(t);
+	{
+		char *from = meta_get(carrier, "mailpath");
+		char *fplat = meta_get(carrier, "platform");
+		char *to = iwm_tool_get1(t, "C_System_Storage_Dir_MailPath");
+
+		if (from != NULL && *from != '\0' && to != NULL && *to != '\0' &&
+		    strcmp(from, to) != 0) {
+			pm.from = from;
+			pm.to = to;
+			from = to = NULL;
+			pm.from_win = fplat != NULL &&
+			    strcmp(fplat, "windows") == 0;
+		}
+		free(from);
+		free(to);
+		free(fplat);
+	}
 	for (p = dbs.ptr; r == 0 && p != NULL && *p != '\0'; p = e + 1) {
 		e = strchr(p, '\n');
 		*e = '\0';
-		r = merge_db(t, &rs, p, domain, car, o);
+		r = merge_db(t, &rs, p, domain, car, &pm, o);
 	}
+	free(pm.from);
+	free(pm.to);
+	if (pm.pc != NULL)
+		iwm_pathcols_free(pm.pc);
 	sqlite3_close(car);
 	iwm_buf_free(&dbs);
 	rels_free(&rs);

@@ -20,13 +20,13 @@
 
 extern char **environ;
 
-/* Read IWS_INSTALL_DIR="..." from the shell-syntax icewarp.conf. */
+/* Read KEY="..." (IWS_INSTALL_DIR, ...) from the shell-syntax icewarp.conf. */
 static char *
-conf_install_dir(const char *conf)
+conf_value(const char *conf, const char *key)
 {
 	struct iwm_lines l;
 	char *line, *val = NULL;
-	size_t len;
+	size_t len, klen = strlen(key);
 
 	if (iwm_lines_open(&l, conf) == -1)
 		return NULL;
@@ -38,9 +38,9 @@ conf_install_dir(const char *conf)
 			p++;
 		if (strncmp(p, "export ", 7) == 0)
 			p += 7;
-		if (strncmp(p, "IWS_INSTALL_DIR=", 16) != 0)
+		if (strncmp(p, key, klen) != 0 || p[klen] != '=')
 			continue;
-		p += 16;
+		p += klen + 1;
 		n = strlen(p);
 		while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == ' '))
 			n--;
@@ -55,8 +55,23 @@ conf_install_dir(const char *conf)
 	}
 	iwm_lines_close(&l);
 	if (val == NULL)
-		iwm_seterr("%s: no IWS_INSTALL_DIR", conf);
+		iwm_seterr("%s: no %s", conf, key);
 	return val;
+}
+
+static const char *
+conf_path(void)
+{
+	const char *conf = getenv("IWM_ICEWARP_CONF");
+
+	return conf == NULL || *conf == '\0' ? ICEWARP_CONF : conf;
+}
+
+char *
+iwm_icewarp_conf_get(const char *key, const char **conf)
+{
+	*conf = conf_path();
+	return conf_value(*conf, key);
 }
 
 int
@@ -76,15 +91,13 @@ iwm_tool_find(struct iwm_tool *t, const char *opt)
 		t->path = iwm_strdup(opt);
 		return 0;
 	}
-	conf = getenv("IWM_ICEWARP_CONF");
-	if (conf == NULL || *conf == '\0')
-		conf = ICEWARP_CONF;
+	conf = conf_path();
 	if (access(conf, R_OK) == -1) {
 		iwm_seterr("no IceWarp tool found: give --tool PATH or set "
 		    "IWM_TOOL (%s: %s)", conf, strerror(errno));
 		return -1;
 	}
-	if ((dir = conf_install_dir(conf)) == NULL)
+	if ((dir = conf_value(conf, "IWS_INSTALL_DIR")) == NULL)
 		return -1;
 	t->install_dir = dir;
 	t->path = iwm_malloc(strlen(dir) + sizeof("/tool.sh"));
@@ -548,7 +561,8 @@ iwm_tool_export(const struct iwm_tool *t, const char *kind,
 	argv[0] = "export";
 	argv[1] = kind;
 	argv[2] = pattern;
-	memcpy(argv + 3, vars, nvars * sizeof(*argv));
+	if (nvars > 0)
+		memcpy(argv + 3, vars, nvars * sizeof(*argv));
 	rc = iwm_tool_run(t, argv, export_line, &x, NULL);
 	if (rc == 0 && x.csv.pending) {
 		iwm_seterr("%s export %s: output ends inside a quoted value",

@@ -37,6 +37,13 @@ int	 iwm_tool_run(const struct iwm_tool *, const char *const *argv,
  */
 int	 iwm_tool_get_system(const struct iwm_tool *, const char *const *vars,
 	    size_t nvars, char **values);
+/*
+ * KEY's value in the server's icewarp.conf ($IWM_ICEWARP_CONF, else
+ * /etc/icewarp/icewarp.conf; *CONF gets the name read), malloc'd, or
+ * NULL with iwm_err().
+ */
+char	*iwm_icewarp_conf_get(const char *key, const char **conf);
+
 /* Convenience: one variable; returns malloc'd value or NULL. */
 char	*iwm_tool_get1(const struct iwm_tool *, const char *var);
 

@@ -1,5 +1,6 @@
 /* manifest.c: manifest v1 reading, writing, order and scope. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -475,6 +476,17 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 			break;
 		if (strcmp(line, IWM_MANIFEST_END) == 0)
 			r->complete = 1;
+		else if (strcmp(line, IWM_MANIFEST_DELETIONS) == 0) {
+			if (r->deletions || r->complete) {
+				iwm_seterr("%s: a second one, or after %s",
+				    IWM_MANIFEST_DELETIONS, IWM_MANIFEST_END);
+				goto bad;
+			}
+			/* A second sorted run begins. */
+			r->deletions = 1;
+			r->have_prev = 0;
+			iwm_buf_reset(&r->anchor);
+		}
 	}
 	if (r->complete) {
 		iwm_seterr("record after the %s line", IWM_MANIFEST_END);
@@ -593,12 +605,31 @@ add_num(struct iwm_buf *b, uint64_t v)
 }
 
 static _Thread_local struct iwm_buf wbuf;
+static pthread_key_t wbuf_key;
+static pthread_once_t wbuf_once = PTHREAD_ONCE_INIT;
 
 /* Free this thread's record buffer (a thread that ends calls it). */
 void
 iwm_mwrite_free(void)
 {
 	iwm_buf_free(&wbuf);
+}
+
+static void
+wbuf_destroy(void *p)
+{
+	iwm_buf_free(p);
+}
+
+/*
+ * Threads of a pool that write manifests (the agent's listings) end
+ * without calling iwm_mwrite_free: a key destructor frees the buffer
+ * when any thread ends.
+ */
+static void
+wbuf_key_make(void)
+{
+	(void)pthread_key_create(&wbuf_key, wbuf_destroy);
 }
 
 int
@@ -610,6 +641,10 @@ iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
 	long v;
 	int i;
 
+	if (b.ptr == NULL) {
+		pthread_once(&wbuf_once, wbuf_key_make);
+		(void)pthread_setspecific(wbuf_key, &wbuf);
+	}
 	iwm_buf_reset(&b);
 	iwm_buf_grow(&b, 128 + rec->path_len);
 	b.ptr[b.len++] = rec->op;

@@ -20,6 +20,14 @@
  */
 #define IWM_MANIFEST_END "#iwm-end"
 
+/*
+ * In a diff: the deletions (and the replacements that wait for them)
+ * follow this line, sorted among themselves, after every creation and
+ * update (iwm-manifest(5), Order).  The producer streams the creations
+ * and holds only the deletions until its source is known complete.
+ */
+#define IWM_MANIFEST_DELETIONS "#iwm-deletions"
+
 #define IWM_OP_LIST	'.'
 #define IWM_OP_CREATE	'+'
 #define IWM_OP_UPDATE	'~'
@@ -69,6 +77,7 @@ struct iwm_mreader {
 	size_t		 anchor_rootlen;
 	char		 anchor_type;
 	int		 complete;	/* IWM_MANIFEST_END was read */
+	int		 deletions;	/* IWM_MANIFEST_DELETIONS was read */
 	struct iwm_rec	 rec;
 };
 

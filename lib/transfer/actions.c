@@ -64,6 +64,9 @@ static const struct action {
 	{ "restore-preserved", PROG_RESTORE },
 	{ "restore-db", PROG_RESTORE },
 	{ "pathfix", PROG_PATHFIX },
+	{ "domain-prepare", PROG_RESTORE },
+	{ "domain-rows", PROG_RESTORE },
+	{ "domain-finish", PROG_RESTORE },
 };
 
 /* Variables a child keeps; everything else is dropped. */
@@ -548,6 +551,14 @@ build(const struct iwm_serve_opts *o, const struct iwm_serve_root *mig,
 		argpath(v, m, need);
 		arg(v, "--tool");
 		arg(v, o->tool);
+	} else if (strncmp(a->name, "domain-", 7) == 0) {
+		/* iwm domain: the target's half of prepare, cutover, finish. */
+		need = "domain";
+		arg(v, "domain");
+		arg(v, "--tool");
+		arg(v, o->tool);
+		arg(v, a->name + 7);
+		argpath(v, m, need);
 	}
 	/* Absent: the program says so; a way out of the root: never. */
 	if (need != NULL && inside(mig, need) == -1) {

@@ -38,7 +38,8 @@
  * kernel's tick, a FAT volume's 2 s). */
 #define RACY_TICK	2
 
-enum ist { I_PENDING, I_OK, I_SKIP, I_FAIL };
+/* I_LOST: never sent (target lost, cancel): not journalled, not failed. */
+enum ist { I_PENDING, I_OK, I_SKIP, I_FAIL, I_LOST };
 
 struct item {
 	struct item	*next;
@@ -56,6 +57,7 @@ struct item {
 	int		 made_up;	/* a directory without SOURCE */
 	int		 busy;		/* owned by a job: not journalled yet */
 	int		 delta;		/* went as a delta */
+	int		 delmark;	/* first after the input's #iwm-deletions */
 };
 
 enum jkind { J_BATCH, J_PUT, J_SIG, J_DELTA };
@@ -85,6 +87,7 @@ struct job {
 	int		 hashing, hfd, hrc;
 	volatile int	 hstop;
 	struct iwm_buf	 hhex;
+	uint64_t	 inprog;	/* bytes given to curl this attempt */
 	unsigned	 tries;
 	double		 when;		/* retry not before */
 	struct job	*next;		/* retry list */
@@ -125,6 +128,11 @@ struct push {
 	uint64_t	 planned, wire_up, wire_down, nodelete;
 	uint64_t	 batch_max;	/* bytes: the agent's max-body allows */
 	uint64_t	 mismatches;	/* deltas that failed the whole check */
+	uint64_t	 nlost;		/* records of requests given up */
+	uint64_t	 shown;		/* bytes the progress line last showed */
+	int		 delmarked;	/* an item carries delmark */
+	double		 down_since;	/* the target stopped answering; 0 */
+	char		 down_why[128];
 };
 
 static volatile sig_atomic_t sig_stop, sig_pause;
@@ -237,6 +245,13 @@ emit(struct push *p)
 	    !p->head->busy) {
 		struct item *it = p->head;
 
+		/* The journal and --failed keep the input's two runs. */
+		if (it->delmark && !p->dirphase) {
+			fprintf(stdout, "%s\n", IWM_MANIFEST_DELETIONS);
+			if (p->failed != NULL)
+				fprintf(p->failed, "%s\n",
+				    IWM_MANIFEST_DELETIONS);
+		}
 		to_rec(it, &r);
 		switch (it->st) {
 		case I_OK:
@@ -264,6 +279,8 @@ emit(struct push *p)
 			p->vanished++;
 			iwm_warnx("%s: vanished since the scan, skipped",
 			    it->source ? it->source : it->path);
+			break;
+		case I_LOST:
 			break;
 		case I_FAIL:
 			p->nfailed++;
@@ -362,6 +379,7 @@ job_reset_transfer(struct job *j)
 		close(j->fd);
 	j->fd = -1;
 	j->fsent = 0;
+	j->inprog = 0;
 	iwm_rs_delta_free(j->delta);
 	j->delta = NULL;
 }
@@ -653,6 +671,7 @@ rate_allow(struct job *j, size_t want)
 static void
 rate_used(struct job *j, size_t n)
 {
+	j->inprog += n;		/* progress inside a batch or a file */
 	if (j->p->rate > 0)
 		j->p->tokens -= (double)n;
 }
@@ -884,9 +903,16 @@ job_settle(struct push *p, struct job *j)
 {
 	size_t i;
 
+	/*
+	 * What a request given up (the target lost, a cancel, a fatal
+	 * error) did not send is not a failure of its own: the same pass
+	 * run again sends it.  It is counted, not listed.
+	 */
 	for (i = 0; i < j->n; i++) {
-		if (j->items[i]->st == I_PENDING)
-			item_done(j->items[i], I_FAIL, "not sent");
+		if (j->items[i]->st == I_PENDING) {
+			item_done(j->items[i], I_LOST, NULL);
+			p->nlost++;
+		}
 		j->items[i]->busy = 0;
 	}
 	job_free(j);
@@ -939,25 +965,66 @@ transient(CURLcode cc, long http)
 	return http == 500 || http == 502 || http == 503 || http == 504;
 }
 
+/* "5m 0s", "42 s": a duration for a message. */
 static void
-job_retry(struct push *p, struct job *j, const char *why)
+fmt_secs(char *buf, size_t len, double s)
 {
+	unsigned long n = s > 0 ? (unsigned long)(s + 0.5) : 0;
+
+	if (n >= 60)
+		snprintf(buf, len, "%lum %lus", n / 60, n % 60);
+	else
+		snprintf(buf, len, "%lu s", n);
+}
+
+/*
+ * A request that failed for a transient reason is sent again after a
+ * growing delay (0.5 s doubling, at most 30 s).  A lost connection
+ * (the agent or the network down) is retried for --retry-for seconds
+ * from when the target stopped answering, whatever the count: a copy
+ * that runs for days outlives a reboot of the target.  Errors the
+ * agent answered (HTTP 5xx) are retried --retries times.
+ */
+static void
+job_retry(struct push *p, struct job *j, const char *why, int conn)
+{
+	double t = now();
+	unsigned sh;
 	size_t i;
 
-	if (j->tries++ >= p->o->retries) {
-		iwm_warnx("giving up after %u tries: %s", j->tries, why);
-		p->fatal = IWM_EXIT_UNAVAIL;
+	if (conn && p->down_since == 0) {
+		p->down_since = t;
+		snprintf(p->down_why, sizeof(p->down_why), "%s", why);
+		if (p->o->retry_for > 0 && !p->fatal) {
+			char d[32];
+
+			fmt_secs(d, sizeof(d), p->o->retry_for);
+			iwm_warnx("the target stopped answering (%s): "
+			    "retrying for up to %s", why, d);
+		}
+	}
+	if (conn ? t - p->down_since >= p->o->retry_for :
+	    j->tries >= p->o->retries) {
+		if (!p->fatal && !conn)
+			iwm_warnx("giving up after %u tries: %s", j->tries + 1,
+			    why);
+		if (!p->fatal)
+			p->fatal = IWM_EXIT_UNAVAIL;
 		job_settle(p, j);
 		return;
 	}
-	if (p->o->progress || p->o->remote.verbose)
+	j->tries++;
+	if (!conn && (p->o->progress || p->o->remote.verbose))
 		iwm_warnx("retrying (%s)", why);
 	for (i = 0; i < j->n; i++)
 		j->items[i]->st = I_PENDING;
 	if (j->kind == J_DELTA)
 		j->kind = J_SIG;
 	job_reset_transfer(j);
-	j->when = now() + (1 << (j->tries < 5 ? j->tries : 5)) * 0.5;
+	sh = j->tries < 6 ? j->tries : 6;
+	j->when = t + ((1u << sh) * 0.5 < 30 ? (1u << sh) * 0.5 : 30);
+	if (conn && j->when > p->down_since + p->o->retry_for)
+		j->when = p->down_since + p->o->retry_for;
 	j->next = p->retry;
 	p->retry = j;
 }
@@ -983,7 +1050,7 @@ job_done(struct push *p, struct job *j, CURLcode cc)
 	}
 	if (cc == CURLE_ABORTED_BY_CALLBACK && j->kind == J_PUT) {
 		/* The file shrank while it was read: send it again. */
-		job_retry(p, j, "source changed while read");
+		job_retry(p, j, "source changed while read", 0);
 		return;
 	}
 	if (transient(cc, http)) {
@@ -993,8 +1060,16 @@ job_done(struct push *p, struct job *j, CURLcode cc)
 		    curl_easy_strerror(cc) : "agent error");
 		if (cc == CURLE_OK)
 			snprintf(why, sizeof(why), "HTTP %ld", http);
-		job_retry(p, j, why);
+		job_retry(p, j, why, cc != CURLE_OK);
 		return;
+	}
+	/* An answer: the target is back. */
+	if (p->down_since != 0) {
+		char d[32];
+
+		fmt_secs(d, sizeof(d), now() - p->down_since);
+		iwm_warnx("the target answers again after %s", d);
+		p->down_since = 0;
 	}
 	if (cc != CURLE_OK || http == 401) {
 		int rc = iwm_client_fail(cc, http, j->resp.ptr, p->cl.base);
@@ -1217,6 +1292,10 @@ next_job(struct push *p)
 			}
 			if ((it = make_item(p, rec)) == NULL)
 				continue;
+			if (p->mr.deletions && !p->delmarked && !p->dirphase) {
+				it->delmark = 1;
+				p->delmarked = 1;
+			}
 			if (p->ndstack > 0 &&
 			    !inside(p->dstack[p->ndstack - 1], it)) {
 				p->held = it;
@@ -1323,23 +1402,45 @@ fmt_bytes(char *buf, size_t len, double b)
 	snprintf(buf, len, "%.1f %s", b, u);
 }
 
+/*
+ * The progress line: files done, bytes sent so far (the files done and
+ * what the requests in flight have sent of their batch or file), of
+ * the total the diff announces (once it is read whole: percentage and
+ * ETA), and the rate.  Redrawn at most twice a second.
+ */
 static void
 progress(struct push *p, int last)
 {
 	double t = now(), el = t - p->t0, rate;
-	char b1[32], b2[32], eta[32] = "";
+	char b1[32], b2[32], b3[32], total[64] = "", eta[32] = "";
+	uint64_t done = p->fbytes;
+	struct job *j;
 
 	if (!p->o->progress || (!last && t - p->lastprog < 0.5))
 		return;
 	p->lastprog = t;
-	rate = el > 0 ? p->fbytes / el : 0;
-	fmt_bytes(b1, sizeof(b1), (double)p->fbytes);
+	for (j = p->live; j != NULL; j = j->lnext)
+		done += j->bytes > 0 && j->inprog > j->bytes ? j->bytes :
+		    j->inprog;
+	if (done < p->shown)	/* a request done, its files not yet counted */
+		done = p->shown;
+	if (p->planned > 0 && done > p->planned)
+		done = p->planned;
+	p->shown = done;
+	rate = el > 0 ? done / el : 0;
+	fmt_bytes(b1, sizeof(b1), (double)done);
 	fmt_bytes(b2, sizeof(b2), rate);
-	if (p->eof && rate > 0 && p->planned > p->fbytes)
+	fmt_bytes(b3, sizeof(b3), (double)p->planned);
+	if (p->eof && p->planned > 0)
+		snprintf(total, sizeof(total), " of %s (%.0f%%)", b3,
+		    100.0 * (double)done / (double)p->planned);
+	else if (p->planned > 0)
+		snprintf(total, sizeof(total), " of at least %s", b3);
+	if (p->eof && rate > 0 && p->planned > done)
 		snprintf(eta, sizeof(eta), ", ETA %.0f s",
-		    (p->planned - p->fbytes) / rate);
-	fprintf(stderr, "\r%s: %llu files, %s, %s/s%s%s\033[K%s", iwm_progname,
-	    (unsigned long long)p->files, b1, b2, eta,
+		    (p->planned - done) / rate);
+	fprintf(stderr, "\r%s: %llu files, %s%s, %s/s%s%s\033[K%s",
+	    iwm_progname, (unsigned long long)p->files, b1, total, b2, eta,
 	    sig_pause ? " (pausing)" : sig_stop ? " (cancelling)" : "",
 	    last ? "\n" : "");
 }
@@ -1416,6 +1517,7 @@ run(struct push *p)
 			break;
 		}
 		while (!sig_stop && !sig_pause && !p->fatal &&
+		    p->down_since == 0 &&
 		    p->inflight < o->jobs && (j = next_job(p)) != NULL)
 			if (job_start(p, j) != 1)
 				job_settle(p, j);
@@ -1554,13 +1656,25 @@ iwm_push_run(const struct iwm_push_opts *o)
 		    (unsigned long long)p.wire_down,
 		    (unsigned long long)(p.wire_up + p.wire_down),
 		    now() - p.t0);
+	if (p.fatal && p.down_since != 0) {
+		char d[32];
+
+		/* One line for a lost target, not one per record. */
+		fmt_secs(d, sizeof(d), now() - p.down_since);
+		iwm_warnx("the target did not answer for %s (%s): gave up; "
+		    "%llu record(s) in flight not sent, the rest of the input "
+		    "not started; run the same pass again to continue", d,
+		    p.down_why, (unsigned long long)p.nlost);
+	}
 	if (p.fatal)
 		rc = p.fatal;
 	else if (sig_stop) {
-		iwm_warnx("cancelled; run the same pass again to continue");
+		iwm_warnx("cancelled (%llu record(s) in flight not sent); run "
+		    "the same pass again to continue",
+		    (unsigned long long)p.nlost);
 		rc = IWM_EXIT_CANCELLED;
 	} else
-		rc = p.nfailed > 0 ? IWM_EXIT_DIFF : IWM_EXIT_OK;
+		rc = p.nfailed > 0 || p.nlost > 0 ? IWM_EXIT_DIFF : IWM_EXIT_OK;
 out:
 	if (p.failed != NULL && fclose(p.failed) != 0) {
 		iwm_warnx("%s: %s", o->failed, strerror(errno));

@@ -55,12 +55,13 @@ struct serve {
 	struct authjob		*checks, **checks_tail;	/* to check */
 	struct authjob		*waits;		/* failed: answered later */
 	size_t			 nchecks;
+	unsigned		 unrouted;	/* accepted, not yet routed */
 	struct iwm_failtab	*fails;
 };
 
 /* A login being checked or a failure being delayed; its connection is
  * suspended meanwhile, so no worker thread waits for it. */
-enum astate { A_NONE, A_WAIT, A_OK, A_FAIL, A_BLOCKED, A_STOP };
+enum astate { A_NONE, A_WAIT, A_OK, A_FAIL, A_BLOCKED };
 
 struct authjob {
 	struct authjob		*next;
@@ -71,7 +72,7 @@ struct authjob {
 	double			 due;
 };
 
-enum kind { K_NONE, K_PUT, K_BATCH, K_DELTA, K_DONE };
+enum kind { K_NONE, K_PUT, K_BATCH, K_DELTA, K_DRAIN, K_DONE };
 enum bstate { B_LINE, B_DATA, B_SKIP };
 
 struct req {
@@ -126,6 +127,29 @@ logmsg(const char *fmt, ...)
 	/* One write: lines from several threads do not mix. */
 	(void)!write(STDERR_FILENO, b.ptr, b.len);
 	iwm_buf_free(&b);
+}
+
+/*
+ * libmicrohttpd's own messages.  Those of the TLS layer ("received
+ * handshake message out of context" when a client speaks plain HTTP, a
+ * scanner, a client that gives up) are noise at the default level:
+ * only with --verbose.  CLS is the options.
+ */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	const struct iwm_serve_opts *o = cls;
+	char tmp[1024];
+	size_t n;
+
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	n = strlen(tmp);
+	while (n > 0 && (tmp[n - 1] == '\n' || tmp[n - 1] == '.'))
+		tmp[--n] = '\0';
+	if (!o->verbose && (strcasestr(tmp, "handshake") != NULL ||
+	    strstr(tmp, "TLS") != NULL || strcasestr(tmp, "gnutls") != NULL))
+		return;
+	logmsg("%s", tmp);
 }
 
 static enum MHD_Result
@@ -259,9 +283,8 @@ auth_thread(void *arg)
 
 		for (pp = &s->waits; (j = *pp) != NULL; ) {
 			if (j->due <= now || s->astop) {
+				/* (When stopping, failures are answered now.) */
 				*pp = j->next;
-				if (s->astop)
-					j->r->auth = A_STOP;
 				MHD_resume_connection(j->c);
 				authjob_free(j);
 				continue;
@@ -277,12 +300,6 @@ auth_thread(void *arg)
 			if ((s->checks = j->next) == NULL)
 				s->checks_tail = &s->checks;
 			s->nchecks--;
-			if (s->astop) {
-				j->r->auth = A_STOP;
-				MHD_resume_connection(j->c);
-				authjob_free(j);
-				continue;
-			}
 			if ((wait = iwm_fail_wait(s->fails, j->host, now)) > 0) {
 				/* Came in before the address was held back. */
 				j->r->auth = A_BLOCKED;
@@ -297,6 +314,7 @@ auth_thread(void *arg)
 			if (ok) {
 				iwm_fail_clear(s->fails, j->host);
 				j->r->auth = A_OK;
+				s->unrouted++;
 				MHD_resume_connection(j->c);
 				authjob_free(j);
 			} else {
@@ -305,7 +323,7 @@ auth_thread(void *arg)
 			}
 			continue;
 		}
-		if (s->astop && s->waits == NULL)
+		if (s->astop && s->waits == NULL && s->checks == NULL)
 			break;
 		if (next == 0)
 			pthread_cond_wait(&s->acv, &s->amu);
@@ -349,10 +367,18 @@ auth_start(struct serve *s)
 	return 0;
 }
 
-/* Before MHD_stop_daemon: no connection may stay suspended. */
+/*
+ * Before MHD_stop_daemon: no connection may stay suspended.  Logins
+ * already waiting are still checked (a request accepted just before
+ * the signal, e.g. an action, goes on), failures answered at once, and
+ * the accepted requests given up to 5 s to reach their handler; new
+ * logins are answered 503.
+ */
 static void
 auth_stop(struct serve *s)
 {
+	int n;
+
 	if (!s->athread)
 		return;
 	pthread_mutex_lock(&s->amu);
@@ -361,6 +387,25 @@ auth_stop(struct serve *s)
 	pthread_mutex_unlock(&s->amu);
 	pthread_join(s->ath, NULL);
 	s->athread = 0;
+	for (n = 0; n < 500; n++) {
+		pthread_mutex_lock(&s->amu);
+		if (s->unrouted == 0)
+			n = 500;
+		pthread_mutex_unlock(&s->amu);
+		if (n < 500)
+			usleep(10000);
+	}
+}
+
+/* A request the login thread accepted has reached its handler (or
+ * its connection closed first). */
+static void
+auth_routed(struct serve *s)
+{
+	pthread_mutex_lock(&s->amu);
+	if (s->unrouted > 0)
+		s->unrouted--;
+	pthread_mutex_unlock(&s->amu);
 }
 
 static void
@@ -537,8 +582,8 @@ done:
 	return rc;
 }
 
-/* A Content-Length over --max-body: 413 before the body is read. */
-static unsigned
+/* A Content-Length over --max-body: its value, else 0. */
+static uint64_t
 too_long(struct serve *s, struct MHD_Connection *c)
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
@@ -546,7 +591,7 @@ too_long(struct serve *s, struct MHD_Connection *c)
 	uint64_t v;
 
 	return h != NULL && iwm_parse_u64(h, &v) == 0 && v > s->o->max_body ?
-	    413 : 0;
+	    v : 0;
 }
 
 /* "ROOT/PATH" (still %-encoded) into a root and a checked path. */
@@ -1707,6 +1752,29 @@ finish(struct req *r, struct MHD_Connection *c)
 	return reply(c, 200, "ok");
 }
 
+/*
+ * A body over --max-body gets 413.  One at most DRAIN_MAX bytes over
+ * is read and dropped first: answered early, with the connection then
+ * closed, a client still sending may see only a reset.  A larger one
+ * is answered at once.
+ */
+#define DRAIN_MAX	((uint64_t)64 << 20)
+
+static enum MHD_Result
+refuse_body(struct req *r, struct MHD_Connection *c, uint64_t len,
+    const char *what)
+{
+	if (len - r->s->o->max_body <= DRAIN_MAX) {
+		r->kind = K_DRAIN;
+		req_fail(r, 413, "%s larger than the agent accepts (--max-body "
+		    "%llu)", what, (unsigned long long)r->s->o->max_body);
+		return MHD_YES;
+	}
+	r->kind = K_DONE;
+	return reply(c, 413, "%s larger than the agent accepts (--max-body "
+	    "%llu)", what, (unsigned long long)r->s->o->max_body);
+}
+
 /* First call of a request: headers are in, no body yet. */
 static enum MHD_Result
 route(struct serve *s, struct req *r, struct MHD_Connection *c,
@@ -1722,15 +1790,15 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	int isdel = strcmp(method, "DELETE") == 0;
 	const char *rest = NULL;
 	enum { R_FILE, R_DIR, R_SIG, R_DELTA } which = R_FILE;
+	uint64_t blen;
 
 	r->kind = K_DONE;
 	if (strcmp(url, "/v1/info") == 0)
 		return isget ? do_info(s, c) : reply(c, 405, "GET only");
 	if (strcmp(url, "/v1/list") == 0)
 		return isget ? do_list(s, c) : reply(c, 405, "GET only");
-	if ((st = too_long(s, c)) != 0)
-		return reply(c, st, "request body larger than the agent accepts "
-		    "(--max-body %llu)", (unsigned long long)s->o->max_body);
+	if ((blen = too_long(s, c)) != 0)
+		return refuse_body(r, c, blen, "request body");
 	if (strncmp(url, "/v1/action/", 11) == 0)
 		return (enum MHD_Result)iwm_action_request(s->o, s->users, c,
 		    url + 11, method);
@@ -1827,8 +1895,7 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		(void)cache_get(s, r->root, r->path, &sb, &r->basesig);
 	}
 	if (r->want > s->o->max_body && which == R_FILE)
-		return reply(c, 413, "file larger than the agent accepts "
-		    "(--max-body %llu)", (unsigned long long)s->o->max_body);
+		return refuse_body(r, c, r->want, "file");
 	if (strip_suid(r, r->path))
 		r->stripped = 1;
 	iwm_dircache_init(&r->dc, r->root->fd);
@@ -1885,11 +1952,11 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		r->kind = K_DONE;
 		switch (a) {
 		case A_OK:
-			return route(s, r, c, url, method);
+			ret = route(s, r, c, url, method);
+			auth_routed(s);
+			return ret;
 		case A_BLOCKED:
 			return reply_blocked(c, r->retry);
-		case A_STOP:
-			return reply(c, 503, "the agent is stopping");
 		default:
 			return reply(c, 401, "authentication required");
 		}
@@ -1915,6 +1982,8 @@ completed(void *cls, struct MHD_Connection *c, void **ctx,
 
 	if (r == NULL)
 		return;
+	if (r->auth == A_OK)
+		auth_routed(r->s);
 	/* An unfinished upload leaves nothing under its final name. */
 	if (r->fp.fd != -1 || r->fp.dirfd != -1)
 		iwm_fput_abort(&r->fp);
@@ -2060,6 +2129,8 @@ iwm_serve_run(struct iwm_serve_opts *o)
 	    (intptr_t)completed, &s };
 	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_UNESCAPE_CALLBACK,
 	    (intptr_t)no_unescape, NULL };
+	opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_EXTERNAL_LOGGER,
+	    (intptr_t)mhd_log, o };
 	if (!o->insecure_http) {
 		opts[n++] = (struct MHD_OptionItem){
 		    MHD_OPTION_HTTPS_MEM_CERT, 0, cert };

@@ -28,6 +28,29 @@
 
 static atomic_ulong tmpseq;
 
+/*
+ * The owner of what the agent writes (iwm-serve --owner, or the target
+ * server's IWS_PROCESS_USER): set once before serving, then only read.
+ */
+static int	own_set;
+static uid_t	own_uid;
+static gid_t	own_gid;
+
+void
+iwm_fs_set_owner(uid_t uid, gid_t gid)
+{
+	own_uid = uid;
+	own_gid = gid;
+	own_set = 1;
+}
+
+/* Give FD to the owner, before its mode is set (chown clears set-id bits). */
+static int
+own_fd(int fd)
+{
+	return own_set ? fchown(fd, own_uid, own_gid) : 0;
+}
+
 int
 iwm_errno_status(int e)
 {
@@ -89,7 +112,15 @@ iwm_fs_open_root(struct iwm_serve_root *r)
 			char c = *p;
 
 			*p = '\0';
-			if (mkdir(b.ptr, 0755) == -1 && errno != EEXIST) {
+			if (mkdir(b.ptr, 0755) == 0) {
+				if (own_set && c == '\0' &&
+				    chown(b.ptr, own_uid, own_gid) == -1) {
+					iwm_seterr_errno("root %s: chown %s",
+					    r->name, b.ptr);
+					iwm_buf_free(&b);
+					return -1;
+				}
+			} else if (errno != EEXIST) {
 				iwm_seterr_errno("root %s: %s", r->name, b.ptr);
 				iwm_buf_free(&b);
 				return -1;
@@ -186,11 +217,18 @@ mkparents(int rootfd, const char *path, size_t len)
 
 		iwm_buf_reset(&comp);
 		iwm_buf_add(&comp, p, (size_t)(ce - p));
-		if (mkdirat(fd, comp.ptr, 0755) == -1 && errno != EEXIST)
+		int made = mkdirat(fd, comp.ptr, 0755) == 0;
+
+		if (!made && errno != EEXIST)
 			goto fail;
 		if ((nfd = openat2_beneath(fd, comp.ptr, O_RDONLY | O_DIRECTORY,
 		    0)) == -1)
 			goto fail;
+		if (made && own_fd(nfd) == -1) {
+			close(fd);
+			fd = nfd;
+			goto fail;
+		}
 		close(fd);
 		fd = nfd;
 		p = ce + 1;
@@ -337,7 +375,7 @@ iwm_fput_commit(struct iwm_fput *f, unsigned mode, int64_t sec, long nsec,
 
 	ts[0].tv_sec = ts[1].tv_sec = (time_t)sec;
 	ts[0].tv_nsec = ts[1].tv_nsec = nsec;
-	if (fchmod(f->fd, mode & 07777) == -1 ||
+	if (own_fd(f->fd) == -1 || fchmod(f->fd, mode & 07777) == -1 ||
 	    (dosync && fdatasync(f->fd) == -1) ||
 	    futimens(f->fd, ts) == -1)
 		goto fail;
@@ -395,7 +433,7 @@ iwm_fs_mkdir(struct iwm_dircache *c, const char *path, unsigned mode,
 		return -1;
 	ts[0].tv_sec = ts[1].tv_sec = (time_t)sec;
 	ts[0].tv_nsec = ts[1].tv_nsec = nsec;
-	if (fchmod(fd, mode & 07777) == -1 ||
+	if (own_fd(fd) == -1 || fchmod(fd, mode & 07777) == -1 ||
 	    (settime && futimens(fd, ts) == -1)) {
 		int e = errno;
 

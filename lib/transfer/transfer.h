@@ -123,6 +123,8 @@ struct iwm_fput {
 	struct timespec dirtime;	/* the directory's mtime at begin */
 	int	 have_dirtime;
 };
+/* Owner and group of every file and directory written from now on. */
+void	 iwm_fs_set_owner(uid_t, gid_t);
 int	 iwm_fs_open_root(struct iwm_serve_root *);
 int	 iwm_fs_sweep(struct iwm_serve_root *, uint64_t *removed);
 int	 iwm_fs_open(int rootfd, const char *path, int flags);
@@ -245,6 +247,7 @@ struct iwm_push_opts {
 	const char	*rate_file;	/* --rate-file: re-read once a second */
 	uint64_t	 delta_min;
 	unsigned	 retries;
+	unsigned	 retry_for;	/* seconds a lost target is retried */
 	int		 dry_run;
 	int		 do_delete;
 	int		 progress;

@@ -303,7 +303,7 @@ domain_cutover() {
 		    >"$dw/source-disabled.csv.tmp" &&
 		    mv -f "$dw/source-disabled.csv.tmp" "$dw/source-disabled.csv"
 	fi
-	drun "$SRC_TOOL" modify account "*@$D" u_accountdisabled 2 >/dev/null ||
+	drun "$SRC_TOOL" set account "*@$D" u_accountdisabled 2 >/dev/null ||
 	    die 69 "cannot block the accounts of $D on the source"
 	dstate_set source_blocked 1
 	if [ "$D_DRY" -eq 1 ]; then
@@ -358,9 +358,9 @@ domain_finish() {
 		fw=${fw%:*}
 	fi
 	say "== finish: $D switched to the target ($fw)"
-	drun "$SRC_TOOL" modify domain "$D" d_type 3 d_domainvalue "$fw" >/dev/null ||
+	drun "$SRC_TOOL" set domain "$D" d_type 3 d_domainvalue "$fw" >/dev/null ||
 	    die 69 "cannot make $D a backup domain on the source"
-	drun "$SRC_TOOL" modify account "*@$D" u_accountdisabled 2 >/dev/null
+	drun "$SRC_TOOL" set account "*@$D" u_accountdisabled 2 >/dev/null
 	# The target's half.
 	if [ "$D_DRY" -eq 1 ]; then
 		rm -rf "$DMIG/run/dry"

@@ -379,7 +379,7 @@ webcache() {
 	[ "$wc_st" -eq 0 ] ||
 	    die "$wc_st" "exporting the webmail cache failed: $(tail -n 1 "$MIG/run/webcache.out")"
 	if grep -q 'skipped' "$MIG/run/webcache.out"; then
-		log "$STEP" "webmail cache not in a database: it travels with the mailboxes"
+		note "$STEP" "  webmail cache: not in a database here; it travels with the mailboxes"
 		WC_ROWS=-
 		return 0
 	fi

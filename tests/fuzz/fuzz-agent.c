@@ -61,6 +61,8 @@ users(const char *file)
 	EVP_EncodeBlock(b64, h, 32);
 	fprintf(f, "%s\n", b64);
 	fclose(f);
+	if (chmod(file, 0600) == -1)	/* the agent wants it private */
+		abort();
 }
 
 int

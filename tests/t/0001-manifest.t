@@ -99,5 +99,5 @@ exits "an empty file is refused" 65 iwm-diff "$TMP/empty" "$TMP/m1"
 printf '#iwm-manifest 1 scope=Bad\n' >"$TMP/badscope"
 exits "a bad scope is refused" 65 iwm-diff "$TMP/badscope" "$TMP/m1"
 printf '#iwm-manifest 1\n# a comment\n.\tf\t1\t1\t644\tdata\tb\t-\n' >"$TMP/ok"
-exits "comments and whole-second MTIMEs are accepted" 1 iwm-diff "$TMP/ok" "$TMP/m1"
+exits "comments and whole-second MTIMEs are accepted" 1 iwm-diff --exit-code "$TMP/ok" "$TMP/m1"
 done_testing

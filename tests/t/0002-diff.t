@@ -44,7 +44,10 @@ mk "$TMP/tgt" "" \
     "$(rec f 10 100.0 mail zz-outside)"
 
 iwm-diff "$TMP/src" "$TMP/tgt" >"$TMP/out"
-is "exit 1 when they differ" "$?" 1
+is "exit 0 by default when they differ and the records are written" "$?" 0
+exits "--exit-code: exit 1 when they differ" 1 iwm-diff --exit-code "$TMP/src" "$TMP/tgt"
+ok "a pass under set -o pipefail succeeds (dash has no pipefail: bash)" \
+    bash -c 'set -o pipefail; iwm-diff - "$2" <"$1" | cat >/dev/null' - "$TMP/src" "$TMP/tgt"
 ops() { grep -v '^#' "$1" | cut -f1,7 | tr '\t' ' ' | tr '\n' ';'; }
 is "new, changed size, changed mtime (nanoseconds too), window (default 0 s)" "$(ops "$TMP/out")" \
     "~ a.example/changed-mtime;~ a.example/changed-size;+ a.example/new;~ a.example/nsec-only;~ a.example/window;"
@@ -57,7 +60,12 @@ is "--modify-window 2 accepts a 2 s difference" "$(ops "$TMP/out")" \
 
 iwm-diff --delete "$TMP/src" "$TMP/tgt" >"$TMP/out"
 is "--delete: only inside the source's scope" "$(ops "$TMP/out")" \
-    "~ a.example/changed-mtime;~ a.example/changed-size;- a.example/deleted;- a.example/deleted-dir;+ a.example/new;~ a.example/nsec-only;~ a.example/window;"
+    "~ a.example/changed-mtime;~ a.example/changed-size;+ a.example/new;~ a.example/nsec-only;~ a.example/window;- a.example/deleted;- a.example/deleted-dir;"
+ok "--delete: the deletions follow one #iwm-deletions line" sh -c \
+    '[ "$(grep -c "^#iwm-deletions\$" "$1")" = 1 ] &&
+     sed -n "/^#iwm-deletions\$/,\$p" "$1" | grep -v "^#" | cut -f1 | sort -u | grep -qx -- -' - "$TMP/out"
+ok "... and the output is a valid manifest (two sorted runs)" \
+    sh -c 'iwm-diff -a "$1" "$1" >/dev/null' - "$TMP/out"
 ok "deletions carry no SOURCE" grep -q "^-${T}f${T}10${T}100.000000000${T}644${T}mail${T}a.example/deleted${T}-\$" "$TMP/out"
 ok "never another domain" sh -c '! grep -q b.example "$1"' - "$TMP/out"
 ok "never a root that was not scanned" sh -c '! grep -q not-scanned-root "$1"' - "$TMP/out"
@@ -74,12 +82,12 @@ ok "no scope declared: nothing is deleted, and it says so" sh -c \
 mk "$TMP/rootscope" "scope=logs" "$(rec f 1 1.0 logs x)"
 iwm-diff --delete "$TMP/rootscope" "$TMP/tgt" >"$TMP/out"
 is "a root-filtered source deletes only in its root" "$(ops "$TMP/out")" \
-    "- not-scanned-root;+ x;"
+    "+ x;- not-scanned-root;"
 
 mk "$TMP/same" "scope=mail:a.example/" "$(rec f 10 100.0 mail a.example/same)"
 mk "$TMP/same2" "" "$(rec f 10 100.0 mail a.example/same)" "$(rec f 1 1.0 mail b.example/x)"
-exits "exit 0 when equal (out-of-scope extras do not count)" 0 iwm-diff "$TMP/same" "$TMP/same2"
-exits "exit 1 when the target has extra files in scope" 1 iwm-diff "$TMP/same2" "$TMP/same"
+exits "--exit-code: exit 0 when equal (out-of-scope extras do not count)" 0 iwm-diff --exit-code "$TMP/same" "$TMP/same2"
+exits "--exit-code: exit 1 when the target has extra files in scope" 1 iwm-diff --exit-code "$TMP/same2" "$TMP/same"
 
 mk "$TMP/unsorted" "" "$(rec f 1 1.0 mail b)" "$(rec f 1 1.0 mail a)"
 iwm-diff "$TMP/unsorted" "$TMP/same" >/dev/null 2>"$TMP/err"
@@ -139,4 +147,26 @@ printf '.\tf\t1\t1.000000000\t644\tmail\tx\t-\tracy\n' >"$TMP/racy-t"
 mk "$TMP/racy-t2" "" "$(cat "$TMP/racy-t")"
 is "a racy copy is a difference" \
     "$(iwm-diff "$TMP/m-s" "$TMP/racy-t2" | grep -v '^#' | cut -f1,7 | tr '\t\n' ' ;')" "~ x;"
+# --delete streams: the creations come out while the source is still
+# being written (a scan in progress); only the deletions wait for its end.
+mkfifo "$TMP/fifo"
+mk "$TMP/stgt" "" "$(rec f 1 1.0 mail a.example/0gone)"
+{
+	printf '#iwm-manifest 1 scope=mail:a.example/\n'
+	rec f 1 1.0 mail a.example/a; echo
+	rec f 1 1.0 mail a.example/b; echo
+	sleep 3
+	rec f 1 1.0 mail a.example/c; echo
+	echo '#iwm-end'
+} >"$TMP/fifo" &
+feeder=$!
+iwm-diff --delete "$TMP/fifo" "$TMP/stgt" >"$TMP/sout" &
+differ=$!
+sleep 1.5
+is "--delete: creations are out before the source ends" "$(ops "$TMP/sout")" \
+    "+ a.example/a;+ a.example/b;"
+wait "$feeder"
+wait "$differ"
+is "... the deletion follows at the end" "$(ops "$TMP/sout")" \
+    "+ a.example/a;+ a.example/b;+ a.example/c;- a.example/0gone;"
 done_testing

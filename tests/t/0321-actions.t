@@ -47,7 +47,7 @@ action_bg() {
 	    --action "$1" >"$TMP/bg.out" 2>"$TMP/bg.err" &
 	BG=$!
 	ab_n=0
-	while [ ! -s "$TMP/bg.out" ] && [ $ab_n -lt 200 ]; do
+	while [ ! -s "$TMP/bg.out" ] && [ $ab_n -lt 600 ]; do
 		sleep 0.05
 		ab_n=$((ab_n + 1))
 	done
@@ -175,8 +175,7 @@ ok "... its last lines went to the log" grep -q "action restore-db: $mig/db/grou
 rm -f "$TMP/slow"
 exits "the next action runs" 0 action restore-db
 
-# Stopping the agent waits for a running action.  (A fresh agent: one
-# that served a listing leaks a thread-local buffer under SAN=1.)
+# Stopping the agent waits for a running action.
 serve_stop
 serve_start --tool "$TMP/tool.sh"
 touch "$TMP/slow"

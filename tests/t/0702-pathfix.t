@@ -139,6 +139,14 @@ exits "a missing plan: exit 66" 66 iwm-pathfix --apply "$TMP/nope" --tool "$tgt/
 snapshot "$tgt" >"$TMP/t2b"
 ok "... and none of them changed anything" cmp "$TMP/t2" "$TMP/t2b"
 
+# A pre-configured target keeps its archive elsewhere: its own path wins.
+pre=$TMP/pre
+mk "$pre" --target --seed 5 --no-mailboxes
+carry "$src" "$pre"
+exits "apply on a pre-configured target: exit 0" 0 iwm-pathfix --apply "$plan" --tool "$pre/tool.sh"
+is "... the archivist in the target's own archive path" "$(path_of "$pre" archive1@dom1.example)" "$pre/storage/archive/dom1.example/"
+is "... the target's administrator untouched" "$(path_of "$pre" admin@target.local)" "target.local/admin/"
+
 # Windows source (read through --path-map) to a Linux target: the plan
 # needs no target OS.
 win=$TMP/win

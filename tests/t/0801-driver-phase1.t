@@ -22,6 +22,16 @@ is "init made the credentials file 0600" "$(stat -c %a "$TMP/cred")" 600
 exits "init refuses proxy credentials in the URL" 64 \
     iwm_c "$TMP/other.conf" init --target "$URL" \
     --credentials "$TMP/cred" --proxy http://u:p@proxy:3128
+# On a terminal, init asks; the passwords go to files of mode 0600 only.
+if command -v script >/dev/null 2>&1; then
+	printf 'https://127.0.0.1:9\n\nagentuser\nagent-pw\nAB:CD\nhttp://proxy:3128\ny\n\npuser\npx-pw\ny\n\nldap.t\ncn=x\nad-pw\n\n/opt/x/tool.sh\n\n' |
+	    script -qec "sh $TOP/bin/iwm -c $TMP/tty/iwm.conf init" /dev/null >/dev/null 2>&1
+	ok "init on a terminal wrote iwm.conf" grep -q '^PROXY=http://proxy:3128$' "$TMP/tty/iwm.conf"
+	is "the agent's credentials, mode 0600" "$(stat -c %a "$TMP/tty/credentials") $(cat "$TMP/tty/credentials")" "600 agentuser:agent-pw"
+	is "the proxy's, mode 0600" "$(stat -c %a "$TMP/tty/proxy-credentials") $(cat "$TMP/tty/proxy-credentials")" "600 puser:px-pw"
+	ok "the directory credentials as the restore reads them" grep -qx 'password=ad-pw' "$TMP/tty/dircreds"
+	ok "no password in iwm.conf" sh -c '! grep -q "agent-pw\|px-pw\|ad-pw" "$1"' - "$TMP/tty/iwm.conf"
+fi
 # The configuration is read, never run.
 cp "$TMP/iwm.conf" "$TMP/evil.conf"
 printf 'JOBS=$(touch %s/pwned)4\n' "$TMP" >>"$TMP/evil.conf"

@@ -77,14 +77,20 @@ is "no groupware of $D on the target after a dry run" \
     "$(gw_of "$TGT" "o.OWN_Email LIKE '%@$D'")" ""
 is "the source's accounts still open" \
     "$("$SRC/tool.sh" export account "*@$D" u_accountdisabled | grep -c ',2,$')" 0
-# A cutover killed midway (during its database merge or its sync), rerun.
-( iwm_ domain "$D" cutover >/dev/null 2>&1 ) &
-kp=$!
-sleep 1
-kill "$kp" 2>/dev/null
-pkill -P "$kp" 2>/dev/null
-wait "$kp" 2>/dev/null
-rm -rf "$TMP/mig/run/lock"
+# A cutover killed midway, at several points (SIGKILL to the driver and
+# every program it runs, in their own process group), then run again.
+for delay in 0.2 0.5 0.8 1.1; do
+	rm -f "$TMP/pgid"
+	# shellcheck disable=SC2016 # expanded by that sh
+	setsid sh -c 'echo $$ >"$0"; exec "$@"' "$TMP/pgid" \
+	    "${IWM_SH:-sh}" "$TOP/bin/iwm" -c "$TMP/iwm.conf" domain "$D" cutover \
+	    >"$TMP/killed.out" 2>&1 &
+	kp=$!
+	sleep "$delay"
+	[ -s "$TMP/pgid" ] && kill -9 -"$(cat "$TMP/pgid")" 2>/dev/null
+	wait "$kp"
+	echo "# killed after $delay s at: $(tail -n 1 "$TMP/killed.out")"
+done
 ok "cutover" iwm_ domain "$D" cutover
 ok "reports the system content filter naming $D" said "review: content filters"
 is "every source account blocked" \

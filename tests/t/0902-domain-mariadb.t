@@ -84,6 +84,10 @@ wc_rows "$wcs" "f.account_id LIKE '%@$D'" >"$TMP/wc.src"
 wc_rows "$wct" "f.account_id LIKE '%@$D'" >"$TMP/wc.tgt"
 ok "webmail cache rows of $D present" test "$(wc -l <"$TMP/wc.src")" -ge 9
 ok "every webmail cache row of $D on the target, equal" cmp "$TMP/wc.src" "$TMP/wc.tgt"
+my "$wct" -N -B -e "SELECT path FROM folder WHERE account_id LIKE '%@$D'" >"$TMP/wc.paths"
+ok "cache folder paths present" grep -q "/$D/" "$TMP/wc.paths"
+ok "no source path in the target's cache rows" sh -c '! grep -qF "$1/" "$2"' - "$SRC" "$TMP/wc.paths"
+ok "they name the target's mailboxes" sh -c '! grep -vqF "$1/mail/$2/" "$3"' - "$TGT" "$D" "$TMP/wc.paths"
 wc_rows "$wct" "f.account_id NOT LIKE '%@$D'" >"$TMP/wc.other.after"
 ok "the target's other cache rows unchanged" cmp "$TMP/wc.other.before" "$TMP/wc.other.after"
 done_testing

@@ -739,7 +739,9 @@ cmd_menu() {
 	STEP=menu
 	command -v dialog >/dev/null 2>&1 ||
 	    die 69 "menu: dialog is not installed (apt-get install dialog)"
-	[ -t 0 ] && [ -t 1 ] || die 64 "menu: needs a terminal"
+	if [ ! -t 0 ] || [ ! -t 1 ]; then
+		die 64 "menu: needs a terminal"
+	fi
 	M_TMP=$(umask 077 && mktemp -d "${TMPDIR:-/tmp}/iwm-menu.XXXXXX") ||
 	    die 73 "menu: cannot make a private folder"
 	M_OUT=$M_TMP/out

@@ -113,7 +113,8 @@ install: progs
 
 # libFuzzer harnesses (tests/fuzz/fuzz-*.c), built by clang with ASan
 # and UBSan against a library of their own; each runs FUZZ_SECONDS on
-# its corpus tests/fuzz/corpus/NAME (new inputs are added there).
+# its corpus tests/fuzz/corpus/NAME, read only: new inputs go to
+# tests/fuzz/build/new-NAME (merge them in with -merge=1 when worth keeping).
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_DIR      = tests/fuzz
@@ -142,12 +143,14 @@ fuzz-build: $(addprefix $(FUZZ_BUILD)/fuzz-,$(FUZZERS))
 
 fuzz: deps fuzz-build
 	@for f in $(FUZZERS); do \
-		mkdir -p $(FUZZ_DIR)/corpus/$$f $(FUZZ_BUILD)/crash-$$f; \
+		mkdir -p $(FUZZ_DIR)/corpus/$$f $(FUZZ_BUILD)/crash-$$f \
+		    $(FUZZ_BUILD)/new-$$f; \
 		echo "fuzz-$$f: $(FUZZ_SECONDS) s"; \
 		$(FUZZ_BUILD)/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) \
 		    -print_final_stats=1 -max_len=65536 -timeout=20 \
 		    -artifact_prefix=$(FUZZ_BUILD)/crash-$$f/ \
-		    $(FUZZ_DIR)/corpus/$$f 2>$(FUZZ_BUILD)/fuzz-$$f.log; \
+		    $(FUZZ_BUILD)/new-$$f $(FUZZ_DIR)/corpus/$$f \
+		    2>$(FUZZ_BUILD)/fuzz-$$f.log; \
 		rc=$$?; \
 		grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' \
 		    $(FUZZ_BUILD)/fuzz-$$f.log | sed "s/^/fuzz-$$f: /"; \

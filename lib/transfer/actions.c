@@ -38,6 +38,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "http.h"
 #include "transfer.h"
 
 extern char **environ;
@@ -119,24 +120,6 @@ alog(const char *fmt, ...)
 	iwm_buf_free(&b);
 }
 
-static enum MHD_Result
-send_text(struct MHD_Connection *c, unsigned status, struct iwm_buf *b)
-{
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	size_t len = b->len;
-
-	resp = MHD_create_response_from_buffer(len, iwm_buf_steal(b),
-	    MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type",
-	    "text/plain; charset=utf-8");
-	ret = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
 /* An action that could not start: 200, why, and "#iwm-exit CODE". */
 static enum MHD_Result
 not_started(struct MHD_Connection *c, const char *name, const char *why,
@@ -146,78 +129,7 @@ not_started(struct MHD_Connection *c, const char *name, const char *why,
 
 	iwm_buf_printf(&b, "%s: action %s: %s\n#iwm-exit %d\n", iwm_progname,
 	    name, why, code);
-	return send_text(c, 200, &b);
-}
-
-static enum MHD_Result
-areply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-    IWM_PRINTF(3, 4);
-
-static enum MHD_Result
-areply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-{
-	struct iwm_buf b = { 0 };
-	char tmp[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	iwm_buf_printf(&b, "%u %s\n", status, tmp);
-	return send_text(c, status, &b);
-}
-
-/*
- * The user name of the request's Basic credentials, already checked by
- * serve.c; the password is wiped and never kept.
- */
-static int
-request_user(struct MHD_Connection *c, char *user, size_t size)
-{
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_AUTHORIZATION);
-	unsigned char dec[768];
-	char *colon;
-	size_t n;
-	int len, rc = -1;
-
-	if (h == NULL || strncasecmp(h, "Basic ", 6) != 0)
-		return -1;
-	h += 6;
-	while (*h == ' ')
-		h++;
-	n = strlen(h);
-	if (n < 4 || n % 4 != 0 || n / 4 * 3 >= sizeof(dec) ||
-	    (len = EVP_DecodeBlock(dec, (const unsigned char *)h,
-	    (int)n)) < 0)
-		return -1;
-	if (h[n - 1] == '=')
-		len--;
-	if (h[n - 2] == '=')
-		len--;
-	dec[len] = '\0';
-	if ((colon = strchr((char *)dec, ':')) != NULL &&
-	    (size_t)(colon - (char *)dec) < size) {
-		*colon = '\0';
-		memcpy(user, dec, strlen((char *)dec) + 1);
-		rc = iwm_user_valid(user) ? 0 : -1;
-	}
-	OPENSSL_cleanse(dec, sizeof(dec));
-	return rc;
-}
-
-static void
-peer_host(struct MHD_Connection *c, char *host, size_t len)
-{
-	const union MHD_ConnectionInfo *ci;
-
-	snprintf(host, len, "?");
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci != NULL && ci->client_addr != NULL)
-		getnameinfo(ci->client_addr, ci->client_addr->sa_family ==
-		    AF_INET6 ? sizeof(struct sockaddr_in6) :
-		    sizeof(struct sockaddr_in), host, (socklen_t)len, NULL, 0,
-		    NI_NUMERICHOST);
+	return iwm_http_send(c, 200, &b, "text/plain; charset=utf-8");
 }
 
 /* --- the stream ------------------------------------------------------ */
@@ -671,38 +583,46 @@ iwm_action_request(struct iwm_serve_opts *o, struct iwm_users *users,
 	pthread_attr_t pa;
 	pthread_t th;
 	enum MHD_Result ret;
-	char user[72] = "", host[64], since[32];
+	char user[72] = "", host[64], since[32], *u = NULL, *pass = NULL;
 	size_t i;
 	int fd;
 	pid_t pid;
 
 	if ((a = find_action(name)) == NULL)
-		return areply(c, 404, "no such action (see iwm-protocol(7), "
+		return iwm_http_reply(c, 404, "no such action (see iwm-protocol(7), "
 		    "ACTIONS)");
 	if (strcmp(method, "POST") != 0)
-		return areply(c, 405, "POST only");
-	peer_host(c, host, sizeof(host));
-	if (request_user(c, user, sizeof(user)) == -1 ||
-	    !iwm_users_admin(users, user)) {
+		return iwm_http_reply(c, 405, "POST only");
+	iwm_http_peer(c, host, sizeof(host));
+	/* The credentials were checked by serve.c: only the name is kept. */
+	if (iwm_http_basic(c, &u, &pass) == 0) {
+		OPENSSL_cleanse(pass, strlen(pass));
+		if (strlen(u) < sizeof(user))
+			memcpy(user, u, strlen(u) + 1);
+	}
+	free(pass);
+	free(u);
+	if (!iwm_user_valid(user) || !iwm_users_admin(users, user)) {
 		alog("%s: action %s refused: user '%s' has not the admin role",
 		    host, a->name, iwm_user_valid(user) ? user : "?");
-		return areply(c, 403, "action %s needs a user with the admin "
-		    "role (iwm-serve --add-user NAME --role admin)", a->name);
+		return iwm_http_reply(c, 403, "action %s needs a user with the "
+		    "admin role (iwm-serve --add-user NAME --role admin)",
+		    a->name);
 	}
 	if (o->tool == NULL)
-		return areply(c, 503, "actions need an agent started with "
+		return iwm_http_reply(c, 503, "actions need an agent started with "
 		    "--tool (this one serves --root directories only)");
 	for (i = 0; i < o->nroots; i++)
 		if (strcmp(o->roots[i].name, "migration") == 0)
 			mig = &o->roots[i];
 	if (mig == NULL || o->temp_dir == NULL)
-		return areply(c, 503, "actions need the migration root: the "
+		return iwm_http_reply(c, 503, "actions need the migration root: the "
 		    "tool gave no temp path");
 
 	pthread_mutex_lock(&amu);
 	if (draining) {
 		pthread_mutex_unlock(&amu);
-		return areply(c, 503, "the agent is stopping");
+		return iwm_http_reply(c, 503, "the agent is stopping");
 	}
 	if (current_name != NULL) {
 		const char *busy = current_name;
@@ -711,7 +631,7 @@ iwm_action_request(struct iwm_serve_opts *o, struct iwm_users *users,
 		pthread_mutex_unlock(&amu);
 		alog("%s: action %s by %s refused: busy with %s", host,
 		    a->name, user, busy);
-		return areply(c, 409, "busy: %s running since %s", busy,
+		return iwm_http_reply(c, 409, "busy: %s running since %s", busy,
 		    since);
 	}
 	/* Reserved under the lock; released by the runner or below. */

@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "http.h"
 #include "transfer.h"
 #include "walk.h"
 
@@ -153,63 +154,10 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 static enum MHD_Result
-reply_buf(struct MHD_Connection *c, unsigned status, struct iwm_buf *b,
-    const char *ctype)
-{
-	struct MHD_Response *resp;
-	enum MHD_Result ret;
-	size_t len = b->len;
-
-	resp = MHD_create_response_from_buffer(len, iwm_buf_steal(b),
-	    MHD_RESPMEM_MUST_FREE);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", ctype);
-	if (status == 401)
-		MHD_add_response_header(resp, "WWW-Authenticate",
-		    "Basic realm=\"iwm\", charset=\"UTF-8\"");
-	ret = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-    IWM_PRINTF(3, 4);
-
-static enum MHD_Result
-reply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
-{
-	struct iwm_buf b = { 0 };
-	char tmp[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	iwm_buf_printf(&b, "%u %s\n", status, tmp);
-	return reply_buf(c, status, &b, "text/plain; charset=utf-8");
-}
-
-static enum MHD_Result
 reply_errno(struct MHD_Connection *c, int e, const char *what)
 {
-	return reply(c, (unsigned)iwm_errno_status(e), "%s: %s", what,
+	return iwm_http_reply(c, (unsigned)iwm_errno_status(e), "%s: %s", what,
 	    strerror(e));
-}
-
-static void
-peer(struct MHD_Connection *c, char *host, size_t len)
-{
-	const union MHD_ConnectionInfo *ci;
-
-	snprintf(host, len, "?");
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci != NULL && ci->client_addr != NULL)
-		getnameinfo(ci->client_addr, ci->client_addr->sa_family ==
-		    AF_INET6 ? sizeof(struct sockaddr_in6) :
-		    sizeof(struct sockaddr_in), host, (socklen_t)len, NULL, 0,
-		    NI_NUMERICHOST);
 }
 
 static double
@@ -461,45 +409,19 @@ authenticate(struct serve *s, struct MHD_Connection *c, struct req *r,
 {
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
-	unsigned char dec[768];
 	struct authjob *j;
-	char *colon = NULL;
 	double wait;
-	size_t n;
-	int len = -1, cached = 0;
+	int cached = 0;
 
 	if (h == NULL) {
-		*ret = reply(c, 401, "authentication required");
+		*ret = iwm_http_reply(c, 401, "authentication required");
 		return A_NONE;
 	}
 	j = iwm_calloc(1, sizeof(*j));
 	j->c = c;
 	j->r = r;
-	peer(c, j->host, sizeof(j->host));
-	if (strncasecmp(h, "Basic ", 6) == 0) {
-		h += 6;
-		while (*h == ' ')
-			h++;
-		n = strlen(h);
-		if (n > 0 && n % 4 == 0 && n / 4 * 3 < sizeof(dec) &&
-		    (len = EVP_DecodeBlock(dec, (const unsigned char *)h,
-		    (int)n)) >= 0) {
-			if (h[n - 1] == '=')
-				len--;
-			if (h[n - 2] == '=')
-				len--;
-			dec[len] = '\0';
-			if (strlen((char *)dec) != (size_t)len ||
-			    (colon = strchr((char *)dec, ':')) == NULL)
-				len = -1;
-		}
-	}
-	if (len >= 0) {
-		*colon = '\0';
-		j->user = iwm_strdup((char *)dec);
-		j->pass = iwm_strdup(colon + 1);
-	}
-	OPENSSL_cleanse(dec, sizeof(dec));
+	iwm_http_peer(c, j->host, sizeof(j->host));
+	(void)iwm_http_basic(c, &j->user, &j->pass);
 	pthread_mutex_lock(&s->amu);
 	if ((wait = iwm_fail_wait(s->fails, j->host, now_mono())) > 0) {
 		pthread_mutex_unlock(&s->amu);
@@ -517,7 +439,7 @@ authenticate(struct serve *s, struct MHD_Connection *c, struct req *r,
 	if (s->astop || (j->user != NULL && s->nchecks >= AUTH_QUEUE_MAX)) {
 		pthread_mutex_unlock(&s->amu);
 		authjob_free(j);
-		*ret = reply(c, 503, "too many logins being checked; retry "
+		*ret = iwm_http_reply(c, 503, "too many logins being checked; retry "
 		    "later");
 		return A_NONE;
 	}
@@ -701,7 +623,7 @@ do_info(struct serve *s, struct MHD_Connection *c)
 		iwm_escape_buf(&b, r->dir, strlen(r->dir));
 		iwm_buf_addc(&b, '\n');
 	}
-	return reply_buf(c, 200, &b, "text/plain; charset=utf-8");
+	return iwm_http_send(c, 200, &b, "text/plain; charset=utf-8");
 }
 
 /* --- list ---------------------------------------------------------- */
@@ -859,7 +781,7 @@ do_list(struct serve *s, struct MHD_Connection *c)
 	if (iwm_url_unescape(qs, &qlen) == -1 ||
 	    iwm_scope_parse(qs, &sc, &nsc) == -1) {
 		free(qs);
-		return reply(c, 400, "bad scope");
+		return iwm_http_reply(c, 400, "bad scope");
 	}
 	free(qs);
 	qsort(sc, nsc, sizeof(*sc), cmp_scope);
@@ -885,11 +807,11 @@ do_list(struct serve *s, struct MHD_Connection *c)
 			if (strcmp(s->o->roots[k].name, sc[i].root) == 0)
 				r = &s->o->roots[k];
 		if (r == NULL) {
-			ret = reply(c, 404, "no such root: %s", sc[i].root);
+			ret = iwm_http_reply(c, 404, "no such root: %s", sc[i].root);
 			goto out;
 		}
 		if (root_check(r) == -1) {
-			ret = reply(c, 503, "%s", iwm_err());
+			ret = iwm_http_reply(c, 503, "%s", iwm_err());
 			goto out;
 		}
 		e->root = r->name;
@@ -909,7 +831,7 @@ do_list(struct serve *s, struct MHD_Connection *c)
 			e->prefix = iwm_strndup(sc[i].prefix, plen);
 			if (!iwm_path_valid(e->prefix, plen)) {
 				l->n++;
-				ret = reply(c, 400, "bad scope prefix");
+				ret = iwm_http_reply(c, 400, "bad scope prefix");
 				goto out;
 			}
 		}
@@ -944,7 +866,7 @@ do_list(struct serve *s, struct MHD_Connection *c)
 		pthread_attr_destroy(&at);
 		close(pfd[1]);
 		MHD_destroy_response(resp);
-		ret = reply(c, 500, "cannot start the listing");
+		ret = iwm_http_reply(c, 500, "cannot start the listing");
 		goto out;
 	}
 	pthread_attr_destroy(&at);
@@ -1244,14 +1166,14 @@ do_sig(struct serve *s, struct MHD_Connection *c, struct iwm_serve_root *root,
 		return reply_errno(c, errno, "open");
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);
-		return reply(c, 409, "not a regular file");
+		return iwm_http_reply(c, 409, "not a regular file");
 	}
 	if (cache_get(s, root, path, &sb, &sig) == 0)
 		;	/* kept from when the file was written or signed */
 	else if (iwm_rs_signature(fd, (uint64_t)sb.st_size, &sig) == -1) {
 		close(fd);
 		iwm_buf_free(&sig);
-		return reply(c, 500, "%s", iwm_err());
+		return iwm_http_reply(c, 500, "%s", iwm_err());
 	} else if ((uint64_t)sb.st_size >= SIGCACHE_MIN && s->cachefd != -1) {
 		struct stat now;
 
@@ -1738,23 +1660,23 @@ finish(struct req *r, struct MHD_Connection *c)
 		iwm_buf_printf(&b, "#iwm-batch 1 items=%llu\n",
 		    (unsigned long long)r->nitems);
 		iwm_buf_add(&b, r->res.ptr, r->res.len);
-		return reply_buf(c, 200, &b, "text/plain; charset=utf-8");
+		return iwm_http_send(c, 200, &b, "text/plain; charset=utf-8");
 	default:
 		break;
 	}
 	r->kind = K_DONE;
 	if (r->status != 0)
-		return reply(c, r->status, "%s", r->msg.ptr);
+		return iwm_http_reply(c, r->status, "%s", r->msg.ptr);
 	if (fput_reparent(r, r->path) == -1 ||
 	    commit(r, r->root, r->path) == -1)
 		return reply_errno(c, errno, "commit");
 	if (parent_moved(&r->dc))
-		return reply(c, 409, "the file's directory was moved away "
+		return iwm_http_reply(c, 409, "the file's directory was moved away "
 		    "while it was written");
 	cache_written(r, k);
 	if (r->stripped)
-		return reply(c, 200, "ok; setuid/setgid bits removed");
-	return reply(c, 200, "ok");
+		return iwm_http_reply(c, 200, "ok; setuid/setgid bits removed");
+	return iwm_http_reply(c, 200, "ok");
 }
 
 /*
@@ -1776,7 +1698,7 @@ refuse_body(struct req *r, struct MHD_Connection *c, uint64_t len,
 		return MHD_YES;
 	}
 	r->kind = K_DONE;
-	return reply(c, 413, "%s larger than the agent accepts (--max-body "
+	return iwm_http_reply(c, 413, "%s larger than the agent accepts (--max-body "
 	    "%llu)", what, (unsigned long long)r->s->o->max_body);
 }
 
@@ -1799,9 +1721,9 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 
 	r->kind = K_DONE;
 	if (strcmp(url, "/v1/info") == 0)
-		return isget ? do_info(s, c) : reply(c, 405, "GET only");
+		return isget ? do_info(s, c) : iwm_http_reply(c, 405, "GET only");
 	if (strcmp(url, "/v1/list") == 0)
-		return isget ? do_list(s, c) : reply(c, 405, "GET only");
+		return isget ? do_list(s, c) : iwm_http_reply(c, 405, "GET only");
 	if ((blen = too_long(s, c)) != 0)
 		return refuse_body(r, c, blen, "request body");
 	if (strncmp(url, "/v1/action/", 11) == 0)
@@ -1809,7 +1731,7 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		    url + 11, method);
 	if (strcmp(url, "/v1/batch") == 0) {
 		if (!ispost)
-			return reply(c, 405, "POST only");
+			return iwm_http_reply(c, 405, "POST only");
 		r->kind = K_BATCH;
 		iwm_dircache_init(&r->dc, -1);
 		return MHD_YES;
@@ -1823,18 +1745,18 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	else if (strncmp(url, "/v1/delta/", 10) == 0)
 		rest = url + 10, which = R_DELTA;
 	if (rest == NULL)
-		return reply(c, 404, "no such endpoint");
+		return iwm_http_reply(c, 404, "no such endpoint");
 	if ((st = target(s, rest, &r->root, &r->path, &why)) != 0) {
-		ret = reply(c, st, "%s", why.ptr);
+		ret = iwm_http_reply(c, st, "%s", why.ptr);
 		iwm_buf_free(&why);
 		return ret;
 	}
 	if (root_check(r->root) == -1)
-		return reply(c, 503, "%s", iwm_err());
+		return iwm_http_reply(c, 503, "%s", iwm_err());
 	iwm_dircache_init(&dc, r->root->fd);
 	if (which == R_SIG) {
 		if (!isget)
-			return reply(c, 405, "GET only");
+			return iwm_http_reply(c, 405, "GET only");
 		return do_sig(s, c, r->root, r->path);
 	}
 	if (isdel && (which == R_FILE || which == R_DIR)) {
@@ -1847,29 +1769,29 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 
 		iwm_dircache_free(&dc);
 		return rc == -1 ? reply_errno(c, errno, "delete") :
-		    reply(c, 200, "ok");
+		    iwm_http_reply(c, 200, "ok");
 	}
 	if (which == R_DIR) {
 		int rc;
 
 		if (!isput)
-			return reply(c, 405, "PUT or DELETE only");
+			return iwm_http_reply(c, 405, "PUT or DELETE only");
 		if (hdr(c, "X-Iwm-Mode") == NULL || iwm_parse_octal(hdr(c,
 		    "X-Iwm-Mode"), 07777, &r->mode) == -1 ||
 		    (hdr(c, "X-Iwm-Mtime") != NULL && iwm_parse_mtime(hdr(c,
 		    "X-Iwm-Mtime"), &r->sec, &r->nsec) == -1))
-			return reply(c, 400, "X-Iwm-Mode missing or bad, or "
+			return iwm_http_reply(c, 400, "X-Iwm-Mode missing or bad, or "
 			    "X-Iwm-Mtime bad");
 		rc = iwm_fs_mkdir(&dc, r->path, r->mode, r->sec, r->nsec,
 		    hdr(c, "X-Iwm-Mtime") != NULL);
 		iwm_dircache_free(&dc);
 		return rc == -1 ? reply_errno(c, errno, "mkdir") :
-		    reply(c, 200, "ok");
+		    iwm_http_reply(c, 200, "ok");
 	}
 	if ((which == R_FILE && !isput) || (which == R_DELTA && !ispost))
-		return reply(c, 405, "method not allowed");
+		return iwm_http_reply(c, 405, "method not allowed");
 	if (hdr_meta(c, r) == -1 || hdr_u64(c, "X-Iwm-Size", &r->want) == -1)
-		return reply(c, 400, "X-Iwm-Size, X-Iwm-Mtime or X-Iwm-Mode "
+		return iwm_http_reply(c, 400, "X-Iwm-Size, X-Iwm-Mtime or X-Iwm-Mode "
 		    "missing or bad");
 	r->racy = hdr(c, "X-Iwm-Racy") != NULL &&
 	    strcmp(hdr(c, "X-Iwm-Racy"), "1") == 0;
@@ -1882,18 +1804,18 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 
 		if (hdr_u64(c, "X-Iwm-Base-Size", &bsize) == -1 || bm == NULL ||
 		    iwm_parse_mtime(bm, &bsec, &bnsec) == -1)
-			return reply(c, 400, "X-Iwm-Base-Size or "
+			return iwm_http_reply(c, 400, "X-Iwm-Base-Size or "
 			    "X-Iwm-Base-Mtime missing or bad");
 		if ((r->basefd = iwm_fs_open(r->root->fd, r->path,
 		    O_RDONLY | O_NONBLOCK)) == -1)
-			return errno == ENOENT ? reply(c, 409, "base file "
+			return errno == ENOENT ? iwm_http_reply(c, 409, "base file "
 			    "is gone") : reply_errno(c, errno, "open");
 		if (fstat(r->basefd, &sb) == 0 && !S_ISREG(sb.st_mode))
-			return reply(c, 409, "base is not a regular file");
+			return iwm_http_reply(c, 409, "base is not a regular file");
 		if (fstat(r->basefd, &sb) == -1 ||
 		    (uint64_t)sb.st_size != bsize ||
 		    sb.st_mtim.tv_sec != bsec || sb.st_mtim.tv_nsec != bnsec)
-			return reply(c, 409, "base file changed since its "
+			return iwm_http_reply(c, 409, "base file changed since its "
 			    "signature");
 		/* The base's signature, to derive the new file's. */
 		r->basesize = (uint64_t)sb.st_size;
@@ -1963,7 +1885,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		case A_BLOCKED:
 			return reply_blocked(c, r->retry);
 		default:
-			return reply(c, 401, "authentication required");
+			return iwm_http_reply(c, 401, "authentication required");
 		}
 	}
 	if (*size > 0) {

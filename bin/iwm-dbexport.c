@@ -53,30 +53,6 @@ usage(void)
 }
 
 static int
-mkdirs(const char *path)
-{
-	char *p = iwm_strdup(path), *s;
-
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-				iwm_seterr_errno("%s", p);
-				free(p);
-				return -1;
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(p);
-	return 0;
-}
-
-static int
 worse(int a, int b)
 {
 	return b > a ? b : a;
@@ -135,7 +111,7 @@ domain_rows(const char *toolopt, const char *domain, const char *outdir,
 		free(tp);
 	} else
 		iwm_buf_adds(&dir, outdir);
-	if (strchr(domain, '/') != NULL || mkdirs(dir.ptr) == -1) {
+	if (strchr(domain, '/') != NULL || iwm_mkdirs(dir.ptr, 0700) == -1) {
 		if (strchr(domain, '/') != NULL)
 			iwm_warnx("'%s' is not a domain name", domain);
 		else
@@ -315,7 +291,7 @@ main(int argc, char *argv[])
 		dir = iwm_buf_steal(&b);
 	} else
 		dir = iwm_strdup(outdir);
-	if (mkdirs(dir) == -1) {
+	if (iwm_mkdirs(dir, 0700) == -1) {
 		iwm_warn_err();
 		free(dir);
 		iwm_tool_free(&tool);

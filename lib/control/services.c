@@ -363,27 +363,16 @@ iwm_services_default_state(const struct iwm_tool *t)
 int
 iwm_ctl_mkparent(const char *path)
 {
-	char *p = iwm_strdup(path), *s, *slash = strrchr(p, '/');
+	char *p = iwm_strdup(path), *slash = strrchr(p, '/');
 
 	if (slash == NULL || slash == p) {
 		free(p);
 		return 0;
 	}
 	*slash = '\0';
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-				iwm_seterr_errno("%s", p);
-				free(p);
-				return fail(IWM_EXIT_IO);
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
+	if (iwm_mkdirs(p, 0700) == -1) {
+		free(p);
+		return fail(IWM_EXIT_IO);
 	}
 	free(p);
 	return 0;

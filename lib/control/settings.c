@@ -98,25 +98,7 @@ streq(const char *a, const char *b)
 static int
 mkdirs(const char *path, mode_t mode)
 {
-	char *p = iwm_strdup(path), *s;
-
-	for (s = p + 1; ; s++) {
-		if (*s == '/' || *s == '\0') {
-			char c = *s;
-
-			*s = '\0';
-			if (mkdir(p, mode) == -1 && errno != EEXIST) {
-				iwm_seterr_errno("%s", p);
-				free(p);
-				return fail(IWM_EXIT_IO);
-			}
-			*s = c;
-			if (c == '\0')
-				break;
-		}
-	}
-	free(p);
-	return 0;
+	return iwm_mkdirs(path, mode) == -1 ? fail(IWM_EXIT_IO) : 0;
 }
 
 /* Whole file into B; 0, 1 when it does not exist, -1 on error. */

@@ -103,6 +103,8 @@ void	 iwm_lines_close(struct iwm_lines *);
 
 /* data.c: locate a shipped data file (IWM_DATADIR, install dir, tree). */
 char	*iwm_datafile(const char *name);
+/* dirs.c: mkdir -p PATH with MODE for what it makes; -1 with the error */
+int	 iwm_mkdirs(const char *path, mode_t mode);
 /* secret.c: 0 when FILE is private to its owner, else -1 with the chmod to run */
 int	 iwm_secret_file_check(const char *file);
 

@@ -219,6 +219,17 @@ int	 iwm_client_pin_mismatch(void);
  */
 int	 iwm_remote_list(const struct iwm_remote_opts *, const char *scope,
 	    FILE *out);
+/* The same listing with each regular file's content hash in NOTE
+ * (GET /v1/hash, serve_hash.c). */
+int	 iwm_remote_hash(const struct iwm_remote_opts *, const char *scope,
+	    FILE *out);
+/* Content hashes (serve_hash.c): NOTE "sha256:" and 64 hex digits. */
+#define IWM_HASH_PREFIX		"sha256:"
+#define IWM_HASH_NOTE_SIZE	(sizeof(IWM_HASH_PREFIX) - 1 + 64 + 1)
+#define IWM_HASH_UNREADABLE	"unreadable"
+int	 iwm_hash_fd(int fd, char note[IWM_HASH_NOTE_SIZE]);
+const char *iwm_hash_note(int rootfd, const char *path, size_t pathlen,
+	    char note[IWM_HASH_NOTE_SIZE]);
 /* The scope= for --roots LIST and --domain D... (NULL: everything). */
 char	*iwm_remote_scope(const char *roots, char *const *domains, size_t n);
 int	 iwm_remote_info(const struct iwm_remote_opts *, FILE *out);

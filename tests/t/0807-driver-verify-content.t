@@ -7,6 +7,7 @@
 . "$TOP/tests/serve.sh"
 . "$TOP/tests/driver.sh"
 
+# shellcheck disable=SC2119 # no extra simulator options
 drv_setup || { echo "Bail out! setup failed"; exit 1; }
 ok "connect" iwm_ connect
 ok "deps" iwm_ deps --ignore-errors

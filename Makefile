@@ -5,7 +5,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
-PKGS     = libcurl openssl sqlite3 libmicrohttpd libxml-2.0
+PKGS     = libcurl openssl sqlite3 libmicrohttpd libxml-2.0 libb2 libxxhash
 SHELL    = /bin/sh
 
 CFLAGS  ?= -O2 -g

@@ -445,12 +445,12 @@ main(int argc, char *argv[])
 		return IWM_EXIT_UNAVAIL;
 	}
 	if (owner != NULL ? set_owner(owner, "--owner") == -1 :
-	    tool != NULL && owner_from_conf() == -1) {
-		iwm_warn_err();
-		return IWM_EXIT_UNAVAIL;
+	    tool != NULL && owner_from_conf() == -1)
+		rc = IWM_EXIT_UNAVAIL;
+	else {
+		o.tool = tool;	/* actions run only with --tool */
+		rc = iwm_serve_run(&o) == -1 ? IWM_EXIT_UNAVAIL : 0;
 	}
-	o.tool = tool;		/* actions run only with --tool */
-	rc = iwm_serve_run(&o) == -1 ? IWM_EXIT_UNAVAIL : 0;
 	if (rc != 0)
 		iwm_warn_err();
 	for (i = 0; i < o.nroots; i++) {

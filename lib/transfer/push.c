@@ -330,7 +330,8 @@ hash_thread(void *arg)
 {
 	struct job *j = arg;
 
-	j->hrc = iwm_file_sha256(j->hfd, &j->hstop, &j->hhex);
+	j->hrc = iwm_file_check(j->hfd, IWM_CHECK_XXH128, &j->hstop,
+	    &j->hhex);
 	return NULL;
 }
 
@@ -357,7 +358,8 @@ hash_trailer(struct curl_slist **list, void *arg)
 	 * the file goes whole. */
 	if (j->hrc != 0)
 		return CURL_TRAILERFUNC_OK;
-	snprintf(tmp, sizeof(tmp), "X-Iwm-Sha256: %s", j->hhex.ptr);
+	snprintf(tmp, sizeof(tmp), "%s: %s",
+	    iwm_check_trailer(IWM_CHECK_XXH128), j->hhex.ptr);
 	*list = curl_slist_append(*list, tmp);
 	return CURL_TRAILERFUNC_OK;
 }
@@ -883,8 +885,8 @@ delta_start(struct push *p, struct job *j)
 	j->hdrs = curl_slist_append(j->hdrs,
 	    "Content-Type: application/x-librsync-delta");
 	j->hdrs = curl_slist_append(j->hdrs, "Transfer-Encoding: chunked");
-	j->hdrs = curl_slist_append(j->hdrs, "X-Iwm-Check: sha256");
-	j->hdrs = curl_slist_append(j->hdrs, "Trailer: X-Iwm-Sha256");
+	hdr_add(j, "X-Iwm-Check: %s", iwm_check_name(IWM_CHECK_XXH128));
+	hdr_add(j, "Trailer: %s", iwm_check_trailer(IWM_CHECK_XXH128));
 	curl_easy_setopt(j->easy, CURLOPT_TRAILERFUNCTION, hash_trailer);
 	curl_easy_setopt(j->easy, CURLOPT_TRAILERDATA, j);
 	hdr_add(j, "X-Iwm-Base-Size: %llu", (unsigned long long)j->bsize);

@@ -2,7 +2,7 @@
  * rsdelta.c: librsync-format signatures, deltas and patches, streamed
  * through HTTP bodies without temp files.
  *
- * Signatures use BLAKE2 and the block and strong-sum lengths that
+ * Signatures use BLAKE2 (libb2) and the block and strong-sum lengths that
  * rs_sig_args() recommends for the file's size; they are made here, by
  * several threads over ranges of blocks, byte for byte what
  * rs_sig_begin() would write.  Deltas against such a signature are
@@ -19,8 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <blake2.h>
 #include <librsync.h>
 #include <openssl/evp.h>
+#include <xxhash.h>
 
 #include "transfer.h"
 
@@ -95,101 +97,18 @@ get32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-/* --- BLAKE2b (RFC 7693), unkeyed, 32-byte digest, as librsync's ----- */
-
-static const uint64_t b2_iv[8] = {
-	0x6a09e667f3bcc908ULL, 0xbb67ae8584caa73bULL,
-	0x3c6ef372fe94f82bULL, 0xa54ff53a5f1d36f1ULL,
-	0x510e527fade682d1ULL, 0x9b05688c2b3e6c1fULL,
-	0x1f83d9abfb41bd6bULL, 0x5be0cd19137e2179ULL,
-};
-
-static uint64_t
-le64(const unsigned char *p)
-{
-	return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
-	    (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 |
-	    (uint64_t)p[5] << 40 | (uint64_t)p[6] << 48 |
-	    (uint64_t)p[7] << 56;
-}
-
-#define ROTR64(x, n)	(((x) >> (n)) | ((x) << (64 - (n))))
-#define B2G(a, b, c, d, x, y) do {					\
-	a = a + b + (x); d = ROTR64(d ^ a, 32);				\
-	c = c + d; b = ROTR64(b ^ c, 24);				\
-	a = a + b + (y); d = ROTR64(d ^ a, 16);				\
-	c = c + d; b = ROTR64(b ^ c, 63);				\
-} while (0)
-#define B2ROUND(s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11, s12,	\
-    s13, s14, s15) do {							\
-	B2G(v0, v4, v8, v12, m[s0], m[s1]);				\
-	B2G(v1, v5, v9, v13, m[s2], m[s3]);				\
-	B2G(v2, v6, v10, v14, m[s4], m[s5]);				\
-	B2G(v3, v7, v11, v15, m[s6], m[s7]);				\
-	B2G(v0, v5, v10, v15, m[s8], m[s9]);				\
-	B2G(v1, v6, v11, v12, m[s10], m[s11]);				\
-	B2G(v2, v7, v8, v13, m[s12], m[s13]);				\
-	B2G(v3, v4, v9, v14, m[s14], m[s15]);				\
-} while (0)
-
-static void
-b2_compress(uint64_t h[8], const unsigned char *blk, uint64_t t, int last)
-{
-	uint64_t m[16], v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11,
-	    v12, v13, v14, v15;
-	int i;
-
-	for (i = 0; i < 16; i++)
-		m[i] = le64(blk + 8 * i);
-	v0 = h[0]; v1 = h[1]; v2 = h[2]; v3 = h[3];
-	v4 = h[4]; v5 = h[5]; v6 = h[6]; v7 = h[7];
-	v8 = b2_iv[0]; v9 = b2_iv[1]; v10 = b2_iv[2]; v11 = b2_iv[3];
-	v12 = b2_iv[4] ^ t; v13 = b2_iv[5];
-	v14 = last ? ~b2_iv[6] : b2_iv[6]; v15 = b2_iv[7];
-	B2ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-	B2ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
-	B2ROUND(11, 8, 12, 0, 5, 2, 15, 13, 10, 14, 3, 6, 7, 1, 9, 4);
-	B2ROUND(7, 9, 3, 1, 13, 12, 11, 14, 2, 6, 5, 10, 4, 0, 15, 8);
-	B2ROUND(9, 0, 5, 7, 2, 4, 10, 15, 14, 1, 11, 12, 6, 8, 3, 13);
-	B2ROUND(2, 12, 6, 10, 0, 11, 8, 3, 4, 13, 7, 5, 15, 14, 1, 9);
-	B2ROUND(12, 5, 1, 15, 14, 13, 4, 10, 0, 7, 6, 3, 9, 2, 8, 11);
-	B2ROUND(13, 11, 7, 14, 12, 1, 3, 9, 5, 0, 15, 4, 8, 6, 2, 10);
-	B2ROUND(6, 15, 14, 9, 11, 3, 0, 8, 12, 2, 13, 7, 1, 4, 10, 5);
-	B2ROUND(10, 2, 8, 4, 7, 6, 1, 5, 15, 11, 9, 14, 3, 12, 13, 0);
-	B2ROUND(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-	B2ROUND(14, 10, 4, 8, 9, 15, 13, 6, 1, 12, 0, 2, 11, 7, 5, 3);
-	h[0] ^= v0 ^ v8; h[1] ^= v1 ^ v9; h[2] ^= v2 ^ v10;
-	h[3] ^= v3 ^ v11; h[4] ^= v4 ^ v12; h[5] ^= v5 ^ v13;
-	h[6] ^= v6 ^ v14; h[7] ^= v7 ^ v15;
-}
-
-/* The first LEN (<= 32) bytes of BLAKE2b-256 of P[0..N). */
+/*
+ * The strong sum: the first LEN (<= 32) bytes of unkeyed BLAKE2b with a
+ * 32-byte digest (BLAKE2b-256, not a truncated BLAKE2b-512: the digest
+ * length is part of the parameter block), as librsync computes it, from
+ * libb2.
+ */
 static void
 strong_sum(const unsigned char *p, size_t n, unsigned char *out, size_t len)
 {
-	uint64_t h[8];
-	unsigned char last[128], dig[STRONG_MAX];
-	uint64_t t = 0;
-	int i;
+	unsigned char dig[STRONG_MAX];
 
-	memcpy(h, b2_iv, sizeof(h));
-	h[0] ^= 0x01010000ULL ^ STRONG_MAX;
-	while (n > 128) {
-		t += 128;
-		b2_compress(h, p, t, 0);
-		p += 128;
-		n -= 128;
-	}
-	memset(last, 0, sizeof(last));
-	memcpy(last, p, n);
-	b2_compress(h, last, t + n, 1);
-	for (i = 0; i < 4; i++) {
-		uint64_t w = h[i];
-		int k;
-
-		for (k = 0; k < 8; k++)
-			dig[8 * i + k] = (unsigned char)(w >> (8 * k));
-	}
+	blake2b(dig, p, NULL, STRONG_MAX, n, 0);
 	memcpy(out, dig, len);
 }
 
@@ -1036,6 +955,13 @@ struct pcopy {
 	uint64_t	 out, base, len;
 };
 
+/* A whole-file check sum being computed (kind 0: none). */
+struct wsum {
+	int		 kind;
+	EVP_MD_CTX	*md;
+	XXH3_state_t	*xx;
+};
+
 struct iwm_rs_patch {
 	int		 basefd;
 	struct iwm_fput	*out;
@@ -1053,7 +979,7 @@ struct iwm_rs_patch {
 	 * it is written, reading it back behind the writer, so that
 	 * copies stay in the kernel and the hash uses another core.
 	 */
-	EVP_MD_CTX	*md;		/* NULL: no check */
+	struct wsum	 ws;		/* kind 0: no check */
 	pthread_t	 hth;
 	pthread_mutex_t	 hmu;
 	pthread_cond_t	 hcv;
@@ -1357,6 +1283,97 @@ iwm_rs_patch_sig(const struct iwm_rs_patch *p, const char *basesig,
 	return 0;
 }
 
+/*
+ * The whole-file check of a delta: SHA-256 (OpenSSL) or XXH3 128-bit
+ * (libxxhash, as rsync's whole-file checksum), in lowercase hex.  The
+ * check is against accidents (a base changed after its signature), not
+ * against an adversary: the connection is authenticated TLS.
+ */
+static const struct {
+	const char	*name, *trailer;
+} checks[] = {
+	[IWM_CHECK_SHA256] = { "sha256", "X-Iwm-Sha256" },
+	[IWM_CHECK_XXH128] = { "xxh128", "X-Iwm-Xxh128" },
+};
+
+int
+iwm_check_kind(const char *name)
+{
+	int k;
+
+	for (k = IWM_CHECK_SHA256; k <= IWM_CHECK_XXH128; k++)
+		if (name != NULL && strcmp(name, checks[k].name) == 0)
+			return k;
+	return 0;
+}
+
+const char *
+iwm_check_name(int kind)
+{
+	return checks[kind].name;
+}
+
+const char *
+iwm_check_trailer(int kind)
+{
+	return checks[kind].trailer;
+}
+
+static int
+wsum_init(struct wsum *w, int kind)
+{
+	w->kind = kind;
+	w->md = NULL;
+	w->xx = NULL;
+	if (kind == IWM_CHECK_XXH128)
+		return (w->xx = XXH3_createState()) != NULL &&
+		    XXH3_128bits_reset(w->xx) == XXH_OK ? 0 : -1;
+	return (w->md = EVP_MD_CTX_new()) != NULL &&
+	    EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) == 1 ? 0 : -1;
+}
+
+static void
+wsum_update(struct wsum *w, const void *buf, size_t n)
+{
+	if (w->xx != NULL)
+		(void)XXH3_128bits_update(w->xx, buf, n);
+	else
+		(void)EVP_DigestUpdate(w->md, buf, n);
+}
+
+static int
+wsum_final(struct wsum *w, struct iwm_buf *hex)
+{
+	static const char hx[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0, i;
+
+	if (w->xx != NULL) {
+		XXH128_canonical_t c;
+
+		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(w->xx));
+		memcpy(md, c.digest, sizeof(c.digest));
+		len = sizeof(c.digest);
+	} else if (EVP_DigestFinal_ex(w->md, md, &len) != 1)
+		return -1;
+	for (i = 0; i < len; i++) {
+		iwm_buf_add(hex, &hx[md[i] >> 4], 1);
+		iwm_buf_add(hex, &hx[md[i] & 15], 1);
+	}
+	iwm_buf_add(hex, "", 1);
+	hex->len--;
+	return 0;
+}
+
+static void
+wsum_free(struct wsum *w)
+{
+	EVP_MD_CTX_free(w->md);
+	XXH3_freeState(w->xx);
+	w->md = NULL;
+	w->xx = NULL;
+}
+
 static void *
 hash_thread(void *arg)
 {
@@ -1382,7 +1399,7 @@ hash_thread(void *arg)
 			p->herr = 1;
 			break;
 		}
-		EVP_DigestUpdate(p->md, buf, (size_t)n);
+		wsum_update(&p->ws, buf, (size_t)n);
 		p->hashed += n;
 	}
 	pthread_mutex_unlock(&p->hmu);
@@ -1394,7 +1411,7 @@ hash_thread(void *arg)
 static void
 hash_publish(struct iwm_rs_patch *p)
 {
-	if (p->md == NULL)
+	if (p->ws.kind == 0)
 		return;
 	pthread_mutex_lock(&p->hmu);
 	p->hpub = p->written;
@@ -1404,12 +1421,12 @@ hash_publish(struct iwm_rs_patch *p)
 
 /* Hash everything written from now on (before the first feed). */
 void
-iwm_rs_patch_hash(struct iwm_rs_patch *p)
+iwm_rs_patch_hash(struct iwm_rs_patch *p, int kind)
 {
-	if (p->md != NULL || (p->md = EVP_MD_CTX_new()) == NULL)
+	if (p->ws.kind != 0)
 		return;
 	/* The output is open write-only: read it back by its name. */
-	if (EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1 ||
+	if (wsum_init(&p->ws, kind) == -1 ||
 	    (p->hfd = openat(p->out->dirfd, p->out->tmp, O_RDONLY |
 	    O_NOFOLLOW | O_CLOEXEC)) == -1)
 		goto fail;
@@ -1422,8 +1439,8 @@ iwm_rs_patch_hash(struct iwm_rs_patch *p)
 	close(p->hfd);
 	p->hfd = -1;
 fail:
-	EVP_MD_CTX_free(p->md);
-	p->md = NULL;
+	wsum_free(&p->ws);
+	p->ws.kind = 0;
 }
 
 static void
@@ -1443,23 +1460,22 @@ hash_end(struct iwm_rs_patch *p, int stop)
 	p->hfd = -1;
 }
 
-/* 1: the output's SHA-256 is HEX; 0: it is not; -1: not hashed. */
+/* 1: the output's check sum is HEX; 0: it is not; -1: not hashed. */
 int
 iwm_rs_patch_check(struct iwm_rs_patch *p, const char *hex)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
 	struct iwm_buf b = { 0 };
-	unsigned len = 0;
 	int same;
 
-	if (p->md == NULL)
+	if (p->ws.kind == 0)
 		return -1;
 	hash_publish(p);
 	hash_end(p, 0);
 	if (p->herr || p->hashed != p->written ||
-	    EVP_DigestFinal_ex(p->md, md, &len) != 1 || len != IWM_FP_LEN)
+	    wsum_final(&p->ws, &b) == -1) {
+		iwm_buf_free(&b);
 		return -1;
-	iwm_fp_hex(&b, md);
+	}
 	same = strcasecmp(b.ptr, hex) == 0;
 	iwm_buf_free(&b);
 	return same;
@@ -1471,37 +1487,34 @@ iwm_rs_patch_free(struct iwm_rs_patch *p)
 	if (p == NULL)
 		return;
 	hash_end(p, 1);
-	EVP_MD_CTX_free(p->md);
+	wsum_free(&p->ws);
 	free(p->copies);
 	free(p->obuf);
 	free(p);
 }
 
-/* SHA-256 of a whole file (the new file of a delta), in hex. */
+/* The check sum KIND of a whole file (the new file of a delta), in hex. */
 int
-iwm_file_sha256(int fd, const volatile int *stop, struct iwm_buf *hex)
+iwm_file_check(int fd, int kind, const volatile int *stop,
+    struct iwm_buf *hex)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	struct wsum w;
 	char *buf = iwm_malloc(RS_BUFSZ * 4);
 	uint64_t off = 0;
-	unsigned len = 0;
 	ssize_t n = 0;
 	int rc = -1;
 
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	if (wsum_init(&w, kind) == -1)
 		goto out;
 	while (!*stop && (n = preadfull(fd, buf, RS_BUFSZ * 4, off)) > 0) {
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		wsum_update(&w, buf, (size_t)n);
 		off += (uint64_t)n;
 	}
-	if (*stop || n == -1 || EVP_DigestFinal_ex(ctx, md, &len) != 1 ||
-	    len != IWM_FP_LEN)
+	if (*stop || n == -1 || wsum_final(&w, hex) == -1)
 		goto out;
-	iwm_fp_hex(hex, md);
 	rc = 0;
 out:
-	EVP_MD_CTX_free(ctx);
+	wsum_free(&w);
 	free(buf);
 	return rc;
 }

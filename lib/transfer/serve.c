@@ -1713,14 +1713,19 @@ finish(struct req *r, struct MHD_Connection *c)
 			    iwm_rs_patch_written(r->patch),
 			    (unsigned long long)r->want);
 		if (r->status == 0 && hdr(c, "X-Iwm-Check") != NULL) {
-			const char *want = MHD_lookup_connection_value(c,
-			    MHD_FOOTER_KIND, "X-Iwm-Sha256");
+			int kind = iwm_check_kind(hdr(c, "X-Iwm-Check"));
+			const char *want = kind == 0 ? NULL :
+			    MHD_lookup_connection_value(c, MHD_FOOTER_KIND,
+			    iwm_check_trailer(kind));
 			int same = want != NULL ?
 			    iwm_rs_patch_check(r->patch, want) : -1;
 
-			if (same == -1)
-				req_fail(r, 400, "X-Iwm-Sha256 trailer "
-				    "missing");
+			if (kind == 0)
+				req_fail(r, 400, "X-Iwm-Check: unknown "
+				    "(sha256 or xxh128)");
+			else if (same == -1)
+				req_fail(r, 400, "%s trailer missing",
+				    iwm_check_trailer(kind));
 			else if (same == 0) {
 				/* Patched against another base than signed. */
 				req_fail(r, 412, "whole-file check failed: "
@@ -1917,9 +1922,9 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		r->patch = iwm_rs_patch_new(r->basefd, &r->fp);
 		r->kind = K_DELTA;
 		/* The whole-file check: the hash comes as a trailer. */
-		if (hdr(c, "X-Iwm-Check") != NULL &&
-		    strcmp(hdr(c, "X-Iwm-Check"), "sha256") == 0)
-			iwm_rs_patch_hash(r->patch);
+		if (iwm_check_kind(hdr(c, "X-Iwm-Check")) != 0)
+			iwm_rs_patch_hash(r->patch,
+			    iwm_check_kind(hdr(c, "X-Iwm-Check")));
 	} else {
 		r->kind = K_PUT;
 		if (s->cachefd != -1 && r->want >= SIGCACHE_MIN)

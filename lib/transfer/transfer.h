@@ -173,10 +173,17 @@ int	 iwm_rs_patch_feed(struct iwm_rs_patch *, const char *, size_t,
 	    int eof);
 uint64_t iwm_rs_patch_written(const struct iwm_rs_patch *);
 void	 iwm_rs_patch_free(struct iwm_rs_patch *);
-/* The whole-file check: hash the output, compare with the sender's. */
-void	 iwm_rs_patch_hash(struct iwm_rs_patch *);
+/* The whole-file check: hash the output, compare with the sender's.
+ * X-Iwm-Check names the kind, its trailer carries the hex sum. */
+#define IWM_CHECK_SHA256	1
+#define IWM_CHECK_XXH128	2	/* what iwm-push sends */
+int	 iwm_check_kind(const char *);	/* 0: unknown */
+const char *iwm_check_name(int);
+const char *iwm_check_trailer(int);
+void	 iwm_rs_patch_hash(struct iwm_rs_patch *, int kind);
 int	 iwm_rs_patch_check(struct iwm_rs_patch *, const char *hex);
-int	 iwm_file_sha256(int fd, const volatile int *stop, struct iwm_buf *);
+int	 iwm_file_check(int fd, int kind, const volatile int *stop,
+	    struct iwm_buf *);
 /* The patched file's signature, reusing the base's sums; -1: cannot. */
 int	 iwm_rs_patch_sig(const struct iwm_rs_patch *, const char *basesig,
 	    size_t baselen, uint64_t basesize, int newfd, uint64_t newsize,

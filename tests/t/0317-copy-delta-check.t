@@ -1,5 +1,5 @@
 #!/bin/sh
-# Copy correctness, deltas: the client sends the SHA-256 of the whole new
+# Copy correctness, deltas: the client sends a hash (XXH3-128) of the whole new
 # file with each delta and the agent checks the patched file before the
 # rename.  A target file changed between its signature and the patch
 # (keeping its size and mtime, as a write within one clock tick does) is

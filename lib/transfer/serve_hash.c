@@ -2,9 +2,10 @@
  * serve_hash.c: content hashes of regular files, for GET /v1/hash on
  * the agent and iwm-scan --hash on the source, so that iwm verify
  * --content compares two hashed listings and no file crosses the
- * network to be compared.  The hash is SHA-256 (OpenSSL), written in a
- * record's NOTE as "sha256:" and 64 lower-case hex digits
- * (iwm-protocol(7), Hashed listings).
+ * network to be compared.  The hash is XXH3-128 (libxxhash, as the
+ * deltas' whole-file check), written in a record's NOTE as "xxh128:"
+ * and 32 lower-case hex digits of its canonical (big-endian) form
+ * (iwm-protocol(7), GET /v1/hash).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <xxhash.h>
 
 #include "transfer.h"
 
@@ -24,22 +25,21 @@ int
 iwm_hash_fd(int fd, char note[IWM_HASH_NOTE_SIZE])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0, i;
-	EVP_MD_CTX *ctx;
+	const size_t pl = sizeof(IWM_HASH_PREFIX) - 1;
+	XXH128_canonical_t c;
+	XXH3_state_t *st;
 	char *buf;
 	ssize_t n;
+	size_t i;
 	int rc = -1;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL) {
-		iwm_seterr("out of memory (hash)");
+	if ((st = XXH3_createState()) == NULL ||
+	    XXH3_128bits_reset(st) != XXH_OK) {
+		iwm_seterr("XXH3-128 is not available");
+		XXH3_freeState(st);
 		return -1;
 	}
 	buf = iwm_malloc(1 << 16);
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		iwm_seterr("SHA-256 is not available");
-		goto out;
-	}
 	for (;;) {
 		n = read(fd, buf, 1 << 16);
 		if (n == -1 && errno == EINTR)
@@ -50,25 +50,19 @@ iwm_hash_fd(int fd, char note[IWM_HASH_NOTE_SIZE])
 		}
 		if (n == 0)
 			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1) {
-			iwm_seterr("SHA-256 failed");
-			goto out;
-		}
+		(void)XXH3_128bits_update(st, buf, (size_t)n);
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
-		iwm_seterr("SHA-256 failed");
-		goto out;
-	}
-	memcpy(note, IWM_HASH_PREFIX, sizeof(IWM_HASH_PREFIX) - 1);
-	for (i = 0; i < mdlen; i++) {
-		note[sizeof(IWM_HASH_PREFIX) - 1 + 2 * i] = hex[md[i] >> 4];
-		note[sizeof(IWM_HASH_PREFIX) - 1 + 2 * i + 1] = hex[md[i] & 15];
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(st));
+	memcpy(note, IWM_HASH_PREFIX, pl);
+	for (i = 0; i < sizeof(c.digest); i++) {
+		note[pl + 2 * i] = hex[c.digest[i] >> 4];
+		note[pl + 2 * i + 1] = hex[c.digest[i] & 15];
 	}
 	note[IWM_HASH_NOTE_SIZE - 1] = '\0';
 	rc = 0;
 out:
 	free(buf);
-	EVP_MD_CTX_free(ctx);
+	XXH3_freeState(st);
 	return rc;
 }
 

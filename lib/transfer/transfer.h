@@ -230,9 +230,9 @@ int	 iwm_remote_list(const struct iwm_remote_opts *, const char *scope,
  * (GET /v1/hash, serve_hash.c). */
 int	 iwm_remote_hash(const struct iwm_remote_opts *, const char *scope,
 	    FILE *out);
-/* Content hashes (serve_hash.c): NOTE "sha256:" and 64 hex digits. */
-#define IWM_HASH_PREFIX		"sha256:"
-#define IWM_HASH_NOTE_SIZE	(sizeof(IWM_HASH_PREFIX) - 1 + 64 + 1)
+/* Content hashes (serve_hash.c): NOTE "xxh128:" and 32 hex digits. */
+#define IWM_HASH_PREFIX		"xxh128:"
+#define IWM_HASH_NOTE_SIZE	(sizeof(IWM_HASH_PREFIX) - 1 + 32 + 1)
 #define IWM_HASH_UNREADABLE	"unreadable"
 int	 iwm_hash_fd(int fd, char note[IWM_HASH_NOTE_SIZE]);
 const char *iwm_hash_note(int rootfd, const char *path, size_t pathlen,

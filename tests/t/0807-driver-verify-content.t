@@ -1,7 +1,7 @@
 #!/bin/sh
 # iwm verify --content: each side hashes its own files (iwm-scan --hash
-# on the source, the agent's GET /v1/hash on the target) and the driver
-# compares the hashes.  Equal trees pass; a target file changed in
+# on the source, the agent's GET /v1/hash on the target, XXH3-128) and
+# the driver compares the hashes.  Equal trees pass; a target file changed in
 # content with its size and mtime kept is found by --content only.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/serve.sh"
@@ -13,21 +13,33 @@ ok "connect" iwm_ connect
 ok "deps" iwm_ deps --ignore-errors
 ok "copy" iwm_ copy
 
-# The agent's hashed listing: the listing's records, a SHA-256 in NOTE.
+# The agent's hashed listing: the listing's records, an XXH3-128 in NOTE
+# (known values: the empty file, and "abc\n").
+mkdir -p "$TGT/mail/zz-known" "$TMP/known"
+: >"$TGT/mail/zz-known/empty"
+printf 'abc\n' >"$TGT/mail/zz-known/abc"
+cp -p "$TGT/mail/zz-known/empty" "$TGT/mail/zz-known/abc" "$TMP/known/"
 iwm-scan --target "$URL" --credentials "$TMP/cred" --fingerprint "$FP" \
     --roots mail >"$TMP/list.m"
 iwm-scan --target "$URL" --credentials "$TMP/cred" --fingerprint "$FP" \
     --roots mail --hash >"$TMP/hash.m"
+rm -r "$TGT/mail/zz-known"
 is "same records as /v1/list" "$(cut -f1-7 "$TMP/hash.m" | md5sum)" \
     "$(cut -f1-7 "$TMP/list.m" | md5sum)"
-F=dom1.example/user1/inbox/imapindex.dat
-[ -f "$TGT/mail/$F" ] || F=$(cd "$TGT/mail" && find dom1.example -type f -name '*.imap' | sort | head -n 1)
-is "a file's NOTE is its SHA-256" \
-    "$(awk -F '\t' -v p="$F" '$7 == p { print $9 }' "$TMP/hash.m")" \
-    "sha256:$(sha256sum <"$TGT/mail/$F" | cut -d' ' -f1)"
+note() { awk -F '\t' -v p="$2" '$7 == p { print $9 }' "$1"; }
+is "the empty file's NOTE is its XXH3-128" "$(note "$TMP/hash.m" zz-known/empty)" \
+    xxh128:99aa06d3014798d86001c324468d497f
+is "and abc's" "$(note "$TMP/hash.m" zz-known/abc)" \
+    xxh128:158bbebef0c159c99914d27c01087efa
+iwm-scan --root known="$TMP/known" --hash >"$TMP/known.m"
 is "the source hashes the same way (iwm-scan --hash)" \
-    "$(iwm-scan --root mail="$SRC/mail" --hash | awk -F '\t' -v p="$F" '$7 == p { print $9 }')" \
-    "sha256:$(sha256sum <"$SRC/mail/$F" | cut -d' ' -f1)"
+    "$(note "$TMP/known.m" empty) $(note "$TMP/known.m" abc)" \
+    "xxh128:99aa06d3014798d86001c324468d497f xxh128:158bbebef0c159c99914d27c01087efa"
+F=$(cd "$TGT/mail" && find dom1.example -type f -name '*.imap' | sort | head -n 1)
+iwm-scan --tool "$SRC/tool.sh" --roots mail --hash >"$TMP/src.m"
+is "a copied file: the same hash on both sides" "$(note "$TMP/src.m" "$F")" \
+    "$(note "$TMP/hash.m" "$F")"
+ok "a hash, not nothing" sh -c 'case $1 in xxh128:????????????????????????????????) ;; *) exit 1 ;; esac' - "$(note "$TMP/src.m" "$F")"
 ok "no NOTE on directories" sh -c '! awk -F "\t" "\$2 == \"d\" && NF > 8" "$1" | grep -q .' - "$TMP/hash.m"
 
 ok "verify --content: equal trees pass" iwm_ verify --content

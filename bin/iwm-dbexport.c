@@ -22,6 +22,7 @@ usage_to(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: iwm-dbexport [-q] [--tool PATH] [-o DIR] [--only NAME,...] "
 	    "[--since STATE]\n"
+	    "                    [--path-map FROM=TO]...\n"
 	    "       iwm-dbexport [-q] --conn STRING | --conn-file FILE "
 	    "--out FILE [--name NAME]\n"
 	    "                    [--platform windows|unix] [--since STATE]\n"
@@ -32,6 +33,8 @@ usage_to(FILE *fp, int status)
 	    "  -o, --out-dir DIR  where the carriers (or the settings bundle) go\n"
 	    "  --only NAME,...    only these databases\n"
 	    "  --since STATE      webmail cache rows changed since STATE\n"
+	    "  --path-map FROM=TO the source's Windows path FROM is the local\n"
+	    "                     directory TO (repeatable; as in iwm-scan)\n"
 	    "  --conn STRING      one database by its connection string\n"
 	    "  --conn-file FILE   the same, read from FILE (keeps the password\n"
 	    "                     off the command line)\n"
@@ -152,6 +155,7 @@ main(int argc, char *argv[])
 		{ "only", required_argument, NULL, 'O' },
 		{ "out", required_argument, NULL, 'f' },
 		{ "out-dir", required_argument, NULL, 'o' },
+		{ "path-map", required_argument, NULL, 'm' },
 		{ "platform", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "since", required_argument, NULL, 's' },
@@ -165,6 +169,7 @@ main(int argc, char *argv[])
 	char *conn = NULL, *dir = NULL;
 	struct iwm_tool tool;
 	struct iwm_dbspec spec;
+	static struct iwm_pathmaps maps;	/* until exit */
 	int ch, quiet = 0, status = 0, rc, settings = 0;
 	size_t i;
 
@@ -184,6 +189,13 @@ main(int argc, char *argv[])
 		case 'O': only = optarg; break;
 		case 'f': outfile = optarg; break;
 		case 'o': outdir = optarg; break;
+		case 'm':
+			if (iwm_pathmap_add(&maps, optarg) == -1) {
+				iwm_warn_err();
+				usage();
+			}
+			iwm_db_pathmaps = &maps;
+			break;
 		case 'p':
 			if (strcmp(optarg, "windows") != 0 &&
 			    strcmp(optarg, "unix") != 0)

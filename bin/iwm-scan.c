@@ -45,12 +45,12 @@ usage(int status)
 {
 	fprintf(status == 0 ? stdout : stderr,
 	    "usage: %s [-v] [--tool PATH] [--roots LIST] [--domain DOMAIN]...\n"
-	    "\t[--path-map FROM=TO]... [--accounts] [--summary]\n"
-	    "       %s --root NAME=DIR [--root NAME=DIR]...\n"
+	    "\t[--path-map FROM=TO]... [--accounts] [--summary] [--hash]\n"
+	    "       %s --root NAME=DIR [--root NAME=DIR]... [--hash]\n"
 	    "       %s --target URL [--credentials FILE] [--fingerprint SHA256 |"
 	    " --cacert FILE]\n"
 	    "\t[--proxy URL] [--insecure-http] [--roots LIST] [--domain DOMAIN]..."
-	    "\n       %s --version\n", iwm_progname, iwm_progname, iwm_progname,
+	    " [--hash]\n       %s --version\n", iwm_progname, iwm_progname, iwm_progname,
 	    iwm_progname);
 	exit(status);
 }
@@ -226,15 +226,26 @@ prog_unlock(void)
 		pthread_mutex_unlock(&prog.mu);
 }
 
+/* --hash: each regular file's content hash in NOTE (serve_hash.c). */
+static int hashing;
+
 static int
 write_rec(void *arg, const struct iwm_rec *r)
 {
 	struct scan *s = arg;
+	struct iwm_rec hr;
+	char note[IWM_HASH_NOTE_SIZE];
 
 	atomic_fetch_add_explicit(&prog_n, 1, memory_order_relaxed);
 	if (r->type == IWM_TYPE_FILE)
 		atomic_fetch_add_explicit(&prog_b, r->size,
 		    memory_order_relaxed);
+	if (hashing && r->type == IWM_TYPE_FILE) {
+		hr = *r;
+		hr.note = r->source == NULL ? IWM_HASH_UNREADABLE :
+		    iwm_hash_note(-1, r->source, strlen(r->source), note);
+		r = &hr;
+	}
 
 	if (iwm_mwrite_rec(stdout, r) == -1) {
 		s->out_failed = 1;
@@ -469,6 +480,7 @@ main(int argc, char *argv[])
 		{ "root", required_argument, NULL, 'r' },
 		{ "accounts", no_argument, NULL, 'A' },
 		{ "summary", no_argument, NULL, 'S' },
+		{ "hash", no_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		IWM_REMOTE_LONGOPTS,	/* --target: transfer.h */
@@ -553,6 +565,9 @@ main(int argc, char *argv[])
 		case 'S':
 			summary = 1;
 			break;
+		case 'H':
+			hashing = 1;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -577,7 +592,8 @@ main(int argc, char *argv[])
 			usage(IWM_EXIT_USAGE);
 		}
 		sc = iwm_remote_scope(rootlist, domains, ndomains);
-		rc = iwm_remote_list(&remote, sc, stdout);
+		rc = hashing ? iwm_remote_hash(&remote, sc, stdout) :
+		    iwm_remote_list(&remote, sc, stdout);
 		free(sc);
 		for (i = 0; i < ndomains; i++)
 			free(domains[i]);

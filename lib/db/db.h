@@ -85,6 +85,13 @@ int	 iwm_db_webmail_spec(const char *serverxml, struct iwm_dbspec *);
 const char *iwm_db_server_platform(const struct iwm_tool *);
 /* Install directory of the server (for relative SQLite names). */
 char	*iwm_db_server_basedir(const struct iwm_tool *);
+/*
+ * The source's Windows paths read here (--path-map of iwm-dbexport):
+ * iwm_db_server_spec maps SQLite files, the spam folder and the webmail
+ * configuration through it.  NULL: none.
+ */
+struct iwm_pathmaps;
+extern const struct iwm_pathmaps *iwm_db_pathmaps;
 
 /* Export. */
 struct iwm_dbexport_opts {

@@ -69,6 +69,30 @@ dupnz(const char *s)
 	return s != NULL && *s != '\0' ? iwm_strdup(s) : NULL;
 }
 
+const struct iwm_pathmaps *iwm_db_pathmaps;
+
+/*
+ * PATH as a local file name: a Windows path through iwm_db_pathmaps
+ * (without the trailing '/' iwm_path_localize gives directories), any
+ * other path as it is.  NULL with iwm_err() when a Windows path has no
+ * map.
+ */
+static char *
+local_path(const char *path, int dir)
+{
+	char *l;
+	size_t len;
+
+	if (!iwm_path_is_windows(path))
+		return iwm_strdup(path);
+	if ((l = iwm_path_localize(iwm_db_pathmaps, path)) == NULL)
+		return NULL;
+	len = strlen(l);
+	if (!dir && len > 1 && l[len - 1] == '/')
+		l[len - 1] = '\0';
+	return l;
+}
+
 static char *
 anchor(const char *path, const char *basedir)
 {
@@ -444,7 +468,11 @@ iwm_db_server_spec(const struct iwm_tool *t, const struct iwm_dbinfo *info,
 			iwm_buf_printf(&b, "%s/config/", base);
 			free(base);
 		} else {
-			iwm_buf_adds(&b, cfg);
+			char *l = local_path(cfg, 1);
+
+			/* An unmapped Windows path: no server.xml here. */
+			iwm_buf_adds(&b, l != NULL ? l : cfg);
+			free(l);
 			free(cfg);
 			if (b.len > 0 && b.ptr[b.len - 1] != '/' &&
 			    b.ptr[b.len - 1] != '\\')
@@ -476,7 +504,10 @@ iwm_db_server_spec(const struct iwm_tool *t, const struct iwm_dbinfo *info,
 
 		r = 0;
 		if (!empty(spam)) {
-			iwm_buf_adds(&conn, spam);
+			char *l = local_path(spam, 1);
+
+			iwm_buf_adds(&conn, l != NULL ? l : spam);
+			free(l);
 			if (conn.ptr[conn.len - 1] != '/' &&
 			    conn.ptr[conn.len - 1] != '\\')
 				iwm_buf_addc(&conn, '/');
@@ -498,6 +529,21 @@ iwm_db_server_spec(const struct iwm_tool *t, const struct iwm_dbinfo *info,
 		r = iwm_dbspec_parse(s, vals[0], vals[1], vals[2], base,
 		    info->name) == -1 ? -1 : 1;
 		free(base);
+		/* A SQLite file named by a Windows path: mapped here. */
+		if (r == 1 && s->engine == IWM_DB_SQLITE &&
+		    iwm_path_is_windows(s->dbname)) {
+			char *l = local_path(s->dbname, 0);
+
+			if (l == NULL) {
+				iwm_seterr("%s: %s", info->name, iwm_err());
+				iwm_db_status = IWM_EXIT_UNAVAIL;
+				iwm_dbspec_free(s);
+				r = -1;
+			} else {
+				free(s->dbname);
+				s->dbname = l;
+			}
+		}
 	}
 	for (i = 0; i < n; i++) {
 		if (vals[i] != NULL)

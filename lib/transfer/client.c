@@ -303,9 +303,9 @@ simple_get(const struct iwm_remote_opts *o, const char *path,
 	return rc;
 }
 
-int
-iwm_remote_list(const struct iwm_remote_opts *o, const char *scope,
-    FILE *out)
+static int
+remote_list(const struct iwm_remote_opts *o, const char *endpoint,
+    const char *scope, FILE *out)
 {
 	struct listcb lc;
 	struct iwm_buf path = { 0 };
@@ -313,7 +313,7 @@ iwm_remote_list(const struct iwm_remote_opts *o, const char *scope,
 
 	memset(&lc, 0, sizeof(lc));
 	lc.out = out;
-	iwm_buf_adds(&path, "/v1/list");
+	iwm_buf_adds(&path, endpoint);
 	if (scope != NULL) {
 		iwm_buf_adds(&path, "?scope=");
 		iwm_url_escape(&path, scope, strlen(scope));
@@ -323,6 +323,20 @@ iwm_remote_list(const struct iwm_remote_opts *o, const char *scope,
 	iwm_buf_free(&lc.hold);
 	iwm_buf_free(&lc.err);
 	return rc;
+}
+
+int
+iwm_remote_list(const struct iwm_remote_opts *o, const char *scope,
+    FILE *out)
+{
+	return remote_list(o, "/v1/list", scope, out);
+}
+
+int
+iwm_remote_hash(const struct iwm_remote_opts *o, const char *scope,
+    FILE *out)
+{
+	return remote_list(o, "/v1/hash", scope, out);
 }
 
 int

@@ -644,6 +644,7 @@ struct lister {
 	struct lelem	*v;
 	size_t		 n;
 	char		*scope;
+	int		 hash;		/* GET /v1/hash: content in NOTE */
 };
 
 static int
@@ -651,9 +652,17 @@ list_rec(void *arg, const struct iwm_rec *rec)
 {
 	struct lister *l = arg;
 	const char *base = strrchr(rec->path, '/');
+	char note[IWM_HASH_NOTE_SIZE];
 
 	if (iwm_is_tmpname(base ? base + 1 : rec->path))
 		return 0;
+	if (l->hash && rec->type == IWM_TYPE_FILE) {	/* serve_hash.c */
+		struct iwm_rec r = *rec;
+
+		r.note = iwm_hash_note(l->cur->fd, rec->path, rec->path_len,
+		    note);
+		return iwm_mwrite_rec(l->f, &r);
+	}
 	if (rec->type == IWM_TYPE_FILE && iwm_racy_has(l->cur, rec->path,
 	    rec->path_len)) {
 		struct iwm_rec r = *rec;
@@ -755,7 +764,7 @@ cmp_scope(const void *a, const void *b)
 }
 
 static enum MHD_Result
-do_list(struct serve *s, struct MHD_Connection *c)
+do_list(struct serve *s, struct MHD_Connection *c, int hash)
 {
 	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
 	    "scope");
@@ -791,6 +800,7 @@ do_list(struct serve *s, struct MHD_Connection *c)
 	l->tmin = INT64_MIN;
 	l->tmax = INT64_MAX;
 	l->modes = 1;
+	l->hash = hash;
 	for (i = 0; i < nsc; i++) {
 		struct iwm_serve_root *r = NULL;
 		struct lelem *e = &l->v[l->n];
@@ -1723,7 +1733,11 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	if (strcmp(url, "/v1/info") == 0)
 		return isget ? do_info(s, c) : iwm_http_reply(c, 405, "GET only");
 	if (strcmp(url, "/v1/list") == 0)
-		return isget ? do_list(s, c) : iwm_http_reply(c, 405, "GET only");
+		return isget ? do_list(s, c, 0) : iwm_http_reply(c, 405,
+		    "GET only");
+	if (strcmp(url, "/v1/hash") == 0)
+		return isget ? do_list(s, c, 1) : iwm_http_reply(c, 405,
+		    "GET only");
 	if ((blen = too_long(s, c)) != 0)
 		return refuse_body(r, c, blen, "request body");
 	if (strncmp(url, "/v1/action/", 11) == 0)

@@ -226,6 +226,17 @@ int	 iwm_client_pin_mismatch(void);
  */
 int	 iwm_remote_list(const struct iwm_remote_opts *, const char *scope,
 	    FILE *out);
+/* The same listing with each regular file's content hash in NOTE
+ * (GET /v1/hash, serve_hash.c). */
+int	 iwm_remote_hash(const struct iwm_remote_opts *, const char *scope,
+	    FILE *out);
+/* Content hashes (serve_hash.c): NOTE "xxh128:" and 32 hex digits. */
+#define IWM_HASH_PREFIX		"xxh128:"
+#define IWM_HASH_NOTE_SIZE	(sizeof(IWM_HASH_PREFIX) - 1 + 32 + 1)
+#define IWM_HASH_UNREADABLE	"unreadable"
+int	 iwm_hash_fd(int fd, char note[IWM_HASH_NOTE_SIZE]);
+const char *iwm_hash_note(int rootfd, const char *path, size_t pathlen,
+	    char note[IWM_HASH_NOTE_SIZE]);
 /* The scope= for --roots LIST and --domain D... (NULL: everything). */
 char	*iwm_remote_scope(const char *roots, char *const *domains, size_t n);
 int	 iwm_remote_info(const struct iwm_remote_opts *, FILE *out);

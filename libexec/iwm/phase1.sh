@@ -372,7 +372,7 @@ webcache() {
 	src_paths || die 69 "the source's temp path is unknown"
 	wc_first=0
 	[ -f "$MIG/webcache.state" ] || wc_first=1
-	iwm-dbexport -q --only webcache --since "$MIG/webcache.state" \
+	src_run iwm-dbexport -q --only webcache --since "$MIG/webcache.state" \
 	    -o "$IWMIG/db" >"$MIG/run/webcache.out" 2>&1
 	wc_st=$?
 	log_file "$STEP" "$MIG/run/webcache.out"

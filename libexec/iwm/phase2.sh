@@ -58,7 +58,7 @@ fin_run() {
 		iwm-dbexport --settings -o "$IWMIG/settings" >"$MIG/run/fin.out" 2>&1
 		;;
 	db-export)
-		iwm-dbexport -q -o "$IWMIG/db" >"$MIG/run/fin.out" 2>&1
+		src_run iwm-dbexport -q -o "$IWMIG/db" >"$MIG/run/fin.out" 2>&1
 		;;
 	pathfix-plan)
 		src_run iwm-pathfix --plan -o "$IWMIG/pathfix" >"$MIG/run/fin.out" 2>&1

@@ -7,8 +7,10 @@
 # which a copy does not carry), only inside the scope of the source
 # listing (its header's scope=), without the driver's own logs
 # (logs/migration/, written while the listing runs), sorted bytewise.
+# With a second argument 1 (verify --content), a regular file's line
+# ends with its content hash, the NOTE of a hashed listing.
 vf_norm() {
-	awk -F '\t' -v scope="$1" '
+	awk -F '\t' -v scope="$1" -v content="${2:-0}" '
 	BEGIN { n = split(scope, sc, ",") }
 	/^#/ { next }
 	function inscope(root, path,    i, r, p) {
@@ -26,6 +28,7 @@ vf_norm() {
 		if (!inscope($6, $7)) next
 		m = $4; sub(/\..*/, "", m)
 		if ($2 == "d") print $6 "\t" $7 "\td\t-\t-\t" $5
+		else if (content && $2 == "f") print $6 "\t" $7 "\t" $2 "\t" $3 "\t" m "\t" $5 "\t" $9
 		else print $6 "\t" $7 "\t" $2 "\t" $3 "\t" m "\t" $5
 	}' | LC_ALL=C sort
 }
@@ -33,10 +36,19 @@ vf_norm() {
 cmd_verify() {
 	vf_content=0
 	case ${1:-} in
-	--content) die 64 "verify --content is not available in this version: listings and tables only" ;;
+	--content) vf_content=1 ;;
 	'') ;;
-	*) die 64 "verify takes no arguments" ;;
+	*) die 64 "verify takes no arguments but --content" ;;
 	esac
+	[ $# -le 1 ] || die 64 "verify takes no arguments but --content"
+	# --content: each side hashes its own files (iwm-scan --hash, the
+	# agent's GET /v1/hash); only the hashes cross the network.
+	vf_hash=
+	vf_how=
+	if [ "$vf_content" -eq 1 ]; then
+		vf_hash=--hash
+		vf_how=" (contents compared)"
+	fi
 	STEP=verify
 	src_paths || die 69 "the source's temp and log paths are unknown (iwm connect)"
 	mkdir -p "$MIG/run"
@@ -44,15 +56,17 @@ cmd_verify() {
 	finalizing | finalized | started) vf_roots=mail,archive ;;
 	*) vf_roots=mail,archive,logs ;;
 	esac
-	say "== verify: the target against the source (roots $vf_roots)"
-	src_run iwm-scan --roots "$vf_roots" >"$MIG/run/verify.src" 2>"$MIG/run/verify.err"
+	say "== verify: the target against the source (roots $vf_roots${vf_hash:+, contents})"
+	# shellcheck disable=SC2086 # $vf_hash: no option or one
+	src_run iwm-scan $vf_hash --roots "$vf_roots" >"$MIG/run/verify.src" 2>"$MIG/run/verify.err"
 	vf_st=$?
 	[ "$vf_st" -le 1 ] || die "$vf_st" "scanning the source failed: $(tail -n 1 "$MIG/run/verify.err")"
-	remote iwm-scan --roots "$vf_roots" >"$MIG/run/verify.tgt" 2>>"$MIG/run/verify.err" ||
+	# shellcheck disable=SC2086 # $vf_hash: no option or one
+	remote iwm-scan $vf_hash --roots "$vf_roots" >"$MIG/run/verify.tgt" 2>>"$MIG/run/verify.err" ||
 	    die $? "listing the target failed: $(tail -n 1 "$MIG/run/verify.err")"
 	vf_scope=$(sed -n '1s/.*scope=\([^ ]*\).*/\1/p' "$MIG/run/verify.src")
-	vf_norm "$vf_scope" <"$MIG/run/verify.src" >"$MIG/run/verify.a"
-	vf_norm "$vf_scope" <"$MIG/run/verify.tgt" >"$MIG/run/verify.b"
+	vf_norm "$vf_scope" "$vf_content" <"$MIG/run/verify.src" >"$MIG/run/verify.a"
+	vf_norm "$vf_scope" "$vf_content" <"$MIG/run/verify.tgt" >"$MIG/run/verify.b"
 	LC_ALL=C comm -3 "$MIG/run/verify.a" "$MIG/run/verify.b" >"$MIG/run/verify.diff"
 	vf_files=$(grep -c . "$MIG/run/verify.a")
 	# Only on the source / only on the target, each side's line shown.
@@ -68,6 +82,7 @@ cmd_verify() {
 				if (a[4] != b[4]) w = w " size " a[4] "/" b[4]
 				if (a[5] != b[5]) w = w " mtime " a[5] "/" b[5]
 				if (a[6] != b[6]) w = w " mode " a[6] "/" b[6]
+				if (a[7] != b[7]) w = w " content"
 				print "differs\t" k "\t" substr(w, 2)
 				delete t[k]
 			} else
@@ -81,7 +96,7 @@ cmd_verify() {
 		head -n 50 "$MIG/run/verify.report" | sed 's/^/    /'
 		cp "$MIG/run/verify.report" "$MIG/verify.report"
 	fi
-	log verify "files: $vf_files records compared, $vf_nd differ"
+	log verify "files: $vf_files records compared$vf_how, $vf_nd differ"
 	# The databases: iwm-restore db --verify where the target's tool runs.
 	# The accounts database is compared account by account instead: the
 	# target keeps its own administrator and domain on top of the
@@ -127,11 +142,11 @@ cmd_verify() {
 		vf_tables=", tables not compared from here (on the target: iwm-restore db --verify <temp>/iw_migration/db)"
 	fi
 	if [ "$vf_nd" -eq 0 ] && [ "$vf_tbad" -eq 0 ]; then
-		note verify "verify: equal: $vf_files files and directories$vf_tables"
+		note verify "verify: equal: $vf_files files and directories$vf_how$vf_tables"
 		return 0
 	fi
 	vf_list=
 	[ "$vf_nd" -eq 0 ] || vf_list=" (list: $MIG/verify.report)"
-	note verify "verify: DIFFERENT: $vf_nd of $vf_files files and directories differ$vf_tables$vf_list"
+	note verify "verify: DIFFERENT: $vf_nd of $vf_files files and directories differ$vf_how$vf_tables$vf_list"
 	return 1
 }

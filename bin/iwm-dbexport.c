@@ -49,6 +49,29 @@ usage_to(FILE *fp, int status)
 	exit(status);
 }
 
+/*
+ * The server's <TempPath>/iw_migration/ into B, where the exports go by
+ * default; -1 (said) when the temp path is not usable on this host.
+ */
+static int
+temp_migration(struct iwm_tool *tool, struct iwm_buf *b)
+{
+	char *tp = iwm_tool_get1(tool, "C_System_Storage_Dir_TempPath");
+
+	if (tp == NULL || *tp == '\0' || iwm_path_is_windows(tp)) {
+		iwm_warnx("cannot use the server's temp path '%s' here: "
+		    "give -o DIR", tp != NULL ? tp : "");
+		free(tp);
+		return -1;
+	}
+	iwm_buf_adds(b, tp);
+	if (b->ptr[b->len - 1] != '/')
+		iwm_buf_addc(b, '/');
+	iwm_buf_adds(b, "iw_migration/");
+	free(tp);
+	return 0;
+}
+
 static void
 usage(void)
 {
@@ -98,20 +121,11 @@ domain_rows(const char *toolopt, const char *domain, const char *outdir,
 		return IWM_EXIT_UNAVAIL;
 	}
 	if (outdir == NULL) {
-		char *tp = iwm_tool_get1(&tool, "C_System_Storage_Dir_TempPath");
-
-		if (tp == NULL || *tp == '\0' || iwm_path_is_windows(tp)) {
-			iwm_warnx("cannot use the server's temp path '%s' here: "
-			    "give -o DIR", tp != NULL ? tp : "");
-			free(tp);
+		if (temp_migration(&tool, &dir) == -1) {
 			iwm_tool_free(&tool);
 			return IWM_EXIT_USAGE;
 		}
-		iwm_buf_adds(&dir, tp);
-		if (dir.ptr[dir.len - 1] != '/')
-			iwm_buf_addc(&dir, '/');
-		iwm_buf_printf(&dir, "iw_migration/domain/%s", domain);
-		free(tp);
+		iwm_buf_printf(&dir, "domain/%s", domain);
 	} else
 		iwm_buf_adds(&dir, outdir);
 	if (strchr(domain, '/') != NULL || iwm_mkdirs(dir.ptr, 0700) == -1) {
@@ -285,21 +299,13 @@ main(int argc, char *argv[])
 	if (platform == NULL)
 		platform = iwm_db_server_platform(&tool);
 	if (outdir == NULL) {
-		char *tp = iwm_tool_get1(&tool, "C_System_Storage_Dir_TempPath");
 		struct iwm_buf b = { 0 };
 
-		if (tp == NULL || *tp == '\0' || iwm_path_is_windows(tp)) {
-			iwm_warnx("cannot use the server's temp path '%s' here: "
-			    "give -o DIR", tp != NULL ? tp : "");
-			free(tp);
+		if (temp_migration(&tool, &b) == -1) {
 			iwm_tool_free(&tool);
 			return IWM_EXIT_USAGE;
 		}
-		iwm_buf_adds(&b, tp);
-		if (b.ptr[b.len - 1] != '/')
-			iwm_buf_addc(&b, '/');
-		iwm_buf_adds(&b, "iw_migration/db");
-		free(tp);
+		iwm_buf_adds(&b, "db");
 		dir = iwm_buf_steal(&b);
 	} else
 		dir = iwm_strdup(outdir);

@@ -133,20 +133,6 @@ since(const struct timespec *t0)
 }
 
 static void
-prog_bytes(char *buf, size_t len, double b)
-{
-	const char *u = "B";
-
-	if (b >= 1e9)
-		b /= 1e9, u = "GB";
-	else if (b >= 1e6)
-		b /= 1e6, u = "MB";
-	else if (b >= 1e3)
-		b /= 1e3, u = "kB";
-	snprintf(buf, len, "%.1f %s", b, u);
-}
-
-static void
 prog_draw(int last)
 {
 	uint64_t n = atomic_load_explicit(&prog_n, memory_order_relaxed);
@@ -154,8 +140,8 @@ prog_draw(int last)
 	double el = since(&prog.t0);
 	char bs[32], rs[32];
 
-	prog_bytes(bs, sizeof(bs), (double)b);
-	prog_bytes(rs, sizeof(rs), el > 0 ? (double)b / el : 0);
+	iwm_fmt_bytes(bs, sizeof(bs), (double)b);
+	iwm_fmt_bytes(rs, sizeof(rs), el > 0 ? (double)b / el : 0);
 	fprintf(stderr, "\r%s: %llu entries, %s listed, %.0f entries/s, "
 	    "%s/s\033[K%s", iwm_progname, (unsigned long long)n, bs,
 	    el > 0 ? (double)n / el : 0, rs, last ? "\n" : "");

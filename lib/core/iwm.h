@@ -77,6 +77,8 @@ int	 iwm_parse_u64(const char *, uint64_t *);	/* decimal */
 int	 iwm_parse_int(const char *, long min, long max, long *);
 int	 iwm_parse_size(const char *, uint64_t *);	/* 10, 4K, 2M, 1G, 1T */
 int	 iwm_parse_octal(const char *, unsigned max, unsigned *);
+/* "12.3 MB" into BUF, for progress lines (powers of 1000) */
+void	 iwm_fmt_bytes(char *buf, size_t len, double b);
 char	*iwm_fmt_u64(char *end, uint64_t);	/* writes backwards, returns start */
 
 /*

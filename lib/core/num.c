@@ -1,6 +1,7 @@
 /* num.c: checked number parsing and fast formatting. */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,4 +134,19 @@ iwm_fmt_u64(char *end, uint64_t v)
 		v /= 10;
 	} while (v != 0);
 	return p;
+}
+
+/* A byte count for progress lines: "12.3 MB" (powers of 1000). */
+void
+iwm_fmt_bytes(char *buf, size_t len, double b)
+{
+	const char *u = "B";
+
+	if (b >= 1e9)
+		b /= 1e9, u = "GB";
+	else if (b >= 1e6)
+		b /= 1e6, u = "MB";
+	else if (b >= 1e3)
+		b /= 1e3, u = "kB";
+	snprintf(buf, len, "%.1f %s", b, u);
 }

@@ -1390,20 +1390,6 @@ agent_limits(struct push *p, int *rc)
 
 /* --- progress and the main loop -------------------------------------- */
 
-static void
-fmt_bytes(char *buf, size_t len, double b)
-{
-	const char *u = "B";
-
-	if (b >= 1e9)
-		b /= 1e9, u = "GB";
-	else if (b >= 1e6)
-		b /= 1e6, u = "MB";
-	else if (b >= 1e3)
-		b /= 1e3, u = "kB";
-	snprintf(buf, len, "%.1f %s", b, u);
-}
-
 /*
  * The progress line: files done, bytes sent so far (the files done and
  * what the requests in flight have sent of their batch or file), of
@@ -1430,9 +1416,9 @@ progress(struct push *p, int last)
 		done = p->planned;
 	p->shown = done;
 	rate = el > 0 ? done / el : 0;
-	fmt_bytes(b1, sizeof(b1), (double)done);
-	fmt_bytes(b2, sizeof(b2), rate);
-	fmt_bytes(b3, sizeof(b3), (double)p->planned);
+	iwm_fmt_bytes(b1, sizeof(b1), (double)done);
+	iwm_fmt_bytes(b2, sizeof(b2), rate);
+	iwm_fmt_bytes(b3, sizeof(b3), (double)p->planned);
 	if (p->eof && p->planned > 0)
 		snprintf(total, sizeof(total), " of %s (%.0f%%)", b3,
 		    100.0 * (double)done / (double)p->planned);

@@ -684,7 +684,7 @@ batch_read(char *buf, size_t sz, size_t nm, void *arg)
 	struct job *j = arg;
 	size_t want = sz * nm, out = 0;
 
-	if (sig_stop > 1)
+	if (sig_stop || sig_pause)
 		return CURL_READFUNC_ABORT;
 	if ((want = rate_allow(j, want)) == 0)
 		return CURL_READFUNC_PAUSE;
@@ -715,7 +715,7 @@ file_read(char *buf, size_t sz, size_t nm, void *arg)
 	size_t want = sz * nm;
 	ssize_t r;
 
-	if (sig_stop > 1)
+	if (sig_stop || sig_pause)
 		return CURL_READFUNC_ABORT;
 	if (want > j->fsize - j->fsent)
 		want = (size_t)(j->fsize - j->fsent);
@@ -740,7 +740,7 @@ delta_read(char *buf, size_t sz, size_t nm, void *arg)
 	size_t want;
 	ssize_t r;
 
-	if (sig_stop > 1)
+	if (sig_stop || sig_pause)
 		return CURL_READFUNC_ABORT;
 	if ((want = rate_allow(j, sz * nm)) == 0)
 		return CURL_READFUNC_PAUSE;
@@ -979,6 +979,23 @@ fmt_secs(char *buf, size_t len, double s)
 		snprintf(buf, len, "%lu s", n);
 }
 
+/* J goes back to the retry list, to start afresh (a delta with a new
+ * signature) not before WHEN. */
+static void
+job_requeue(struct push *p, struct job *j, double when)
+{
+	size_t i;
+
+	for (i = 0; i < j->n; i++)
+		j->items[i]->st = I_PENDING;
+	if (j->kind == J_DELTA)
+		j->kind = J_SIG;
+	job_reset_transfer(j);
+	j->when = when;
+	j->next = p->retry;
+	p->retry = j;
+}
+
 /*
  * A request that failed for a transient reason is sent again after a
  * growing delay (0.5 s doubling, at most 30 s).  A lost connection
@@ -992,7 +1009,6 @@ job_retry(struct push *p, struct job *j, const char *why, int conn)
 {
 	double t = now();
 	unsigned sh;
-	size_t i;
 
 	if (conn && p->down_since == 0) {
 		p->down_since = t;
@@ -1018,17 +1034,11 @@ job_retry(struct push *p, struct job *j, const char *why, int conn)
 	j->tries++;
 	if (!conn && (p->o->progress || p->o->remote.verbose))
 		iwm_warnx("retrying (%s)", why);
-	for (i = 0; i < j->n; i++)
-		j->items[i]->st = I_PENDING;
-	if (j->kind == J_DELTA)
-		j->kind = J_SIG;
-	job_reset_transfer(j);
 	sh = j->tries < 6 ? j->tries : 6;
-	j->when = t + ((1u << sh) * 0.5 < 30 ? (1u << sh) * 0.5 : 30);
-	if (conn && j->when > p->down_since + p->o->retry_for)
-		j->when = p->down_since + p->o->retry_for;
-	j->next = p->retry;
-	p->retry = j;
+	t += (1u << sh) * 0.5 < 30 ? (1u << sh) * 0.5 : 30;
+	if (conn && t > p->down_since + p->o->retry_for)
+		t = p->down_since + p->o->retry_for;
+	job_requeue(p, j, t);
 }
 
 static void
@@ -1046,8 +1056,12 @@ job_done(struct push *p, struct job *j, CURLcode cc)
 	p->wire_up += (uint64_t)up + (uint64_t)rs;
 	p->wire_down += (uint64_t)down + (uint64_t)hs;
 	live_del(p, j);
-	if (sig_stop > 1 && cc != CURLE_OK) {
+	if (sig_stop && cc != CURLE_OK) {
 		job_settle(p, j);
+		return;
+	}
+	if (sig_pause && cc != CURLE_OK) {
+		job_requeue(p, j, 0);
 		return;
 	}
 	if (cc == CURLE_ABORTED_BY_CALLBACK && j->kind == J_PUT) {
@@ -1442,7 +1456,7 @@ pump(struct push *p)
 	double t = now();
 
 	/* Retries whose time has come. */
-	for (jp = &p->retry; (j = *jp) != NULL; ) {
+	for (jp = &p->retry; (j = *jp) != NULL && !sig_pause; ) {
 		if (j->when <= t || sig_stop) {
 			*jp = j->next;
 			j->next = NULL;
@@ -1482,14 +1496,22 @@ pump(struct push *p)
 		    NULL);
 }
 
+/*
+ * Cancel and pause take effect at once: the requests in flight are
+ * dropped (the agent removes their temporary files), given up on a
+ * cancel, queued again on a pause to be sent afresh once resumed.
+ */
 static void
-abort_all(struct push *p)
+drop_live(struct push *p, int requeue)
 {
 	while (p->live != NULL) {
 		struct job *j = p->live;
 
 		live_del(p, j);
-		job_settle(p, j);
+		if (requeue)
+			job_requeue(p, j, 0);
+		else
+			job_settle(p, j);
 	}
 }
 
@@ -1500,9 +1522,19 @@ run(struct push *p)
 	struct job *j;
 
 	for (;;) {
-		if (sig_stop > 1) {
-			abort_all(p);
+		if (sig_stop) {
+			drop_live(p, 0);
 			break;
+		}
+		if (sig_pause && !p->fatal) {
+			drop_live(p, 1);
+			fflush(stdout);
+			progress(p, 0);
+			iwm_warnx("paused (SIGCONT resumes)");
+			raise(SIGSTOP);
+			sig_pause = 0;
+			iwm_warnx("resumed");
+			continue;
 		}
 		while (!sig_stop && !sig_pause && !p->fatal &&
 		    p->down_since == 0 &&
@@ -1512,15 +1544,7 @@ run(struct push *p)
 		emit(p);
 		progress(p, 0);
 		if (p->inflight == 0 && p->retry == NULL) {
-			if (sig_pause && !sig_stop && !p->fatal) {
-				fflush(stdout);
-				iwm_warnx("paused (SIGCONT resumes)");
-				raise(SIGSTOP);
-				sig_pause = 0;
-				iwm_warnx("resumed");
-				continue;
-			}
-			if (sig_stop || p->fatal || (p->eof &&
+			if (p->fatal || (p->eof &&
 			    p->batch == NULL && p->ndstack == 0 &&
 			    !p->barrier && !p->held_ready))
 				break;

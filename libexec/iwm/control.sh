@@ -238,7 +238,7 @@ cmd_signal() {
 		: >"$MIG/run/paused"
 		[ -n "$sg_push" ] && kill -TSTP "$sg_push"
 		log pause "pause requested (iwm pid $sg_drv)"
-		say "iwm: pausing after the transfers in flight; iwm resume continues"
+		say "iwm: paused (the transfers in flight are sent again on resume); iwm resume continues"
 		;;
 	resume)
 		rm -f "$MIG/run/paused"
@@ -254,7 +254,7 @@ cmd_signal() {
 			kill -CONT "$sg_push"
 		fi
 		log cancel "cancel requested"
-		say "iwm: cancelling after the current item; run the same command again to continue"
+		say "iwm: cancelling now (the transfers in flight are dropped); run the same command again to continue"
 		;;
 	esac
 	return 0

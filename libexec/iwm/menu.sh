@@ -559,7 +559,7 @@ progress() {
 	while kill -0 "$2" 2>/dev/null; do
 		pg_txt=$(prog_text)
 		if [ "$pg_cancel" -eq 1 ]; then
-			pg_keys="Cancelling: after the transfers in flight ..."
+			pg_keys="Cancelling ..."
 		elif [ "$pg_paused" -eq 1 ]; then
 			pg_keys="PAUSED.   R: Resume   C: Cancel   S: Speed"
 		else

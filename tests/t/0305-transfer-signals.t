@@ -1,7 +1,8 @@
 #!/bin/sh
-# Pause (SIGTSTP) after the transfers in flight, resume (SIGCONT);
-# cancel (SIGINT) after the current one, or at once on a second signal;
-# --rate 1M keeps a 4 MiB copy from finishing in under 3 seconds.
+# Pause (SIGTSTP) and cancel (SIGINT) take effect at once: the transfer
+# in flight is dropped, its temporary file removed by the agent, and sent
+# again on resume (SIGCONT); --rate 1M keeps a 4 MiB copy from finishing
+# in under 3 seconds.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/serve.sh"
 
@@ -28,8 +29,8 @@ nfiles() {
 	find "$dst" -type f ! -name '.iwm-tmp-*' | wc -l | tr -d ' '
 }
 
-# Pause and resume: 2 MiB files one at a time at 2 MiB/s.
-push_bg --rate 2M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
+# Pause and resume: 2 MiB files one at a time at 1 MiB/s (2 s each).
+push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
 started
 kill -TSTP "$pid"
@@ -38,9 +39,9 @@ while [ "$(ps -o stat= -p "$pid" | cut -c1)" != T ] && [ $n -lt 100 ]; do
 	sleep 0.1
 	n=$((n + 1))
 done
-is "stopped after the transfer in flight" "$(ps -o stat= -p "$pid" | cut -c1)" T
+is "stopped" "$(ps -o stat= -p "$pid" | cut -c1)" T
 n1=$(nfiles)
-is "one file done" "$n1" 1
+is "without finishing the file in flight" "$n1" 0
 sleep 0.6
 is "nothing moves while paused" "$(nfiles)" "$n1"
 ok "no upload in progress while paused" no_temps "$dst"
@@ -49,32 +50,49 @@ wait "$pid"
 is "resumed and finished (exit 0)" "$?" 0
 ok "all copied" diff -r -x .iwm-racy "$src" "$dst"
 ok "pause and resume reported" sh -c 'grep -q paused "$1" && grep -q resumed "$1"' - "$TMP/err"
+is "each file journalled once" "$(grep -c '	f	' "$TMP/journal")" 3
 
-# Cancel after the current transfer.
+# Cancel at once, the file in flight dropped.
 find "$dst" -mindepth 1 -delete
-push_bg --rate 2M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
+push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
 started
 kill -INT "$pid"
 wait "$pid"
 is "cancel: exit 75" "$?" 75
-is "the file in flight was finished" "$(nfiles)" 1
-is "and journalled" "$(grep -c "d/f1" "$TMP/journal")" 1
-ok "cancel reported" grep -q cancelled "$TMP/err"
+is "the file in flight was not finished" "$(nfiles)" 0
+is "nor journalled" "$(grep -c "d/f1" "$TMP/journal")" 0
+ok "cancel reported, with what was not sent" \
+    grep -q 'cancelled (1 record(s) in flight not sent)' "$TMP/err"
+sleep 0.3
+ok "no temp file left by the aborted upload" no_temps "$dst"
 
-# A second signal cancels at once.
-find "$dst" -mindepth 1 -delete
-push_bg --rate 2M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
+# A second signal changes nothing.
+push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
 started
 kill -INT "$pid"
-sleep 0.1
 kill -INT "$pid"
 wait "$pid"
-is "immediate cancel: exit 75" "$?" 75
-is "nothing finished" "$(nfiles)" 0
+is "second signal: exit 75" "$?" 75
 sleep 0.3
-ok "no temp file left by the aborted upload" no_temps "$dst"
+ok "no temp file left" no_temps "$dst"
+
+# A cancel while paused.
+push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
+pid=$PUSH_PID
+started
+kill -TSTP "$pid"
+n=0
+while [ "$(ps -o stat= -p "$pid" | cut -c1)" != T ] && [ $n -lt 100 ]; do
+	sleep 0.1
+	n=$((n + 1))
+done
+kill -TERM "$pid"
+kill -CONT "$pid"
+wait "$pid"
+is "cancel while paused: exit 75" "$?" 75
+ok "reported as cancelled" grep -q cancelled "$TMP/err"
 
 # --rate.
 find "$dst" -mindepth 1 -delete

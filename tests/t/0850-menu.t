@@ -19,6 +19,9 @@ drv_setup --plant adsync:1 --plant path:backup:outside || { echo "Bail out! setu
 printf 'TOOL=%s\nTARGET_TOOL=%s\nMIGRATION_DIR=%s\n' "$SRC/tool.sh" \
     "$TGT/tool.sh" "$TMP/mig" >"$TMP/iwm.conf"
 rm -f "$TMP/cred"
+# Enough for the first phase to measure the full speed (1 MiB and more
+# than 0.05 s of transfer), which Speed takes its percent of.
+head -c 67108864 /dev/urandom >"$SRC/mail/dom1.example/user1/inbox/big.imap"
 ok "the menu starts in tmux" menu_start
 
 # --- Connection ---------------------------------------------------------------

@@ -148,7 +148,21 @@ server_dir(const struct iwm_tool *t, const char *var)
 	return v;
 }
 
-/* Copy one regular file, mode and mtime kept, replaced atomically. */
+/* Make the directory PATH when missing, owned as its parent is. */
+static int
+make_dir(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == 0)
+		return iwm_own_as_parent(-1, path) == -1 ?
+		    fail(IWM_EXIT_IO) : 0;
+	if (errno == EEXIST)
+		return 0;
+	iwm_seterr_errno("%s", path);
+	return fail(IWM_EXIT_IO);
+}
+
+/* Copy one regular file, mode and mtime kept, owned as its directory
+ * is, replaced atomically. */
 static int
 copy_file(const char *src, const char *dst, const struct stat *sb)
 {
@@ -179,6 +193,8 @@ copy_file(const char *src, const char *dst, const struct stat *sb)
 	}
 	ts[0] = sb->st_atim;
 	ts[1] = sb->st_mtim;
+	if (iwm_own_as_parent(out, dst) == -1)
+		goto done;
 	if (fchmod(out, sb->st_mode & 07777) == -1 ||
 	    futimens(out, ts) == -1 || fsync(out) == -1) {
 		iwm_seterr_errno("%s", tmp.ptr);
@@ -216,10 +232,8 @@ copy_tree(const char *src, const char *dst, struct iwm_domain_opts *o,
 	struct dirent *e;
 	int rc = 0;
 
-	if (!o->dry_run && mkdir(dst, 0755) == -1 && errno != EEXIST) {
-		iwm_seterr_errno("%s", dst);
-		return fail(IWM_EXIT_IO);
-	}
+	if (!o->dry_run && make_dir(dst, 0755) == -1)
+		return -1;
 	if ((d = opendir(src)) == NULL) {
 		iwm_seterr_errno("%s", src);
 		return fail(IWM_EXIT_IO);
@@ -490,11 +504,8 @@ prepare(const struct iwm_tool *t, const char *dir, const char *dom,
 		struct iwm_buf h = { 0 };
 
 		iwm_buf_printf(&h, "%s/_webmail", conf);
-		if (!o->dry_run && mkdir(h.ptr, 0755) == -1 &&
-		    errno != EEXIST) {
-			iwm_seterr_errno("%s", h.ptr);
+		if (!o->dry_run && make_dir(h.ptr, 0755) == -1) {
 			iwm_buf_free(&h);
-			fail(IWM_EXIT_IO);
 			goto done;
 		}
 		iwm_buf_adds(&h, "/_hosts");
@@ -509,10 +520,8 @@ prepare(const struct iwm_tool *t, const char *dir, const char *dom,
 		int fd;
 
 		iwm_buf_printf(&m, "%s/iwm-target", temp);
-		if (mkdir(m.ptr, 0700) == -1 && errno != EEXIST) {
-			iwm_seterr_errno("%s", m.ptr);
+		if (make_dir(m.ptr, 0700) == -1) {
 			iwm_buf_free(&m);
-			fail(IWM_EXIT_IO);
 			goto done;
 		}
 		iwm_buf_free(&m);

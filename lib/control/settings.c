@@ -167,7 +167,6 @@ write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
 	struct iwm_buf tmp = { 0 };
 	const char *slash = strrchr(path, '/');
-	struct stat st;
 	ssize_t w;
 	size_t off = 0;
 	int fd;
@@ -198,14 +197,11 @@ write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 		}
 		off += (size_t)w;
 	}
-	if (geteuid() == 0 && slash != NULL) {
-		char *dir = iwm_strndup(path, (size_t)(slash - path));
-
-		if (stat(dir, &st) == 0 && fchown(fd, st.st_uid, st.st_gid) == -1) {
-			free(dir);
-			goto bad;
-		}
-		free(dir);
+	if (iwm_own_as_parent(fd, path) == -1) {
+		close(fd);
+		(void)unlink(tmp.ptr);
+		iwm_buf_free(&tmp);
+		return fail(IWM_EXIT_IO);
 	}
 	if (fchmod(fd, mode & 07777) == -1 || fsync(fd) == -1)
 		goto bad;
@@ -1380,6 +1376,10 @@ iwm_settings_backup(const struct iwm_tool *t, const char *dirarg,
 		goto out_host;
 	}
 	db = NULL;
+	if (iwm_own_as_parent(-1, tmp.ptr) == -1) {
+		fail(IWM_EXIT_IO);
+		goto out_host;
+	}
 	if (fsync_path(tmp.ptr) == -1)
 		goto out_host;
 	if (rename(tmp.ptr, fin.ptr) == -1) {
@@ -1724,6 +1724,10 @@ preserved_write(const char *file, const struct preserved *p)
 	}
 	db = NULL;
 	chmod(tmp.ptr, 0600);
+	if (iwm_own_as_parent(-1, tmp.ptr) == -1) {
+		fail(IWM_EXIT_IO);
+		goto out;
+	}
 	if (fsync_path(tmp.ptr) == -1)
 		goto out;
 	if (link(tmp.ptr, file) == -1) {

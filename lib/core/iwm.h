@@ -107,6 +107,7 @@ void	 iwm_lines_close(struct iwm_lines *);
 char	*iwm_datafile(const char *name);
 /* dirs.c: mkdir -p PATH with MODE for what it makes; -1 with the error */
 int	 iwm_mkdirs(const char *path, mode_t mode);
+int	 iwm_own_as_parent(int fd, const char *path);
 /* secret.c: 0 when FILE is private to its owner, else -1 with the chmod to run */
 int	 iwm_secret_file_check(const char *file);
 

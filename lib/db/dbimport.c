@@ -1183,6 +1183,7 @@ imp_open(struct imp *im, const char *carrier, const struct iwm_dbspec *spec,
     struct iwm_dbimport_opts *o, int verify)
 {
 	struct iwm_pathcols *pc;
+	int fresh;
 
 	memset(im, 0, sizeof(*im));
 	im->spec = spec;
@@ -1215,10 +1216,17 @@ imp_open(struct imp *im, const char *carrier, const struct iwm_dbspec *spec,
 		iwm_db_status = IWM_EXIT_UNAVAIL;
 		return -1;
 	}
+	fresh = !verify && access(spec->dbname, F_OK) == -1;
 	im->t = iwm_db_sqlite_open(spec->dbname, verify ? SQLITE_OPEN_READONLY :
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, im->what);
 	if (im->t == NULL)
 		return -1;
+	/* A database made here belongs to the server, as its folder does. */
+	if (fresh && iwm_own_as_parent(-1, spec->dbname) == -1) {
+		iwm_seterr("%s: %s", im->what, iwm_err());
+		iwm_db_status = IWM_EXIT_IO;
+		return -1;
+	}
 	if (!verify && iwm_db_sqlite_exec(im->t, "PRAGMA foreign_keys=OFF",
 	    im->what) == -1)
 		return -1;

@@ -195,6 +195,25 @@ prog_end(void)
 		prog_draw(1);
 }
 
+/* --target: each record the agent lists counts as the scan's would. */
+static void
+prog_line(const char *line, size_t len)
+{
+	const char *t, *end = line + len;
+	uint64_t size = 0;
+
+	if (len == 0 || *line == '#')
+		return;
+	atomic_fetch_add_explicit(&prog_n, 1, memory_order_relaxed);
+	/* PATH TAB TYPE TAB SIZE ... */
+	if ((t = memchr(line, '\t', len)) == NULL || end - t < 4 ||
+	    t[1] != 'f' || t[2] != '\t')
+		return;
+	for (t += 3; t < end && *t >= '0' && *t <= '9'; t++)
+		size = size * 10 + (uint64_t)(*t - '0');
+	atomic_fetch_add_explicit(&prog_b, size, memory_order_relaxed);
+}
+
 /* A line of its own on standard error while the progress line is drawn. */
 static void
 prog_lock(void)
@@ -578,8 +597,13 @@ main(int argc, char *argv[])
 			usage(IWM_EXIT_USAGE);
 		}
 		sc = iwm_remote_scope(rootlist, domains, ndomains);
+		if (isatty(STDERR_FILENO)) {
+			remote.on_line = prog_line;
+			prog_start();
+		}
 		rc = hashing ? iwm_remote_hash(&remote, sc, stdout) :
 		    iwm_remote_list(&remote, sc, stdout);
+		prog_end();
 		free(sc);
 		for (i = 0; i < ndomains; i++)
 			free(domains[i]);

@@ -215,6 +215,7 @@ iwm_client_fail(int cc, long http, const char *body, const char *what)
 
 struct listcb {
 	FILE		*out;
+	void		(*on_line)(const char *, size_t);
 	CURL		*e;
 	int		 checked, ok, werr;
 	struct iwm_buf	 hold;	/* the last line(s), until the marker */
@@ -252,6 +253,15 @@ list_write(char *p, size_t sz, size_t n, void *arg)
 		if (fwrite(lc->hold.ptr, 1, w, lc->out) != w) {
 			lc->werr = 1;
 			return 0;
+		}
+		if (lc->on_line != NULL) {
+			char *s = lc->hold.ptr, *e;
+
+			while ((e = memchr(s, '\n', w - (size_t)(s -
+			    lc->hold.ptr))) != NULL) {
+				lc->on_line(s, (size_t)(e - s));
+				s = e + 1;
+			}
 		}
 		memmove(lc->hold.ptr, prev + 1, lc->hold.len - w);
 		lc->hold.len -= w;
@@ -313,6 +323,7 @@ remote_list(const struct iwm_remote_opts *o, const char *endpoint,
 
 	memset(&lc, 0, sizeof(lc));
 	lc.out = out;
+	lc.on_line = o->on_line;
 	iwm_buf_adds(&path, endpoint);
 	if (scope != NULL) {
 		iwm_buf_adds(&path, "?scope=");

@@ -205,6 +205,8 @@ struct iwm_remote_opts {
 	const char	*proxy;
 	int		 insecure_http;
 	int		 verbose;
+	/* Listings: called with each line written (progress); or NULL. */
+	void		(*on_line)(const char *line, size_t len);
 };
 struct iwm_client {
 	char		*base;		/* URL without the trailing '/' */

@@ -3,6 +3,7 @@
 # even while its output is blocked; off a terminal, nothing but the data
 # and errors.
 . "$(dirname "$0")/../lib.sh"
+. "$TOP/tests/serve.sh"
 
 command -v script >/dev/null 2>&1 || skip_all "no script(1) for a terminal"
 
@@ -34,4 +35,15 @@ ok "... saying entries and bytes listed" \
 is "... and the data is whole" "$(grep -vc '^#' "$TMP/out2")" 2020
 is "off a terminal: no progress on standard error" "$(cat "$TMP/tty")" ""
 is "... the data is the same" "$(grep -vc '^#' "$TMP/out")" 2020
+
+# --target: the agent's listing counted as it comes.
+ok "agent on the same tree" serve_start --root data="$tree"
+script -qec "iwm-scan --target '$URL' --credentials '$TMP/cred' --fingerprint '$FP' | (sleep 2.5; cat >'$TMP/out3')" \
+    "$TMP/typescript3" >/dev/null 2>&1
+ok "--target on a terminal: the line says entries and bytes listed" \
+    grep -q 'iwm-scan: 2020 entries, 4.0 kB listed' "$TMP/typescript3"
+is "... and the data is whole" "$(grep -vc '^#' "$TMP/out3")" 2020
+iwm-scan --target "$URL" --credentials "$TMP/cred" --fingerprint "$FP" \
+    >"$TMP/out4" 2>"$TMP/tty4"
+is "--target off a terminal: no progress" "$(cat "$TMP/tty4")" ""
 done_testing

@@ -89,3 +89,32 @@ done_testing() {
 	echo "1..$T_NUM"
 	[ "$T_FAILED" -eq 0 ]
 }
+
+# test_ids USER GROUP [GROUP...]: a throw-away user USER whose group is
+# the first GROUP, and the other groups (the test is skipped unless run
+# as root with useradd); test_ids_remove removes them, in the test's own
+# EXIT trap.
+test_ids() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (useradd, chown)"
+	if ! command -v useradd >/dev/null 2>&1 ||
+	    ! command -v groupadd >/dev/null 2>&1; then
+		skip_all "no useradd/groupadd"
+	fi
+	TI_USER=$1
+	shift
+	TI_GROUPS=
+	for ti_g; do
+		groupadd "$ti_g" ||
+		    { test_ids_remove; echo "Bail out! groupadd $ti_g"; exit 1; }
+		TI_GROUPS="$TI_GROUPS $ti_g"
+	done
+	useradd -M -N -g "$1" -s /usr/sbin/nologin "$TI_USER" ||
+	    { TI_USER=; test_ids_remove; echo "Bail out! useradd"; exit 1; }
+}
+
+test_ids_remove() {
+	[ -z "${TI_USER:-}" ] || userdel "$TI_USER" 2>/dev/null
+	for ti_g in ${TI_GROUPS:-}; do
+		groupdel "$ti_g" 2>/dev/null
+	done
+}

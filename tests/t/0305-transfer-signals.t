@@ -25,6 +25,15 @@ started() {
 		n=$((n + 1))
 	done
 }
+# stopped_wait: until $pid has stopped itself (at most 10 s).
+stopped_wait() {
+	n=0
+	while [ "$(ps -o stat= -p "$pid" | cut -c1)" != T ] && [ $n -lt 100 ]
+	do
+		sleep 0.1
+		n=$((n + 1))
+	done
+}
 nfiles() {
 	find "$dst" -type f ! -name '.iwm-tmp-*' | wc -l | tr -d ' '
 }
@@ -34,11 +43,7 @@ push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
 started
 kill -TSTP "$pid"
-n=0
-while [ "$(ps -o stat= -p "$pid" | cut -c1)" != T ] && [ $n -lt 100 ]; do
-	sleep 0.1
-	n=$((n + 1))
-done
+stopped_wait
 is "stopped" "$(ps -o stat= -p "$pid" | cut -c1)" T
 n1=$(nfiles)
 is "without finishing the file in flight" "$n1" 0
@@ -83,11 +88,7 @@ push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
 started
 kill -TSTP "$pid"
-n=0
-while [ "$(ps -o stat= -p "$pid" | cut -c1)" != T ] && [ $n -lt 100 ]; do
-	sleep 0.1
-	n=$((n + 1))
-done
+stopped_wait
 kill -TERM "$pid"
 kill -CONT "$pid"
 wait "$pid"

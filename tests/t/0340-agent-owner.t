@@ -7,25 +7,11 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/serve.sh"
 
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (useradd, chown)"
-if ! command -v useradd >/dev/null 2>&1 ||
-    ! command -v groupadd >/dev/null 2>&1; then
-	skip_all "no useradd/groupadd"
-fi
-
 u=iwmt$$
 g=iwmg$$
-groupadd "$g" || { echo "Bail out! groupadd $g"; exit 1; }
-useradd -M -N -g "$g" -s /usr/sbin/nologin "$u" ||
-    { groupdel "$g"; echo "Bail out! useradd $u"; exit 1; }
-groupadd "${g}x" || { userdel "$u"; groupdel "$g"; echo "Bail out! groupadd"; exit 1; }
+test_ids "$u" "$g" "${g}x"
 # serve_start sets T_CLEANUP: the ids go in a trap of their own.
-ids_remove() {
-	userdel "$u" 2>/dev/null
-	groupdel "$g" 2>/dev/null
-	groupdel "${g}x" 2>/dev/null
-}
-trap 'serve_stop; ids_remove; t_cleanup' EXIT
+trap 'serve_stop; test_ids_remove; t_cleanup' EXIT
 
 src=$TMP/src
 mkdir -p "$src/dom.example/alice/INBOX" "$src/dom.example/bob"

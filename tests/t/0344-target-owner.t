@@ -8,19 +8,11 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/settings.sh"
 
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (useradd, chown)"
-if ! command -v useradd >/dev/null 2>&1 ||
-    ! command -v groupadd >/dev/null 2>&1; then
-	skip_all "no useradd/groupadd"
-fi
 command -v sqlite3 >/dev/null 2>&1 || skip_all "sqlite3 not installed"
-
 u=iwmo$$
 g=iwmp$$
-groupadd "$g" || { echo "Bail out! groupadd $g"; exit 1; }
-useradd -M -N -g "$g" -s /usr/sbin/nologin "$u" ||
-    { groupdel "$g"; echo "Bail out! useradd $u"; exit 1; }
-trap 'userdel "$u" 2>/dev/null; groupdel "$g" 2>/dev/null; t_cleanup' EXIT
+test_ids "$u" "$g"
+trap 'test_ids_remove; t_cleanup' EXIT
 
 # not_owned DIR: what below DIR is not USER:GROUP.
 not_owned() {

@@ -50,26 +50,18 @@ usage_to(FILE *fp, int status)
 }
 
 /*
- * The server's <TempPath>/iw_migration/ into B, where the exports go by
- * default; -1 (said) when the temp path is not usable on this host.
+ * The server's <TempPath>/iw_migration/LEAF, where the exports go by
+ * default; NULL (said) when the temp path is not usable on this host.
  */
-static int
-temp_migration(struct iwm_tool *tool, struct iwm_buf *b)
+static char *
+temp_migration(struct iwm_tool *tool, const char *leaf)
 {
-	char *tp = iwm_tool_get1(tool, "C_System_Storage_Dir_TempPath");
+	int local;
+	char *p = iwm_tool_migration_path(tool, leaf, &local);
 
-	if (tp == NULL || *tp == '\0' || iwm_path_is_windows(tp)) {
-		iwm_warnx("cannot use the server's temp path '%s' here: "
-		    "give -o DIR", tp != NULL ? tp : "");
-		free(tp);
-		return -1;
-	}
-	iwm_buf_adds(b, tp);
-	if (b->ptr[b->len - 1] != '/')
-		iwm_buf_addc(b, '/');
-	iwm_buf_adds(b, "iw_migration/");
-	free(tp);
-	return 0;
+	if (p == NULL)
+		iwm_warnx("%s%s", iwm_err(), local ? ": give -o DIR" : "");
+	return p;
 }
 
 static void
@@ -121,11 +113,18 @@ domain_rows(const char *toolopt, const char *domain, const char *outdir,
 		return IWM_EXIT_UNAVAIL;
 	}
 	if (outdir == NULL) {
-		if (temp_migration(&tool, &dir) == -1) {
+		struct iwm_buf leaf = { 0 };
+		char *p;
+
+		iwm_buf_printf(&leaf, "domain/%s", domain);
+		p = temp_migration(&tool, leaf.ptr);
+		iwm_buf_free(&leaf);
+		if (p == NULL) {
 			iwm_tool_free(&tool);
 			return IWM_EXIT_USAGE;
 		}
-		iwm_buf_printf(&dir, "domain/%s", domain);
+		iwm_buf_adds(&dir, p);
+		free(p);
 	} else
 		iwm_buf_adds(&dir, outdir);
 	if (strchr(domain, '/') != NULL || iwm_mkdirs(dir.ptr, 0700) == -1) {
@@ -299,14 +298,10 @@ main(int argc, char *argv[])
 	if (platform == NULL)
 		platform = iwm_db_server_platform(&tool);
 	if (outdir == NULL) {
-		struct iwm_buf b = { 0 };
-
-		if (temp_migration(&tool, &b) == -1) {
+		if ((dir = temp_migration(&tool, "db")) == NULL) {
 			iwm_tool_free(&tool);
 			return IWM_EXIT_USAGE;
 		}
-		iwm_buf_adds(&b, "db");
-		dir = iwm_buf_steal(&b);
 	} else
 		dir = iwm_strdup(outdir);
 	if (iwm_mkdirs(dir, 0700) == -1) {

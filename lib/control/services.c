@@ -338,26 +338,15 @@ iwm_switches_get(struct iwm_switches *s, const struct iwm_tool *t)
 char *
 iwm_services_default_state(const struct iwm_tool *t)
 {
-	char *tp = iwm_tool_get1(t, "C_System_Storage_Dir_TempPath");
-	struct iwm_buf b = { 0 };
+	int local;
+	char *p = iwm_tool_migration_path(t, "services.state", &local);
 
-	if (tp == NULL) {
-		fail(IWM_EXIT_UNAVAIL);
-		return NULL;
-	}
-	if (*tp == '\0' || tp[0] != '/') {
-		iwm_seterr("the server's temp path '%s' is not a local path "
-		    "here: give --state FILE", tp);
-		free(tp);
+	if (p == NULL && local) {
+		iwm_seterr("%s: give --state FILE", iwm_err());
 		fail(IWM_EXIT_USAGE);
-		return NULL;
-	}
-	iwm_buf_adds(&b, tp);
-	if (b.ptr[b.len - 1] != '/')
-		iwm_buf_addc(&b, '/');
-	iwm_buf_adds(&b, "iw_migration/services.state");
-	free(tp);
-	return iwm_buf_steal(&b);
+	} else if (p == NULL)
+		fail(IWM_EXIT_UNAVAIL);
+	return p;
 }
 
 int

@@ -427,6 +427,31 @@ iwm_tool_get1(const struct iwm_tool *t, const char *var)
 	return v;
 }
 
+char *
+iwm_tool_migration_path(const struct iwm_tool *t, const char *leaf,
+    int *local)
+{
+	char *tp = iwm_tool_get1(t, "C_System_Storage_Dir_TempPath");
+	struct iwm_buf b = { 0 };
+
+	*local = 0;
+	if (tp == NULL)
+		return NULL;
+	if (tp[0] != '/') {
+		iwm_seterr("the server's temp path '%s' is not a local path "
+		    "here", tp);
+		free(tp);
+		*local = 1;
+		return NULL;
+	}
+	iwm_buf_adds(&b, tp);
+	if (b.ptr[b.len - 1] != '/')
+		iwm_buf_addc(&b, '/');
+	iwm_buf_printf(&b, "iw_migration/%s", leaf);
+	free(tp);
+	return iwm_buf_steal(&b);
+}
+
 int
 iwm_tool_set_system(const struct iwm_tool *t, const char *var,
     const char *value)

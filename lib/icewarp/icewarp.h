@@ -48,6 +48,14 @@ char	*iwm_icewarp_conf_get(const char *key, const char **conf);
 char	*iwm_tool_get1(const struct iwm_tool *, const char *var);
 
 /*
+ * The server's <TempPath>/iw_migration/LEAF, where the migration's files
+ * go on the source (malloc'd), or NULL with iwm_err(): 1 in *LOCAL when
+ * the tool answered but the path is not a local absolute one here.
+ */
+char	*iwm_tool_migration_path(const struct iwm_tool *, const char *leaf,
+	    int *local);
+
+/*
  * `tool export KIND PATTERN VAR...` (KIND: account, domain,
  * remoteaccount): CB gets each CSV record split into fields:
  * fields[0] is the email or domain, fields[1..nvars] the values.

@@ -3,6 +3,10 @@
 # the connection options of the programs that talk to the agent.
 # shellcheck shell=sh disable=SC2034,SC2154 # names shared by bin/iwm's files
 
+# A newline, for patterns.
+NL='
+'
+
 # --- messages ----------------------------------------------------------
 
 say() {
@@ -84,8 +88,9 @@ conf_read() {
 	cr_n=0
 	while IFS= read -r cr_line || [ -n "$cr_line" ]; do
 		cr_n=$((cr_n + 1))
-		# Trim surrounding blanks and a CR.
-		cr_line=$(printf '%s' "$cr_line" | sed 's/^[[:space:]]*//;s/[[:space:]]*$//')
+		# Trim surrounding blanks and a CR (no process per line).
+		cr_line=${cr_line#"${cr_line%%[![:space:]]*}"}
+		cr_line=${cr_line%"${cr_line##*[![:space:]]}"}
 		case $cr_line in
 		'' | '#'*) continue ;;
 		[A-Z]*=*) ;;
@@ -229,11 +234,30 @@ src_paths() {
 # lines go to the migration folder's iwm.log.
 
 log() {
-	lg_line=$(printf '%s\t%s\t%s' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" "$2" |
-	    tr '\n' ' ')
-	lg_name=mig$(date +%Y%d%m).log
+	log_stamp
+	log_lines "$1" "$2"
+}
+
+# log_stamp: the time of the lines that follow.  The log's name is taken
+# once a run (a run's lines stay in the log it started in): a pass logs
+# many lines, and each process counts.
+log_stamp() {
+	LG_TIME=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	[ -n "${lg_name:-}" ] || lg_name=mig$(date +%Y%d%m).log
+}
+
+# log_lines STEP TEXT: TEXT's lines as one log line, stamped by log_stamp.
+log_lines() {
+	lg_line=$2
+	case $lg_line in
+	*"$NL"*) lg_line=$(printf '%s' "$lg_line" | tr '\n' ' ') ;;
+	esac
+	lg_line=$(printf '%s\t%s\t%s' "$LG_TIME" "$1" "$lg_line")
 	if [ -n "${SRC_LOGS:-}" ]; then
-		mkdir -p "$SRC_LOGS/migration" 2>/dev/null
+		if [ "${LG_MADE:-}" != "$SRC_LOGS" ]; then
+			mkdir -p "$SRC_LOGS/migration" 2>/dev/null
+			LG_MADE=$SRC_LOGS
+		fi
 		printf '%s\n' "$lg_line" >>"$SRC_LOGS/migration/$lg_name" 2>/dev/null
 		printf '%s\n' "$lg_line" >>"$SRC_TEMP/$lg_name" 2>/dev/null
 	elif [ -n "${MIG:-}" ] && [ -d "$MIG" ]; then
@@ -251,8 +275,9 @@ note() {
 # log_file STEP FILE: every line of FILE into the log (--verbose prints it).
 log_file() {
 	[ -s "$2" ] || return 0
+	log_stamp
 	while IFS= read -r lf_l; do
-		log "$1" "$lf_l"
+		log_lines "$1" "$lf_l"
 		verbose "$lf_l"
 	done <"$2"
 }
@@ -264,7 +289,14 @@ log_file() {
 
 state_get() {
 	[ -f "$MIG/state" ] || return 0
-	sed -n "s/^$1=//p" "$MIG/state" | tail -n 1
+	# The last NAME= line; read in the shell, no process per call.
+	sg_v='' sg_set=''
+	while IFS= read -r sg_l; do
+		case $sg_l in
+		"$1="*) sg_v=${sg_l#*=} sg_set=1 ;;
+		esac
+	done <"$MIG/state"
+	[ -z "$sg_set" ] || printf '%s\n' "$sg_v"
 }
 
 state_set() {

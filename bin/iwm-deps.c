@@ -44,7 +44,9 @@ known_category(const char *name)
 static void
 usage(int status)
 {
-	fprintf(status == 0 ? stdout : stderr,
+	FILE *fp = status == 0 ? stdout : stderr;
+
+	fprintf(fp,
 	    "usage: %s [--tool PATH] [--path-map FROM=TO]... "
 	    "[--format tsv|csv|table]\n"
 	    "\t[--csv FILE] [--min-severity info|warning|error] "
@@ -52,6 +54,18 @@ usage(int status)
 	    "[--credentials FILE] [--fingerprint SHA256 | --cacert FILE]\n"
 	    "\t[--proxy URL] [--insecure-http]]\n"
 	    "       %s --version\n", iwm_progname, iwm_progname);
+	if (status == 0)
+		fputs(
+	    "  --tool PATH             the IceWarp tool (default: $IWM_TOOL, icewarp.conf)\n"
+	    "  --path-map FROM=TO      read the server's paths under FROM below TO\n"
+	    "  --format tsv|csv|table  the output (default: table on a terminal, tsv)\n"
+	    "  --csv FILE              also write the findings as CSV to FILE\n"
+	    "  --min-severity SEV      only findings of SEV or above (info)\n"
+	    "  --ignore CATEGORY       drop a check's findings (repeat; see iwm-deps(1))\n"
+	    "  --data FILE             the checks from FILE, not the installed deps.conf\n"
+	    IWM_REMOTE_HELP
+	    "  -h, --help              this help\n"
+	    "  --version               print the version and exit\n", fp);
 	exit(status);
 }
 

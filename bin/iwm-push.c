@@ -27,6 +27,24 @@ usage_to(FILE *fp, int status)
 	    " | --cacert FILE]\n"
 	    "\t[--proxy URL] --action NAME\n"
 	    "       %s --version\n", iwm_progname, iwm_progname, iwm_progname);
+	if (status == 0)
+		fputs(IWM_REMOTE_HELP
+	    "  -j, --jobs N            requests in flight (default 4)\n"
+	    "  --rate RATE             at most RATE bytes a second in all (K, M, G, T)\n"
+	    "  --rate-file FILE        the rate read from FILE, again once a second\n"
+	    "  --delta-min SIZE        smallest changed file sent as a delta (1M)\n"
+	    "  --failed FILE           the records that failed, as a manifest\n"
+	    "  --retries N             retries of a request the agent failed (3)\n"
+	    "  --retry-for DURATION    keep retrying a lost target this long (10m)\n"
+	    "  --delete                apply deletions (- records)\n"
+	    "  --dry-run               contact nobody; journal what would be done\n"
+	    "  --progress, --no-progress  a progress line on standard error (default:\n"
+	    "                          on a terminal)\n"
+	    "  --stats                 a final line of figures (files, bytes, wire)\n"
+	    "  -v                      report each retry\n"
+	    "  --action NAME           run the agent's target action NAME\n"
+	    "  -h, --help              this help\n"
+	    "  --version               print the version and exit\n", fp);
 	exit(status);
 }
 

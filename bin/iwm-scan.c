@@ -34,8 +34,19 @@ struct rootarg {
 	char	*dir;
 };
 
+/*
+ * The mail queues, below the mail path as IceWarp keeps them by default
+ * (path.dat lines 8, 9 and 13): messages received and not yet
+ * delivered, or waiting to be sent.  --queues lists them so that the
+ * final pass, with the source stopped, carries the messages still in
+ * flight to the target, which delivers them when it starts.
+ */
+static const char *const queue_dirs[] = { "_incoming", "_outgoing" };
+#define NQUEUES	(sizeof(queue_dirs) / sizeof(queue_dirs[0]))
+
 struct scan {
 	struct iwm_walk_stats st[3];	/* archive, logs, mail */
+	int	 queues;	/* list the mail queues (a whole server) */
 	int	 out_failed;
 	int	 incomplete;	/* something was not listed: no #iwm-end */
 };
@@ -43,15 +54,33 @@ struct scan {
 static void
 usage(int status)
 {
-	fprintf(status == 0 ? stdout : stderr,
+	FILE *fp = status == 0 ? stdout : stderr;
+
+	fprintf(fp,
 	    "usage: %s [-v] [--tool PATH] [--roots LIST] [--domain DOMAIN]...\n"
-	    "\t[--path-map FROM=TO]... [--accounts] [--summary] [--hash]\n"
+	    "\t[--path-map FROM=TO]... [--queues] [--accounts] [--summary] [--hash]\n"
 	    "       %s --root NAME=DIR [--root NAME=DIR]... [--hash]\n"
 	    "       %s --target URL [--credentials FILE] [--fingerprint SHA256 |"
 	    " --cacert FILE]\n"
 	    "\t[--proxy URL] [--insecure-http] [--roots LIST] [--domain DOMAIN]..."
 	    " [--hash]\n       %s --version\n", iwm_progname, iwm_progname, iwm_progname,
 	    iwm_progname);
+	if (status == 0)
+		fputs(
+	    "  --tool PATH             the IceWarp tool (default: $IWM_TOOL, icewarp.conf)\n"
+	    "  --roots LIST            mail,archive,logs or a part of it (default: all)\n"
+	    "  --domain DOMAIN         only this domain's mailboxes and archive (repeat)\n"
+	    "  --path-map FROM=TO      read the server's paths under FROM below TO\n"
+	    "  --queues                also the mail queues _incoming and _outgoing\n"
+	    "                          (the final pass of a whole server)\n"
+	    "  --accounts              print the accounts and their classes, no manifest\n"
+	    "  --summary               print counts per root on standard error\n"
+	    "  --hash                  add each file's XXH3-128 (for iwm verify --content)\n"
+	    "  --root NAME=DIR         list DIR as root NAME, without a server (repeat)\n"
+	    IWM_REMOTE_HELP
+	    "  -v, --verbose           say what is left out and why\n"
+	    "  -h, --help              this help\n"
+	    "  --version               print the version and exit\n", fp);
 	exit(status);
 }
 
@@ -368,7 +397,8 @@ emit_parents(const char *maildir, const char *rel, const char *prev,
 static int
 scan_mail(const struct iwm_accounts *as, struct scan *s)
 {
-	const struct iwm_account **v = iwm_calloc(as->n, sizeof(*v));
+	const struct iwm_account **v = iwm_calloc(as->n + NQUEUES, sizeof(*v));
+	struct iwm_account q[NQUEUES];
 	const char *prev = NULL;
 	size_t i, n = 0;
 	int rc = 0;
@@ -377,6 +407,24 @@ scan_mail(const struct iwm_accounts *as, struct scan *s)
 		if (as->v[i].cls == IWM_ACCT_REGULAR ||
 		    as->v[i].cls == IWM_ACCT_EXTERN)
 			v[n++] = &as->v[i];
+	/* The queues walk like mailboxes, in their place in the order. */
+	memset(q, 0, sizeof(q));
+	for (i = 0; s->queues && i < NQUEUES; i++) {
+		struct iwm_buf d = { 0 }, r = { 0 };
+		struct stat sb;
+
+		iwm_buf_printf(&d, "%s%s/", as->maildir, queue_dirs[i]);
+		if (stat(d.ptr, &sb) == -1 || !S_ISDIR(sb.st_mode)) {
+			iwm_buf_free(&d);
+			continue;
+		}
+		iwm_buf_printf(&r, "%s/", queue_dirs[i]);
+		q[i].email = (char *)queue_dirs[i];
+		q[i].dir = iwm_buf_steal(&d);
+		q[i].rel = iwm_buf_steal(&r);
+		q[i].cls = IWM_ACCT_REGULAR;
+		v[n++] = &q[i];
+	}
 	qsort(v, n, sizeof(*v), cmp_rel);
 	for (i = 0; i < n && rc == 0; i++) {
 		const struct iwm_account *a = v[i];
@@ -408,6 +456,10 @@ scan_mail(const struct iwm_accounts *as, struct scan *s)
 			rc = 0;
 		}
 		prev = a->rel;
+	}
+	for (i = 0; i < NQUEUES; i++) {
+		free(q[i].dir);
+		free(q[i].rel);
 	}
 	free(v);
 	return rc;
@@ -486,6 +538,7 @@ main(int argc, char *argv[])
 		{ "accounts", no_argument, NULL, 'A' },
 		{ "summary", no_argument, NULL, 'S' },
 		{ "hash", no_argument, NULL, 'H' },
+		{ "queues", no_argument, NULL, 'Q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		IWM_REMOTE_LONGOPTS,	/* --target: transfer.h */
@@ -507,7 +560,7 @@ main(int argc, char *argv[])
 	struct iwm_remote_opts remote = { 0 };
 	const char *toolopt = NULL, *rootlist = NULL;
 	size_t ndomains = 0, ndomains_given = 0, nplain = 0, i;
-	int ch, roots = -1, accounts = 0, summary = 0, verbose = 0;
+	int ch, roots = -1, accounts = 0, summary = 0, verbose = 0, queues = 0;
 	int archive_on, rc = -1;
 
 	iwm_setprogname(argv[0]);
@@ -573,6 +626,9 @@ main(int argc, char *argv[])
 		case 'H':
 			hashing = 1;
 			break;
+		case 'Q':
+			queues = 1;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -587,6 +643,11 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(IWM_EXIT_USAGE);
+	if (queues && (ndomains_given > 0 || nplain > 0 || remote.url != NULL)) {
+		iwm_warnx("--queues lists a whole server's mail queues: not "
+		    "with --domain, --root or --target");
+		usage(IWM_EXIT_USAGE);
+	}
 	/* --target: the agent lists its own roots (client.c). */
 	if (remote.url != NULL) {
 		char *sc;
@@ -733,6 +794,12 @@ main(int argc, char *argv[])
 		for (i = 0; i < ndomains; i++)
 			iwm_buf_printf(&hdr, "%smail:%s/",
 			    hdr.len > 6 ? "," : "", domains[i]);
+	/*
+	 * The mail queues, when asked for, are listed but left out of the
+	 * scope: their files are added to the target's queues, and the
+	 * target's own queued messages are never deleted.
+	 */
+	s.queues = queues && (roots & ROOT_MAIL);
 	if (iwm_mwrite_header(stdout, hdr.ptr) == -1) {
 		rc = IWM_EXIT_IO;
 		goto done;

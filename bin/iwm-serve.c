@@ -36,6 +36,33 @@ usage_to(FILE *fp, int status)
 	    "       %s --version\n",
 	    iwm_progname, iwm_progname, iwm_progname, iwm_progname,
 	    iwm_progname);
+	if (status == 0)
+		fputs(
+	    "  --listen ADDR:PORT      numeric address and port (port 0: any free one)\n"
+	    "  --users FILE            the accounts file (--add-user), mode 0600\n"
+	    "  --cert FILE, --key FILE PEM certificate and key (--make-cert)\n"
+	    "  --insecure-http         serve plain HTTP (a trusted link only)\n"
+	    "  --tool PATH             the roots from this server's IceWarp tool;\n"
+	    "                          the target actions too\n"
+	    "  --root NAME=DIR         a root by hand (repeat)\n"
+	    "  --owner USER[:GROUP]    owner of what the agent writes (default with\n"
+	    "                          --tool: IWS_PROCESS_USER of icewarp.conf)\n"
+	    "  --fsync                 fsync each file before it is renamed into place\n"
+	    "  --threads N             the thread pool (default: the CPUs, at least 4)\n"
+	    "  --max-connections N     concurrent connections (64)\n"
+	    "  --max-per-address N     concurrent connections from one address (16)\n"
+	    "  --timeout SECONDS       idle time before a connection is closed (120)\n"
+	    "  --max-body SIZE         largest request body (64G)\n"
+	    "  --sig-cache DIR         keep the signatures of large files in DIR\n"
+	    "  --sig-cache-max SIZE    the cache's largest size (256M)\n"
+	    "  --ready-file FILE       write the agent's URL there once it listens\n"
+	    "  -v                      log every request, and TLS handshake failures\n"
+	    "  --make-cert DIR         write a self-signed certificate and key\n"
+	    "  --print-fingerprint     print the SHA-256 fingerprint of --cert\n"
+	    "  --add-user NAME         add or replace a user (password on stdin)\n"
+	    "  --role admin|copy       the user's role (admin: the target actions)\n"
+	    "  -h, --help              this help\n"
+	    "  --version               print the version and exit\n", fp);
 	exit(status);
 }
 

@@ -250,6 +250,15 @@ int	 iwm_remote_info(const struct iwm_remote_opts *, FILE *out);
 	{ "cacert", required_argument, NULL, 0x1004 }, \
 	{ "proxy", required_argument, NULL, 0x1005 }, \
 	{ "insecure-http", no_argument, NULL, 0x1006 }
+/* Their lines of --help. */
+#define IWM_REMOTE_HELP \
+	"  --target URL            the agent, https://HOST:PORT\n" \
+	"  --credentials FILE      USER:PASSWORD for the agent, mode 0600\n" \
+	"                          (default: the file named by $IWM_CREDENTIALS)\n" \
+	"  --fingerprint SHA256    trust only the agent with this certificate\n" \
+	"  --cacert FILE           verify the agent against these CAs instead\n" \
+	"  --proxy URL             connect through this proxy\n" \
+	"  --insecure-http         allow an http:// target (no TLS)\n"
 /* 1 when CH was one of those and has been stored. */
 int	 iwm_remote_opt(struct iwm_remote_opts *, int ch, const char *arg);
 

@@ -218,12 +218,15 @@ cmd_deps() {
 
 # --- the copy pass -----------------------------------------------------------
 
-# pass KIND ROOTS: iwm-scan | iwm-diff --delete - <(iwm-scan --target) |
-# iwm-push, as named pipes so that every exit status is seen.  KIND is
-# copy, sync or final.  Sets P_FILES P_BYTES P_DELETED P_FAILED P_SECS.
+# pass KIND ROOTS [--queues]: iwm-scan | iwm-diff --delete -
+# <(iwm-scan --target) | iwm-push, as named pipes so that every exit
+# status is seen.  KIND is copy, sync or final; --queues lists the
+# source's mail queues too (the final pass, the source stopped).
+# Sets P_FILES P_BYTES P_DELETED P_FAILED P_SECS.
 pass() {
 	ps_kind=$1
 	ps_roots=$2
+	ps_queues=${3:-}
 	ps_run=$MIG/run
 	ps_n=1
 	[ -f "$MIG/passes" ] && ps_n=$(($(wc -l <"$MIG/passes") + 1))
@@ -233,7 +236,8 @@ pass() {
 	echo "pass $ps_n ($ps_kind, roots $ps_roots)" >"$ps_run/step"
 	log "$STEP" "pass $ps_n ($ps_kind): scanning roots $ps_roots on both sides"
 	ps_t0=$(now)
-	src_run iwm-scan --roots "$ps_roots" >"$ps_run/src.fifo" \
+	# shellcheck disable=SC2086 # no option, or the one word --queues
+	src_run iwm-scan --roots "$ps_roots" $ps_queues >"$ps_run/src.fifo" \
 	    2>"$ps_run/scan.err" &
 	ps_sp=$!
 	remote iwm-scan --roots "$ps_roots" >"$ps_run/tgt.fifo" \

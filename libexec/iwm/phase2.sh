@@ -48,7 +48,12 @@ fin_run() {
 		    >"$MIG/run/fin.out" 2>&1
 		;;
 	final-copy)
-		pass final mail,archive
+		# The messages still queued go too, once the source stopped.
+		if [ "$FIN_KEEP" -eq 1 ]; then
+			pass final mail,archive
+		else
+			pass final mail,archive --queues
+		fi
 		pass_summary
 		webcache
 		return 0

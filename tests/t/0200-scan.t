@@ -159,4 +159,19 @@ IWM_ICEWARP_CONF=$srv/icewarp.conf
 export IWM_ICEWARP_CONF
 ok "the tool is found through icewarp.conf" sh -c 'iwm-scan --roots mail | cmp -s - "$1"' - "$TMP/mailonly"
 unset IWM_ICEWARP_CONF
+# --queues: the mail queues listed, in order, outside the scope.
+printf 'queued\r\n' >"$srv/mail/_outgoing/retry/q1.dat"
+printf 'received\r\n' >"$srv/mail/_incoming/i1.tmp"
+iwm-scan --tool "$tool" --roots mail >"$TMP/noq"
+iwm-scan --tool "$tool" --roots mail --queues >"$TMP/q"
+is "without --queues no queue is listed" \
+    "$(grep -c '	mail	_\(incoming\|outgoing\)' "$TMP/noq")" 0
+is "with --queues: the queue folders and their files" \
+    "$(awk -F '\t' '$7 ~ /^_(incoming|outgoing)/ { print $2, $7 }' "$TMP/q" | tr '\n' ' ')" \
+    "d _incoming f _incoming/i1.tmp d _outgoing d _outgoing/retry f _outgoing/retry/q1.dat "
+is "the same scope: the target's own queue is never deleted" \
+    "$(head -n 1 "$TMP/q")" "$(head -n 1 "$TMP/noq")"
+ok "the listing stays in order (iwm-diff reads it)" iwm-diff "$TMP/q" "$TMP/q"
+exits "--queues with --domain: exit 64" 64 iwm-scan --tool "$tool" --queues \
+    --domain dom1.example
 done_testing

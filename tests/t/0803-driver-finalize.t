@@ -4,7 +4,8 @@
 # agent killed in the middle and the rerun resuming at that step, a second
 # finalize refused, start-target; the target equals the source as it was
 # at finalize (files, databases, accounts, preserved settings, path fixes,
-# services).
+# services); the messages still queued on the source at finalize reach
+# the target's queues, the target's own queued messages stay.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/serve.sh"
 . "$TOP/tests/driver.sh"
@@ -38,6 +39,12 @@ idx=$U/inbox/imapindex.dat
 mt=$(stat -c %Y "$idx")
 printf 'rewritten in place\n' >>"$idx"
 touch -d "@$mt" "$idx"      # same mtime, another size
+# Queued when the source stops: waiting for a retry, and just received.
+mkdir -p "$SRC/mail/_outgoing/retry" "$SRC/mail/_incoming" \
+    "$TGT/mail/_incoming"
+printf 'To: x@remote.example\r\n\r\nqueued\r\n' >"$SRC/mail/_outgoing/retry/q1.dat"
+printf 'To: user1@dom1.example\r\n\r\nreceived\r\n' >"$SRC/mail/_incoming/i1.tmp"
+printf 'the target own\r\n' >"$TGT/mail/_incoming/own.tmp"
 
 # The agent is killed as soon as the target's services are being stopped.
 (
@@ -91,6 +98,11 @@ ok "mailbox with the changes equal" same_tree "$U" "$TGT/mail/dom1.example/user1
 ok "the other mailbox too" same_tree "$V" "$TGT/mail/dom2.example/user2"
 ok "the rewritten file has the source's content" cmp "$idx" "$TGT/mail/dom1.example/user1/inbox/imapindex.dat"
 ok "the late message did not travel" test ! -e "$TGT/mail/dom1.example/user1/inbox/209901010000000009.imap"
+ok "the message queued for a retry is in the target's queue" \
+    cmp "$SRC/mail/_outgoing/retry/q1.dat" "$TGT/mail/_outgoing/retry/q1.dat"
+ok "the message received and not delivered too" \
+    cmp "$SRC/mail/_incoming/i1.tmp" "$TGT/mail/_incoming/i1.tmp"
+ok "the target's own queued message stays" test -f "$TGT/mail/_incoming/own.tmp"
 is "the target kept its DNS server" "$(tget "$TGT" C_Mail_SMTP_General_DNSServer)" "$TDNS"
 is "the target kept its archive path" "$(tget "$TGT" C_System_Tools_AutoArchive_Path)" "$TARCH"
 ok "the target's administrator is there" sh -c \

@@ -1310,6 +1310,15 @@ parent_open(struct iwm_dircache *dc)
 	    O_RDONLY | O_DIRECTORY);
 }
 
+/* FD is the directory DEV, INO names (one fstat a check, not two). */
+static int
+is_dir_id(int fd, dev_t dev, ino_t ino)
+{
+	struct stat sb;
+
+	return fstat(fd, &sb) == 0 && sb.st_dev == dev && sb.st_ino == ino;
+}
+
 static int
 same_dir(int a, int b)
 {
@@ -1333,7 +1342,8 @@ fput_reparent(struct req *r, const char *path)
 
 	if (r->dc.fd == -1 || r->fp.dirfd == -1)
 		return 0;
-	if ((fd = parent_open(&r->dc)) != -1 && same_dir(fd, r->fp.dirfd)) {
+	if ((fd = parent_open(&r->dc)) != -1 && (r->fp.have_id ?
+	    is_dir_id(fd, r->fp.dev, r->fp.ino) : same_dir(fd, r->fp.dirfd))) {
 		close(fd);
 		return 0;
 	}
@@ -1364,7 +1374,8 @@ parent_moved(struct iwm_dircache *dc)
 	if (dc->fd == -1)
 		return 0;
 	fd = parent_open(dc);
-	moved = fd == -1 || !same_dir(fd, dc->fd);
+	moved = fd == -1 || !(dc->have_id ? is_dir_id(fd, dc->dev, dc->ino) :
+	    same_dir(fd, dc->fd));
 	if (fd != -1)
 		close(fd);
 	if (moved) {
@@ -1614,8 +1625,24 @@ cache_written(struct req *r, enum kind k)
 	iwm_buf_free(&sig);
 }
 
+static enum MHD_Result finish_reply(struct req *, struct MHD_Connection *);
+
+/*
+ * The body is in: commit and answer, and give the last directory its
+ * mtime back before the answer goes out, so that a request the client
+ * sends next (the directories' times of the pass) comes after it.
+ */
 static enum MHD_Result
 finish(struct req *r, struct MHD_Connection *c)
+{
+	enum MHD_Result rv = finish_reply(r, c);
+
+	iwm_dircache_settle(&r->dc);
+	return rv;
+}
+
+static enum MHD_Result
+finish_reply(struct req *r, struct MHD_Connection *c)
 {
 	struct iwm_buf b = { 0 };
 	enum kind k = r->kind;

@@ -28,6 +28,23 @@
 
 static atomic_ulong tmpseq;
 
+/* The pid in temporary names, asked once: a getpid(2) a file adds up. */
+static pthread_once_t pid_once = PTHREAD_ONCE_INIT;
+static long pid_cached;
+
+static void
+pid_init(void)
+{
+	pid_cached = (long)getpid();
+}
+
+static long
+tmp_pid(void)
+{
+	pthread_once(&pid_once, pid_init);
+	return pid_cached;
+}
+
 /*
  * The owner of what the agent writes (iwm-serve --owner, or the target
  * server's IWS_PROCESS_USER): set once before serving, then only read.
@@ -191,9 +208,31 @@ iwm_dircache_init(struct iwm_dircache *c, int rootfd)
 	c->fd = -1;
 }
 
+/*
+ * The directory held gets back the mtime it had before the first file
+ * went in (the temporary names and renames changed it): a directory
+ * keeps its time whether files went in or not, and when the source's
+ * changed too, its own record in the pass sets it afterwards.  Once a
+ * directory, not once a file.
+ */
+void
+iwm_dircache_settle(struct iwm_dircache *c)
+{
+	struct timespec ts[2];
+
+	if (c->fd == -1 || !c->have_id)
+		return;
+	ts[0].tv_sec = 0;
+	ts[0].tv_nsec = UTIME_OMIT;
+	ts[1] = c->dirtime;
+	(void)futimens(c->fd, ts);
+	c->have_id = 0;
+}
+
 void
 iwm_dircache_free(struct iwm_dircache *c)
 {
+	iwm_dircache_settle(c);
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
@@ -262,6 +301,7 @@ iwm_fs_parent(struct iwm_dircache *c, const char *path, int create,
 	if (c->fd != -1 && c->path.len == plen &&
 	    memcmp(c->path.ptr, path, plen) == 0)
 		return c->fd;
+	iwm_dircache_settle(c);
 	iwm_buf_reset(&c->path);
 	iwm_buf_add(&c->path, path, plen);
 	fd = openat2_beneath(c->rootfd, plen ? c->path.ptr : ".",
@@ -293,14 +333,23 @@ iwm_fput_begin(struct iwm_fput *f, struct iwm_dircache *c, const char *path)
 		return -1;
 	if ((f->dirfd = dup(dfd)) == -1)
 		return -1;
-	/* The directory's mtime before the temporary name touches it. */
-	if (fstat(f->dirfd, &sb) == 0) {
-		f->dirtime = sb.st_mtim;
-		f->have_dirtime = 1;
+	/*
+	 * The directory's mtime before the first temporary name touches
+	 * it (restored by iwm_dircache_settle), and its identity, kept for the
+	 * checks that it did not move.
+	 */
+	if (!c->have_id && fstat(f->dirfd, &sb) == 0) {
+		c->dirtime = sb.st_mtim;
+		c->dev = sb.st_dev;
+		c->ino = sb.st_ino;
+		c->have_id = 1;
 	}
+	f->have_id = c->have_id;
+	f->dev = c->dev;
+	f->ino = c->ino;
 	for (;;) {
 		snprintf(f->tmp, sizeof(f->tmp), "%s%ld-%lu", IWM_TMP_PREFIX,
-		    (long)getpid(), atomic_fetch_add(&tmpseq, 1));
+		    tmp_pid(), atomic_fetch_add(&tmpseq, 1));
 		f->fd = openat(f->dirfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (f->fd != -1 || errno != EEXIST)
@@ -345,19 +394,6 @@ iwm_fput_abort(struct iwm_fput *f)
 	if (f->fd != -1) {
 		close(f->fd);
 		unlinkat(f->dirfd, f->tmp, 0);
-	}
-	/*
-	 * The directory keeps the mtime it had, whether the file went in
-	 * or not: when the source's changed too, the directory's own
-	 * record in the pass sets it afterwards.
-	 */
-	if (f->dirfd != -1 && f->have_dirtime) {
-		struct timespec ts[2];
-
-		ts[0].tv_sec = 0;
-		ts[0].tv_nsec = UTIME_OMIT;
-		ts[1] = f->dirtime;
-		(void)futimens(f->dirfd, ts);
 	}
 	if (f->dirfd != -1)
 		close(f->dirfd);
@@ -483,7 +519,7 @@ iwm_fs_probe(struct iwm_serve_root *r)
 	r->modes = 1;
 	have_root = fstat(r->fd, &root) == 0;
 	snprintf(name, sizeof(name), "%sprobe-%ld-%lu", IWM_TMP_PREFIX,
-	    (long)getpid(), atomic_fetch_add(&tmpseq, 1));
+	    tmp_pid(), atomic_fetch_add(&tmpseq, 1));
 	if ((fd = openat(r->fd, name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
 		/* A read-only root: nothing will be written anyway. */
@@ -599,7 +635,7 @@ racy_save(struct iwm_serve_root *r)
 		iwm_buf_addc(&b, '\n');
 	}
 	snprintf(tmp, sizeof(tmp), "%sracy-%ld-%lu", IWM_TMP_PREFIX,
-	    (long)getpid(), atomic_fetch_add(&tmpseq, 1));
+	    tmp_pid(), atomic_fetch_add(&tmpseq, 1));
 	if ((fd = openat(r->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) == -1) {
 		iwm_buf_free(&b);

@@ -114,14 +114,19 @@ struct iwm_dircache {
 	int	 rootfd;
 	int	 fd;
 	struct iwm_buf path;	/* parent path held open in fd */
+	dev_t	 dev;		/* fd's directory, once fstat'ed (have_id) */
+	ino_t	 ino;
+	int	 have_id;
+	struct timespec dirtime;	/* its mtime before the first file */
 };
 struct iwm_fput {
 	int	 dirfd;		/* owned copy */
 	int	 fd;
 	char	 tmp[64];
 	char	*name;
-	struct timespec dirtime;	/* the directory's mtime at begin */
-	int	 have_dirtime;
+	int	 have_id;	/* dev, ino: dirfd's directory */
+	dev_t	 dev;
+	ino_t	 ino;
 };
 /* Owner and group of every file and directory written from now on. */
 void	 iwm_fs_set_owner(uid_t, gid_t);
@@ -132,6 +137,8 @@ int	 iwm_fs_parent(struct iwm_dircache *, const char *path, int create,
 	    const char **base);
 void	 iwm_dircache_init(struct iwm_dircache *, int rootfd);
 void	 iwm_dircache_free(struct iwm_dircache *);
+/* Give the directory held back its mtime from before the first file. */
+void	 iwm_dircache_settle(struct iwm_dircache *);
 int	 iwm_fput_begin(struct iwm_fput *, struct iwm_dircache *,
 	    const char *path);
 int	 iwm_fput_write(struct iwm_fput *, const void *, size_t);

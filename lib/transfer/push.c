@@ -816,6 +816,8 @@ job_start(struct push *p, struct job *j)
 		j->bmtime[0] = '\0';
 		curl_easy_setopt(j->easy, CURLOPT_HEADERFUNCTION, sig_header);
 		curl_easy_setopt(j->easy, CURLOPT_HEADERDATA, j);
+		/* XXH3 strong sums; an older agent ignores it (BLAKE2). */
+		hdr_add(j, "X-Iwm-Sig: xxh3");
 		break;
 	case J_DELTA:
 		/* Only started from delta_start(). */

@@ -2,13 +2,18 @@
  * rsdelta.c: librsync-format signatures, deltas and patches, streamed
  * through HTTP bodies without temp files.
  *
- * Signatures use BLAKE2 (libb2) and the block and strong-sum lengths that
- * rs_sig_args() recommends for the file's size; they are made here, by
- * several threads over ranges of blocks, byte for byte what
- * rs_sig_begin() would write.  Deltas against such a signature are
- * searched here too, by several threads over ranges of the source,
- * and written in librsync's delta format (rs_patch() applies them); a
- * signature of another kind goes through librsync's own delta job.
+ * Signatures use the block and strong-sum lengths that rs_sig_args()
+ * recommends for the file's size, in one of two formats: librsync's
+ * BLAKE2 one (libb2), byte for byte what rs_sig_begin() would write, or
+ * iwm's own (IWM_SIG_XXH3_MAGIC), the same but for XXH3-128 strong
+ * sums, as rsync uses xxh128 since 3.2: a tenth of the CPU of BLAKE2,
+ * and a collision of truncated sums is caught by the whole-file check
+ * of every delta (X-Iwm-Check), which then sends the file whole.  They
+ * are made here by several threads over ranges of blocks.  Deltas
+ * against either are searched here too, by several threads over ranges
+ * of the source, and written in librsync's delta format (rs_patch()
+ * applies them); a signature of another kind goes through librsync's
+ * own delta job.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +23,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <blake2.h>
 #include <librsync.h>
@@ -30,6 +38,7 @@
 #define RS_MAXTHREADS	4
 #define SIG_HDRLEN	12
 #define STRONG_MAX	32	/* BLAKE2 sums as librsync makes them */
+#define XXH3_MAX	16	/* XXH3-128 */
 #define CHAR_OFFSET	31	/* librsync's rollsum */
 static ssize_t
 readfull(int fd, char *p, size_t n)
@@ -97,19 +106,66 @@ get32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The longest strong sum of signature format FMT. */
+static size_t
+strong_max(int fmt)
+{
+	return fmt == IWM_SIG_XXH3 ? XXH3_MAX : STRONG_MAX;
+}
+
 /*
- * The strong sum: the first LEN (<= 32) bytes of unkeyed BLAKE2b with a
- * 32-byte digest (BLAKE2b-256, not a truncated BLAKE2b-512: the digest
- * length is part of the parameter block), as librsync computes it, from
- * libb2.
+ * The strong sum: the first LEN bytes of unkeyed BLAKE2b with a 32-byte
+ * digest (BLAKE2b-256, not a truncated BLAKE2b-512: the digest length
+ * is part of the parameter block), as librsync computes it, from libb2;
+ * or of XXH3-128 in its canonical (big-endian) form.
  */
 static void
-strong_sum(const unsigned char *p, size_t n, unsigned char *out, size_t len)
+strong_sum(int fmt, const unsigned char *p, size_t n, unsigned char *out,
+    size_t len)
 {
 	unsigned char dig[STRONG_MAX];
 
+	if (fmt == IWM_SIG_XXH3) {
+		XXH128_canonical_t c;
+
+		XXH128_canonicalFromHash(&c, XXH3_128bits(p, n));
+		memcpy(out, c.digest, len);
+		return;
+	}
 	blake2b(dig, p, NULL, STRONG_MAX, n, 0);
 	memcpy(out, dig, len);
+}
+
+static uint32_t
+sig_magic(int fmt)
+{
+	return fmt == IWM_SIG_XXH3 ? IWM_SIG_XXH3_MAGIC : RS_BLAKE2_SIG_MAGIC;
+}
+
+int
+iwm_rs_sig_format(const void *sig, size_t len)
+{
+	uint32_t m;
+
+	if (len < SIG_HDRLEN)
+		return -1;
+	m = get32(sig);
+	return m == RS_BLAKE2_SIG_MAGIC ? IWM_SIG_BLAKE2 :
+	    m == IWM_SIG_XXH3_MAGIC ? IWM_SIG_XXH3 : -1;
+}
+
+/* X-Iwm-Sig: the format it names; BLAKE2 for anything else. */
+int
+iwm_rs_sig_kind(const char *name)
+{
+	return name != NULL && strcasecmp(name, "xxh3") == 0 ?
+	    IWM_SIG_XXH3 : IWM_SIG_BLAKE2;
+}
+
+const char *
+iwm_rs_sig_name(int fmt)
+{
+	return fmt == IWM_SIG_XXH3 ? "xxh3" : "blake2";
 }
 
 /* --- librsync's rollsum (weak sum) ---------------------------------- */
@@ -118,10 +174,11 @@ struct rollsum {
 	uint32_t s1, s2;	/* only the low 16 bits count */
 };
 
+/* The sums of P[0..N) added to S1, S2: four bytes a step. */
 static void
-roll_init(struct rollsum *r, const unsigned char *p, size_t n)
+roll_scalar(uint32_t *s1p, uint32_t *s2p, const unsigned char *p, size_t n)
 {
-	uint32_t s1 = 0, s2 = 0;
+	uint32_t s1 = *s1p, s2 = *s2p;
 	size_t i = 0;
 
 	for (; i + 4 <= n; i += 4) {
@@ -133,11 +190,95 @@ roll_init(struct rollsum *r, const unsigned char *p, size_t n)
 		s1 += p[i];
 		s2 += s1;
 	}
-	/* Each byte counts as itself plus CHAR_OFFSET. */
-	s1 += (uint32_t)(n * CHAR_OFFSET);
-	s2 += (uint32_t)(n * (n + 1) / 2 * CHAR_OFFSET);
+	*s1p = s1;
+	*s2p = s2;
+}
+
+#ifdef __SSE2__
+/*
+ * The same over whole 32-byte steps, N a multiple of 32, from S1 = S2
+ * = 0: a step adds 32 * s1 + sum (32 - j) * c[j] to s2 and sum c[j] to
+ * s1.  The byte sums come from _mm_sad_epu8, the weighted ones from
+ * _mm_madd_epi16 on the bytes widened to 16 bits; s1 before each step
+ * is summed apart and multiplied by 32 at the end.  All of it modulo
+ * 2^64 or 2^32, so the low 32 bits are the plain loop's exactly.
+ */
+static void
+roll_sse2(uint32_t *s1p, uint32_t *s2p, const unsigned char *p, size_t n)
+{
+	const __m128i zero = _mm_setzero_si128();
+	const __m128i w0 = _mm_setr_epi16(32, 31, 30, 29, 28, 27, 26, 25);
+	const __m128i w1 = _mm_setr_epi16(24, 23, 22, 21, 20, 19, 18, 17);
+	const __m128i w2 = _mm_setr_epi16(16, 15, 14, 13, 12, 11, 10, 9);
+	const __m128i w3 = _mm_setr_epi16(8, 7, 6, 5, 4, 3, 2, 1);
+	__m128i vs1 = zero, vps = zero, vw = zero;
+	uint64_t l1[2], lp[2];
+	uint32_t lw[4];
+	size_t i;
+
+	for (i = 0; i + 32 <= n; i += 32) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(p + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(p + i + 16));
+
+		vps = _mm_add_epi64(vps, vs1);
+		vs1 = _mm_add_epi64(vs1, _mm_add_epi64(_mm_sad_epu8(a, zero),
+		    _mm_sad_epu8(b, zero)));
+		vw = _mm_add_epi32(vw, _mm_add_epi32(
+		    _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(a, zero), w0),
+		    _mm_madd_epi16(_mm_unpackhi_epi8(a, zero), w1)),
+		    _mm_add_epi32(_mm_madd_epi16(_mm_unpacklo_epi8(b, zero), w2),
+		    _mm_madd_epi16(_mm_unpackhi_epi8(b, zero), w3))));
+	}
+	_mm_storeu_si128((__m128i *)l1, vs1);
+	_mm_storeu_si128((__m128i *)lp, vps);
+	_mm_storeu_si128((__m128i *)lw, vw);
+	*s1p = (uint32_t)(l1[0] + l1[1]);
+	*s2p = (uint32_t)(32 * (lp[0] + lp[1])) + lw[0] + lw[1] + lw[2] +
+	    lw[3];
+}
+#endif
+
+/* Each byte counts as itself plus CHAR_OFFSET. */
+static void
+roll_offset(uint32_t *s1, uint32_t *s2, size_t n)
+{
+	*s1 += (uint32_t)(n * CHAR_OFFSET);
+	*s2 += (uint32_t)(n * (n + 1) / 2 * CHAR_OFFSET);
+}
+
+static void
+roll_init(struct rollsum *r, const unsigned char *p, size_t n)
+{
+	uint32_t s1 = 0, s2 = 0;
+	size_t i = 0;
+
+#ifdef __SSE2__
+	i = n / 32 * 32;
+	if (i > 0)
+		roll_sse2(&s1, &s2, p, i);
+#endif
+	roll_scalar(&s1, &s2, p + i, n - i);
+	roll_offset(&s1, &s2, n);
 	r->s1 = s1;
 	r->s2 = s2;
+}
+
+void
+iwm_rs_rollsum(const void *p, size_t n, uint32_t s[2])
+{
+	struct rollsum r;
+
+	roll_init(&r, p, n);
+	s[0] = r.s1;
+	s[1] = r.s2;
+}
+
+void
+iwm_rs_rollsum_scalar(const void *p, size_t n, uint32_t s[2])
+{
+	s[0] = s[1] = 0;
+	roll_scalar(&s[0], &s[1], p, n);
+	roll_offset(&s[0], &s[1], n);
 }
 
 static inline void
@@ -168,6 +309,7 @@ weak_sum(const unsigned char *p, size_t n)
 struct sigjob {
 	int		 fd;
 	uint64_t	 size;
+	int		 fmt;
 	size_t		 block, strong;
 	uint64_t	 nblocks;
 	unsigned char	*out;		/* entries, after the header */
@@ -209,7 +351,8 @@ sig_thread(void *arg)
 			if (bl > j->block)
 				bl = j->block;
 			put32(e, weak_sum(buf + k * j->block, bl));
-			strong_sum(buf + k * j->block, bl, e + 4, j->strong);
+			strong_sum(j->fmt, buf + k * j->block, bl, e + 4,
+			    j->strong);
 		}
 		b += n;
 	}
@@ -218,7 +361,7 @@ sig_thread(void *arg)
 }
 
 int
-iwm_rs_signature(int fd, uint64_t size, struct iwm_buf *sig)
+iwm_rs_signature(int fd, uint64_t size, int fmt, struct iwm_buf *sig)
 {
 	rs_magic_number magic = RS_BLAKE2_SIG_MAGIC;
 	size_t block = 0, strong = (size_t)-1;	/* minimum safe strong sum */
@@ -229,8 +372,9 @@ iwm_rs_signature(int fd, uint64_t size, struct iwm_buf *sig)
 	unsigned char *hdr;
 	size_t total;
 
+	/* XXH3 sums as long as librsync's BLAKE2 ones would be. */
 	if (rs_sig_args((rs_long_t)size, &magic, &block, &strong) != RS_DONE ||
-	    block == 0 || strong == 0 || strong > STRONG_MAX) {
+	    block == 0 || strong == 0 || strong > strong_max(fmt)) {
 		iwm_seterr("librsync: bad signature arguments");
 		return -1;
 	}
@@ -238,7 +382,7 @@ iwm_rs_signature(int fd, uint64_t size, struct iwm_buf *sig)
 	total = SIG_HDRLEN + (size_t)nblocks * (4 + strong);
 	iwm_buf_grow(sig, total + 1);
 	hdr = (unsigned char *)sig->ptr + sig->len;
-	put32(hdr, (uint32_t)magic);
+	put32(hdr, sig_magic(fmt));
 	put32(hdr + 4, (uint32_t)block);
 	put32(hdr + 8, (uint32_t)strong);
 	/* One thread per 4 MiB at least, up to the cores. */
@@ -247,7 +391,7 @@ iwm_rs_signature(int fd, uint64_t size, struct iwm_buf *sig)
 		nt = size < (8 << 20) ? 1 : (unsigned)(size / (4 << 20));
 	per = (nblocks + nt - 1) / nt;
 	for (i = 0; i < nt; i++) {
-		jobs[i] = (struct sigjob){ .fd = fd, .size = size,
+		jobs[i] = (struct sigjob){ .fd = fd, .fmt = fmt, .size = size,
 		    .block = block, .strong = strong, .nblocks = nblocks,
 		    .out = hdr + SIG_HDRLEN, .b0 = per * i,
 		    .b1 = per * (i + 1) };
@@ -317,7 +461,8 @@ struct iwm_rs_delta {
 	int		 fd;
 	int		 done;
 
-	/* BLAKE2 with rollsum: searched here. */
+	/* BLAKE2 or XXH3 with rollsum: searched here. */
+	int		 fmt;
 	size_t		 block, strong;
 	uint32_t	 nblocks;
 	uint64_t	 base_size;	/* UINT64_MAX: unknown */
@@ -351,7 +496,8 @@ load_sig(struct iwm_rs_delta *d, const unsigned char *p, size_t n)
 
 	d->block = get32(p + 4);
 	d->strong = get32(p + 8);
-	if (d->block == 0 || d->strong == 0 || d->strong > STRONG_MAX) {
+	if (d->block == 0 || d->strong == 0 ||
+	    d->strong > strong_max(d->fmt)) {
 		iwm_seterr("signature from the agent: bad header");
 		return -1;
 	}
@@ -388,8 +534,7 @@ iwm_rs_delta_new(const char *sigp, size_t siglen, int srcfd)
 
 	d->fd = srcfd;
 	d->base_size = UINT64_MAX;
-	if (siglen >= SIG_HDRLEN &&
-	    get32((const unsigned char *)sigp) == RS_BLAKE2_SIG_MAGIC) {
+	if ((d->fmt = iwm_rs_sig_format(sigp, siglen)) != -1) {
 		struct stat sb;
 
 		if (load_sig(d, (const unsigned char *)sigp, siglen) == -1)
@@ -470,7 +615,7 @@ find_block(struct iwm_rs_delta *d, uint32_t weak, const unsigned char *p,
 
 	if (prefer < d->nblocks &&
 	    get32(d->sums + (size_t)prefer * esz) == weak) {
-		strong_sum(p, len, st, d->strong);
+		strong_sum(d->fmt, p, len, st, d->strong);
 		have = 1;
 		if (memcmp(st, d->sums + (size_t)prefer * esz + 4,
 		    d->strong) == 0)
@@ -483,7 +628,7 @@ find_block(struct iwm_rs_delta *d, uint32_t weak, const unsigned char *p,
 		if (get32(s) != weak || e - 1 == prefer)
 			continue;
 		if (!have) {
-			strong_sum(p, len, st, d->strong);
+			strong_sum(d->fmt, p, len, st, d->strong);
 			have = 1;
 		}
 		if (memcmp(st, s + 4, d->strong) == 0) {
@@ -849,6 +994,7 @@ iwm_rs_delta_free(struct iwm_rs_delta *d)
 /* --- signatures of uploads, as they stream in ----------------------- */
 
 struct iwm_rs_signer {
+	int		 fmt;
 	uint64_t	 size, fed;
 	size_t		 block, strong, have;
 	unsigned char	*part;		/* the block being filled */
@@ -856,7 +1002,7 @@ struct iwm_rs_signer {
 };
 
 struct iwm_rs_signer *
-iwm_rs_signer_new(uint64_t size)
+iwm_rs_signer_new(uint64_t size, int fmt)
 {
 	struct iwm_rs_signer *g;
 	rs_magic_number magic = RS_BLAKE2_SIG_MAGIC;
@@ -864,14 +1010,15 @@ iwm_rs_signer_new(uint64_t size)
 	unsigned char hdr[SIG_HDRLEN];
 
 	if (rs_sig_args((rs_long_t)size, &magic, &block, &strong) != RS_DONE ||
-	    block == 0 || strong == 0 || strong > STRONG_MAX)
+	    block == 0 || strong == 0 || strong > strong_max(fmt))
 		return NULL;
 	g = iwm_calloc(1, sizeof(*g));
+	g->fmt = fmt;
 	g->size = size;
 	g->block = block;
 	g->strong = strong;
 	g->part = iwm_malloc(block);
-	put32(hdr, (uint32_t)magic);
+	put32(hdr, sig_magic(fmt));
 	put32(hdr + 4, (uint32_t)block);
 	put32(hdr + 8, (uint32_t)strong);
 	iwm_buf_add(&g->sig, hdr, sizeof(hdr));
@@ -884,7 +1031,7 @@ signer_block(struct iwm_rs_signer *g, const unsigned char *p, size_t n)
 	unsigned char e[4 + STRONG_MAX];
 
 	put32(e, weak_sum(p, n));
-	strong_sum(p, n, e + 4, g->strong);
+	strong_sum(g->fmt, p, n, e + 4, g->strong);
 	iwm_buf_add(&g->sig, e, 4 + g->strong);
 }
 
@@ -1226,13 +1373,13 @@ iwm_rs_patch_sig(const struct iwm_rs_patch *p, const char *basesig,
 	size_t block, strong, esz, ci = 0, want = (size_t)-1;
 	uint64_t nbase, nnew, k;
 	unsigned char *buf, e[4 + STRONG_MAX];
+	int fmt = iwm_rs_sig_format(basesig, baselen);
 
-	if (p->untracked || baselen < SIG_HDRLEN ||
-	    get32(bs) != RS_BLAKE2_SIG_MAGIC)
+	if (p->untracked || fmt == -1)
 		return -1;
 	block = get32(bs + 4);
 	strong = get32(bs + 8);
-	if (block == 0 || strong == 0 || strong > STRONG_MAX)
+	if (block == 0 || strong == 0 || strong > strong_max(fmt))
 		return -1;
 	esz = 4 + strong;
 	if ((baselen - SIG_HDRLEN) % esz != 0)
@@ -1276,7 +1423,7 @@ iwm_rs_patch_sig(const struct iwm_rs_patch *p, const char *basesig,
 			return -1;
 		}
 		put32(e, weak_sum(buf, (size_t)bl));
-		strong_sum(buf, (size_t)bl, e + 4, strong);
+		strong_sum(fmt, buf, (size_t)bl, e + 4, strong);
 		iwm_buf_add(out, e, esz);
 	}
 	free(buf);

@@ -101,7 +101,7 @@ struct req {
 	struct iwm_rs_patch	*patch;
 	/* signature cache */
 	struct iwm_rs_signer	*signer;	/* of a PUT */
-	struct iwm_buf		 basesig;	/* of a delta's base */
+	struct iwm_buf		 basesig[IWM_SIG_NFMT];	/* of a base */
 	uint64_t		 basesize;
 	int			 stripped;	/* setuid/setgid removed */
 	/* login */
@@ -909,13 +909,20 @@ out:
  * all five are unchanged.  Uploads are signed as they stream in,
  * patched files reuse the sums of the blocks copied from their base,
  * so a delta does not need a read of the base.  Oldest entries go when
- * DIR holds more than --sig-cache-max bytes.
+ * DIR holds more than --sig-cache-max bytes.  Each signature format
+ * has its own entry (the XXH3 one's name ends in ".xxh3") and an entry
+ * is used only if its magic is the format asked for.  Uploads are
+ * signed in the XXH3 format, the one iwm-push asks for, at a tenth of
+ * BLAKE2's CPU; an older client's first BLAKE2 signature of such a
+ * file is computed from it.
  */
 #define SIGCACHE_MIN	((uint64_t)1 << 20)
 
+#define CACHE_NAME	72	/* 64 hex digits, ".xxh3", NUL */
+
 static void
-cache_name(const struct iwm_serve_root *root, const char *path,
-    char name[65])
+cache_name(const struct iwm_serve_root *root, const char *path, int fmt,
+    char name[CACHE_NAME])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0, i;
@@ -928,6 +935,9 @@ cache_name(const struct iwm_serve_root *root, const char *path,
 	EVP_MD_CTX_free(ctx);
 	for (i = 0; i < 32; i++)
 		snprintf(name + 2 * i, 3, "%02x", md[i]);
+	/* BLAKE2 entries keep the name they had before XXH3 came. */
+	if (fmt == IWM_SIG_XXH3)
+		memcpy(name + 64, ".xxh3", 6);
 }
 
 static void
@@ -940,20 +950,20 @@ cache_stamp(struct iwm_buf *b, const struct stat *sb)
 	    sb->st_ctim.tv_nsec);
 }
 
-/* The cached signature of the file SB describes; -1 if none. */
+/* The cached signature (format FMT) of the file SB describes; -1 if none. */
 static int
 cache_get(struct serve *s, const struct iwm_serve_root *root,
-    const char *path, const struct stat *sb, struct iwm_buf *sig)
+    const char *path, const struct stat *sb, int fmt, struct iwm_buf *sig)
 {
 	struct iwm_buf want = { 0 }, got = { 0 };
-	char name[65];
+	char name[CACHE_NAME];
 	struct stat cs;
 	size_t nl;
 	int fd, rc = -1;
 
 	if (s->cachefd == -1 || (uint64_t)sb->st_size < SIGCACHE_MIN)
 		return -1;
-	cache_name(root, path, name);
+	cache_name(root, path, fmt, name);
 	if ((fd = openat(s->cachefd, name, O_RDONLY | O_CLOEXEC |
 	    O_NOFOLLOW)) == -1)
 		return -1;
@@ -973,7 +983,8 @@ cache_get(struct serve *s, const struct iwm_serve_root *root,
 	}
 	cache_stamp(&want, sb);
 	nl = want.len;
-	if (got.len <= nl || memcmp(got.ptr, want.ptr, nl) != 0)
+	if (got.len <= nl || memcmp(got.ptr, want.ptr, nl) != 0 ||
+	    iwm_rs_sig_format(got.ptr + nl, got.len - nl) != fmt)
 		goto done;
 	iwm_buf_add(sig, got.ptr + nl, got.len - nl);
 	rc = 0;
@@ -1053,13 +1064,14 @@ cache_put(struct serve *s, const struct iwm_serve_root *root,
     const char *path, const struct stat *sb, const struct iwm_buf *sig)
 {
 	struct iwm_buf b = { 0 };
-	char name[65], tmp[96];
+	char name[CACHE_NAME], tmp[96];
 	unsigned seq;
-	int fd, ok;
+	int fd, ok, fmt;
 
-	if (s->cachefd == -1)
+	if (s->cachefd == -1 ||
+	    (fmt = iwm_rs_sig_format(sig->ptr, sig->len)) == -1)
 		return;
-	cache_name(root, path, name);
+	cache_name(root, path, fmt, name);
 	if ((uint64_t)sb->st_size < SIGCACHE_MIN) {
 		unlinkat(s->cachefd, name, 0);
 		return;
@@ -1089,17 +1101,28 @@ cache_put(struct serve *s, const struct iwm_serve_root *root,
 	pthread_mutex_unlock(&s->cachemu);
 }
 
+/* Forget the signature in format FMT of ROOT/PATH. */
+static void
+cache_drop_fmt(struct serve *s, const struct iwm_serve_root *root,
+    const char *path, int fmt)
+{
+	char name[CACHE_NAME];
+
+	if (s->cachefd == -1)
+		return;
+	cache_name(root, path, fmt, name);
+	unlinkat(s->cachefd, name, 0);
+}
+
 /* Forget what the cache knows of ROOT/PATH (deleted, replaced). */
 static void
 cache_drop(struct serve *s, const struct iwm_serve_root *root,
     const char *path)
 {
-	char name[65];
+	int fmt;
 
-	if (s->cachefd == -1)
-		return;
-	cache_name(root, path, name);
-	unlinkat(s->cachefd, name, 0);
+	for (fmt = 0; fmt < IWM_SIG_NFMT; fmt++)
+		cache_drop_fmt(s, root, path, fmt);
 }
 
 /* At start: the directory, made if need be, and outside every root. */
@@ -1170,6 +1193,8 @@ do_sig(struct serve *s, struct MHD_Connection *c, struct iwm_serve_root *root,
 	struct stat sb;
 	size_t len;
 	int fd;
+	/* The client's choice; BLAKE2 (librsync's) for an older one. */
+	int fmt = iwm_rs_sig_kind(hdr(c, "X-Iwm-Sig"));
 
 	/* O_NONBLOCK: a FIFO planted in the root must not hang a worker. */
 	if ((fd = iwm_fs_open(root->fd, path, O_RDONLY | O_NONBLOCK)) == -1)
@@ -1178,9 +1203,10 @@ do_sig(struct serve *s, struct MHD_Connection *c, struct iwm_serve_root *root,
 		close(fd);
 		return iwm_http_reply(c, 409, "not a regular file");
 	}
-	if (cache_get(s, root, path, &sb, &sig) == 0)
+	if (cache_get(s, root, path, &sb, fmt, &sig) == 0)
 		;	/* kept from when the file was written or signed */
-	else if (iwm_rs_signature(fd, (uint64_t)sb.st_size, &sig) == -1) {
+	else if (iwm_rs_signature(fd, (uint64_t)sb.st_size, fmt, &sig) ==
+	    -1) {
 		close(fd);
 		iwm_buf_free(&sig);
 		return iwm_http_reply(c, 500, "%s", iwm_err());
@@ -1206,8 +1232,9 @@ do_sig(struct serve *s, struct MHD_Connection *c, struct iwm_serve_root *root,
 	iwm_buf_reset(&v);
 	iwm_fmt_mtime(&v, sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
 	MHD_add_response_header(resp, "X-Iwm-Mtime", v.ptr);
-	MHD_add_response_header(resp, "Content-Type",
-	    "application/x-librsync-signature");
+	MHD_add_response_header(resp, "X-Iwm-Sig", iwm_rs_sig_name(fmt));
+	MHD_add_response_header(resp, "Content-Type", fmt == IWM_SIG_XXH3 ?
+	    "application/x-iwm-signature" : "application/x-librsync-signature");
 	ret = MHD_queue_response(c, 200, resp);
 	MHD_destroy_response(resp);
 	iwm_buf_free(&v);
@@ -1593,10 +1620,12 @@ static void
 cache_written(struct req *r, enum kind k)
 {
 	struct serve *s = r->s;
-	struct iwm_buf sig = { 0 };
+	struct iwm_buf sig[IWM_SIG_NFMT] = { { 0 } };
 	struct stat sb;
-	int fd, ok = -1;
+	int fd, ok[IWM_SIG_NFMT], fmt;
 
+	for (fmt = 0; fmt < IWM_SIG_NFMT; fmt++)
+		ok[fmt] = -1;
 	if (s->cachefd == -1)
 		return;
 	if ((fd = iwm_fs_open(r->root->fd, r->path, O_RDONLY |
@@ -1611,18 +1640,24 @@ cache_written(struct req *r, enum kind k)
 	    (uint64_t)sb.st_size == r->want && sb.st_mtim.tv_sec == r->sec &&
 	    sb.st_mtim.tv_nsec == r->nsec) {
 		if (k == K_PUT && r->signer != NULL)
-			ok = iwm_rs_signer_end(r->signer, &sig);
-		else if (k == K_DELTA && r->basesig.len > 0)
-			ok = iwm_rs_patch_sig(r->patch, r->basesig.ptr,
-			    r->basesig.len, r->basesize, fd,
-			    (uint64_t)sb.st_size, &sig);
+			ok[IWM_SIG_XXH3] = iwm_rs_signer_end(r->signer,
+			    &sig[IWM_SIG_XXH3]);
+		/* A patched file: each format the base had, derived. */
+		for (fmt = 0; k == K_DELTA && fmt < IWM_SIG_NFMT; fmt++)
+			if (r->basesig[fmt].len > 0)
+				ok[fmt] = iwm_rs_patch_sig(r->patch,
+				    r->basesig[fmt].ptr, r->basesig[fmt].len,
+				    r->basesize, fd, (uint64_t)sb.st_size,
+				    &sig[fmt]);
 	}
 	close(fd);
-	if (ok == 0)
-		cache_put(s, r->root, r->path, &sb, &sig);
-	else
-		cache_drop(s, r->root, r->path);
-	iwm_buf_free(&sig);
+	for (fmt = 0; fmt < IWM_SIG_NFMT; fmt++) {
+		if (ok[fmt] == 0)
+			cache_put(s, r->root, r->path, &sb, &sig[fmt]);
+		else
+			cache_drop_fmt(s, r->root, r->path, fmt);
+		iwm_buf_free(&sig[fmt]);
+	}
 }
 
 static enum MHD_Result finish_reply(struct req *, struct MHD_Connection *);
@@ -1842,6 +1877,7 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		long bnsec;
 		struct stat sb;
 		const char *bm = hdr(c, "X-Iwm-Base-Mtime");
+		int fmt;
 
 		if (hdr_u64(c, "X-Iwm-Base-Size", &bsize) == -1 || bm == NULL ||
 		    iwm_parse_mtime(bm, &bsec, &bnsec) == -1)
@@ -1858,9 +1894,11 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		    sb.st_mtim.tv_sec != bsec || sb.st_mtim.tv_nsec != bnsec)
 			return iwm_http_reply(c, 409, "base file changed since its "
 			    "signature");
-		/* The base's signature, to derive the new file's. */
+		/* The base's signatures, to derive the new file's. */
 		r->basesize = (uint64_t)sb.st_size;
-		(void)cache_get(s, r->root, r->path, &sb, &r->basesig);
+		for (fmt = 0; fmt < IWM_SIG_NFMT; fmt++)
+			(void)cache_get(s, r->root, r->path, &sb, fmt,
+			    &r->basesig[fmt]);
 	}
 	if (r->want > s->o->max_body && which == R_FILE)
 		return refuse_body(r, c, r->want, "file");
@@ -1879,7 +1917,7 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	} else {
 		r->kind = K_PUT;
 		if (s->cachefd != -1 && r->want >= SIGCACHE_MIN)
-			r->signer = iwm_rs_signer_new(r->want);
+			r->signer = iwm_rs_signer_new(r->want, IWM_SIG_XXH3);
 	}
 	return MHD_YES;
 }
@@ -1947,6 +1985,7 @@ completed(void *cls, struct MHD_Connection *c, void **ctx,
     enum MHD_RequestTerminationCode code)
 {
 	struct req *r = *ctx;
+	int i;
 
 	if (r == NULL)
 		return;
@@ -1959,7 +1998,8 @@ completed(void *cls, struct MHD_Connection *c, void **ctx,
 		close(r->basefd);
 	iwm_rs_patch_free(r->patch);
 	iwm_rs_signer_free(r->signer);
-	iwm_buf_free(&r->basesig);
+	for (i = 0; i < IWM_SIG_NFMT; i++)
+		iwm_buf_free(&r->basesig[i]);
 	iwm_dircache_free(&r->dc);
 	iwm_buf_free(&r->msg);
 	iwm_buf_free(&r->line);

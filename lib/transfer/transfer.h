@@ -163,8 +163,26 @@ int	 iwm_racy_mark(struct iwm_serve_root *, const char *path, int racy);
 int	 iwm_racy_has(struct iwm_serve_root *, const char *path, size_t len);
 void	 iwm_racy_free(struct iwm_serve_root *);
 
-/* rsdelta.c: librsync in memory and streaming. */
-int	 iwm_rs_signature(int fd, uint64_t size, struct iwm_buf *sig);
+/*
+ * rsdelta.c: librsync in memory and streaming.  Signature formats:
+ * librsync's BLAKE2 one (the default), and iwm's with XXH3-128 strong
+ * sums (iwm-protocol(7), asked for with X-Iwm-Sig: xxh3); the magic
+ * number at the start says which.
+ */
+#define IWM_SIG_BLAKE2		0
+#define IWM_SIG_XXH3		1
+#define IWM_SIG_NFMT		2
+#define IWM_SIG_XXH3_MAGIC	0x69776d33u	/* "iwm3" */
+int	 iwm_rs_signature(int fd, uint64_t size, int fmt, struct iwm_buf *sig);
+/* The format of signature SIG, -1 if neither. */
+int	 iwm_rs_sig_format(const void *sig, size_t len);
+/* X-Iwm-Sig's value to a format (BLAKE2 unless "xxh3"), and back. */
+int	 iwm_rs_sig_kind(const char *);
+const char *iwm_rs_sig_name(int);
+/* The rollsum's s1, s2 of P[0..N): the vector code, and the plain loop
+ * it must equal (tests). */
+void	 iwm_rs_rollsum(const void *, size_t, uint32_t s[2]);
+void	 iwm_rs_rollsum_scalar(const void *, size_t, uint32_t s[2]);
 struct iwm_rs_delta;
 struct iwm_rs_delta *iwm_rs_delta_new(const char *sig, size_t siglen,
 	    int srcfd);
@@ -197,7 +215,7 @@ int	 iwm_rs_patch_sig(const struct iwm_rs_patch *, const char *basesig,
 	    struct iwm_buf *out);
 /* The signature of a stream of known size (an upload), as it comes. */
 struct iwm_rs_signer;
-struct iwm_rs_signer *iwm_rs_signer_new(uint64_t size);
+struct iwm_rs_signer *iwm_rs_signer_new(uint64_t size, int fmt);
 void	 iwm_rs_signer_feed(struct iwm_rs_signer *, const void *, size_t);
 /* -1 unless exactly the announced size was fed. */
 int	 iwm_rs_signer_end(struct iwm_rs_signer *, struct iwm_buf *sig);

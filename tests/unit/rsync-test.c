@@ -1,7 +1,9 @@
 /*
  * rsync-test: iwm's signatures, deltas and patches against real librsync
  * (TAP).  iwm makes librsync's formats with its own multi-threaded code;
- * this proves each direction interoperates byte for byte.
+ * this proves each direction interoperates byte for byte.  Then iwm's
+ * own signature format (XXH3-128 strong sums), checked against
+ * libxxhash, and the vector rollsum against the plain loop.
  */
 #include <sys/stat.h>
 
@@ -11,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <xxhash.h>
 
 #include "transfer.h"
 
@@ -113,6 +117,212 @@ make_files(unsigned char **base, size_t *blen, unsigned char **nw,
 		(*nw)[m + i] = (unsigned char)(i * 7);
 }
 
+/* The vector rollsum equals the plain loop: random bytes, every length
+ * 0..4096 at shifting alignments, and a few long buffers. */
+static void
+test_rollsum(void)
+{
+	static const size_t longs[] = { 65536, 65536 + 31, 1u << 20,
+	    (1u << 20) + 4097, 24u << 20 };
+	size_t cap = (24u << 20) + 64, len, i;
+	unsigned char *buf = iwm_malloc(cap);
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	uint32_t a[2], b[2];
+	int bad = 0;
+
+	for (i = 0; i < cap; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		buf[i] = (unsigned char)(x >> 24);
+	}
+	for (len = 0; len <= 4096; len++) {
+		const unsigned char *p = buf + (len * 7) % 61;
+
+		iwm_rs_rollsum(p, len, a);
+		iwm_rs_rollsum_scalar(p, len, b);
+		if (a[0] != b[0] || a[1] != b[1]) {
+			if (bad++ == 0)
+				printf("# length %zu: %08x %08x, plain %08x "
+				    "%08x\n", len, a[0], a[1], b[0], b[1]);
+		}
+	}
+	check(bad == 0, "rollsum: vector = plain loop, lengths 0..4096");
+	/* All bytes 255: the largest sums, wrapping modulo 2^32. */
+	memset(buf, 255, cap);
+	for (i = 0; i < sizeof(longs) / sizeof(*longs); i++) {
+		iwm_rs_rollsum(buf + 1, longs[i], a);
+		iwm_rs_rollsum_scalar(buf + 1, longs[i], b);
+		if (a[0] != b[0] || a[1] != b[1])
+			bad++;
+	}
+	for (len = 4000; len <= 4096; len++) {
+		iwm_rs_rollsum(buf + 3, len, a);
+		iwm_rs_rollsum_scalar(buf + 3, len, b);
+		if (a[0] != b[0] || a[1] != b[1])
+			bad++;
+	}
+	check(bad == 0, "rollsum: the same on long and all-255 buffers");
+	free(buf);
+}
+
+/* Each entry of the XXH3 signature XS: the weak sum of BLAKE2
+ * signature BS's entry, and XXH3-128 of the block, truncated. */
+static int
+xxh3_entries_ok(const char *xs, size_t xlen, const char *bs, size_t blen,
+    const unsigned char *data, size_t dlen)
+{
+	const unsigned char *x = (const unsigned char *)xs;
+	const unsigned char *b = (const unsigned char *)bs;
+	size_t block = get32(x + 4), strong = get32(x + 8);
+	size_t bstrong = get32(b + 8), i, nb;
+
+	if (get32(b + 4) != block || bstrong != strong || strong > 16)
+		return 0;
+	nb = (dlen + block - 1) / block;
+	if (xlen != 12 + nb * (4 + strong) || blen != xlen)
+		return 0;
+	for (i = 0; i < nb; i++) {
+		const unsigned char *e = x + 12 + i * (4 + strong);
+		size_t bl = dlen - i * block < block ? dlen - i * block : block;
+		XXH128_canonical_t c;
+
+		XXH128_canonicalFromHash(&c, XXH3_128bits(data + i * block,
+		    bl));
+		if (memcmp(e, b + 12 + i * (4 + strong), 4) != 0 ||
+		    memcmp(e + 4, c.digest, strong) != 0)
+			return 0;
+	}
+	return 1;
+}
+
+/* Apply DELTA to the file "base" into NAME with iwm's patcher. */
+static struct iwm_rs_patch *
+patch_into(int basefd, const char *name, const char *delta, size_t dlen,
+    struct iwm_fput *fp, struct iwm_dircache *dc, int *rootfd)
+{
+	struct iwm_serve_root root = { .name = "t", .dir = dir, .fd = -1 };
+	struct iwm_rs_patch *p;
+
+	*rootfd = -1;
+	if (iwm_fs_open_root(&root) == -1)
+		return NULL;
+	*rootfd = root.fd;
+	iwm_dircache_init(dc, root.fd);
+	if (iwm_fput_begin(fp, dc, name) == -1)
+		return NULL;
+	p = iwm_rs_patch_new(basefd, fp);
+	if (iwm_rs_patch_feed(p, delta, dlen, 1) == -1) {
+		iwm_rs_patch_free(p);
+		iwm_fput_abort(fp);
+		return NULL;
+	}
+	return p;
+}
+
+/* iwm's XXH3 format: made, searched, applied, signed as it streams and
+ * derived after a patch, all agreeing; BASE and NW as in main. */
+static void
+test_xxh3(const unsigned char *base, size_t blen, const unsigned char *nw,
+    size_t nlen, const struct iwm_buf *bsig)
+{
+	struct iwm_buf xs = { 0 }, delta = { 0 }, streamed = { 0 };
+	struct iwm_buf derived = { 0 }, fresh = { 0 }, bad = { 0 };
+	struct iwm_rs_signer *g;
+	struct iwm_rs_delta *d;
+	struct iwm_rs_patch *p;
+	struct iwm_dircache dc;
+	struct iwm_fput fp;
+	char buf[65536];
+	size_t i;
+	ssize_t r;
+	int basefd = open(path("base"), O_RDONLY);
+	int newfd = open(path("new"), O_RDONLY), rootfd, outfd;
+	FILE *fb, *fd, *fo;
+
+	check(iwm_rs_signature(basefd, blen, IWM_SIG_XXH3, &xs) == 0 &&
+	    iwm_rs_sig_format(xs.ptr, xs.len) == IWM_SIG_XXH3 &&
+	    get32((unsigned char *)xs.ptr) == IWM_SIG_XXH3_MAGIC,
+	    "xxh3: a signature with iwm's magic");
+	check(iwm_rs_sig_format(bsig->ptr, bsig->len) == IWM_SIG_BLAKE2 &&
+	    iwm_rs_sig_format("rs\0016xxxxxxxxxx", 12) == -1,
+	    "the magic tells the formats apart");
+	check(iwm_rs_sig_kind("xxh3") == IWM_SIG_XXH3 &&
+	    iwm_rs_sig_kind(NULL) == IWM_SIG_BLAKE2 &&
+	    iwm_rs_sig_kind("blake2") == IWM_SIG_BLAKE2 &&
+	    iwm_rs_sig_kind("md4") == IWM_SIG_BLAKE2,
+	    "X-Iwm-Sig: xxh3 asks for it, anything else gets BLAKE2");
+	check(xxh3_entries_ok(xs.ptr, xs.len, bsig->ptr, bsig->len, base,
+	    blen), "xxh3: librsync's block and strong lengths, weak sums, "
+	    "and truncated XXH3-128 of each block");
+
+	/* Signed as it streams in, in odd pieces: the same bytes. */
+	g = iwm_rs_signer_new(blen, IWM_SIG_XXH3);
+	for (i = 0; g != NULL && i < blen; i += 77777)
+		iwm_rs_signer_feed(g, base + i, blen - i < 77777 ?
+		    blen - i : 77777);
+	check(g != NULL && iwm_rs_signer_end(g, &streamed) == 0 &&
+	    streamed.len == xs.len && memcmp(streamed.ptr, xs.ptr,
+	    xs.len) == 0, "xxh3: an upload's signature is the same");
+	iwm_rs_signer_free(g);
+
+	/* The delta against it: small, and both patchers rebuild the file. */
+	d = iwm_rs_delta_new(xs.ptr, xs.len, newfd);
+	check(d != NULL, "xxh3: a delta against that signature");
+	while (d != NULL && (r = iwm_rs_delta_read(d, buf, sizeof(buf))) > 0)
+		iwm_buf_add(&delta, buf, (size_t)r);
+	iwm_rs_delta_free(d);
+	check(delta.len > 0 && delta.len < (2u << 20),
+	    "xxh3: the delta is small (about the changed megabyte)");
+	write_file("delta.x3", (unsigned char *)delta.ptr, delta.len);
+	fb = fopen(path("base"), "rb");
+	fd = fopen(path("delta.x3"), "rb");
+	fo = fopen(path("out.x3lib"), "wb");
+	check(rs_patch_file(fb, fd, fo, NULL) == RS_DONE,
+	    "xxh3: the delta is in librsync's format (rs_patch accepts it)");
+	fclose(fb);
+	fclose(fd);
+	fclose(fo);
+	check(same_file("out.x3lib", nw, nlen),
+	    "... and rebuilds the new file exactly");
+	p = patch_into(basefd, "out.x3", delta.ptr, delta.len, &fp, &dc,
+	    &rootfd);
+	check(p != NULL && iwm_fput_commit(&fp, 0644, 0, 0, 0) == 0 &&
+	    same_file("out.x3", nw, nlen),
+	    "xxh3: iwm's patcher rebuilds the new file exactly");
+
+	/* The new file's signature from the base's: the fresh one's bytes. */
+	outfd = open(path("out.x3"), O_RDONLY);
+	check(p != NULL && outfd != -1 && iwm_rs_patch_sig(p, xs.ptr, xs.len,
+	    blen, outfd, nlen, &derived) == 0 &&
+	    iwm_rs_signature(outfd, nlen, IWM_SIG_XXH3, &fresh) == 0 &&
+	    derived.len == fresh.len &&
+	    memcmp(derived.ptr, fresh.ptr, fresh.len) == 0,
+	    "xxh3: the derived signature of the patched file is its own");
+	if (outfd != -1)
+		close(outfd);
+	iwm_rs_patch_free(p);
+	iwm_dircache_free(&dc);
+	if (rootfd != -1)
+		close(rootfd);
+
+	/* Strong sums longer than XXH3-128 are refused. */
+	iwm_buf_add(&bad, xs.ptr, xs.len);
+	bad.ptr[11] = 17;
+	d = iwm_rs_delta_new(bad.ptr, bad.len, newfd);
+	check(d == NULL, "xxh3: a signature with 17-byte sums is refused");
+	iwm_rs_delta_free(d);
+
+	close(basefd);
+	close(newfd);
+	iwm_buf_free(&xs);
+	iwm_buf_free(&delta);
+	iwm_buf_free(&streamed);
+	iwm_buf_free(&derived);
+	iwm_buf_free(&fresh);
+	iwm_buf_free(&bad);
+}
+
 int
 main(void)
 {
@@ -136,7 +346,8 @@ main(void)
 
 	/* 1. iwm's signature equals librsync's, same parameters. */
 	basefd = open(path("base"), O_RDONLY);
-	check(iwm_rs_signature(basefd, blen, &sig) == 0 && sig.len > 12,
+	check(iwm_rs_signature(basefd, blen, IWM_SIG_BLAKE2, &sig) == 0 &&
+	    sig.len > 12,
 	    "iwm makes a signature");
 	fb = fopen(path("base"), "rb");
 	fs = fopen(path("sig.lib"), "wb");
@@ -210,6 +421,8 @@ main(void)
 	}
 	close(basefd);
 	close(newfd);
+	test_xxh3(base, blen, nw, nlen, &sig);
+	test_rollsum();
 	free(base);
 	free(nw);
 	free(sig_lib);
@@ -217,7 +430,8 @@ main(void)
 	iwm_buf_free(&delta);
 	{
 		static const char *const f[] = { "base", "new", "sig.lib",
-		    "delta.iwm", "delta.lib", "out.lib", "out.iwm" };
+		    "delta.iwm", "delta.lib", "out.lib", "out.iwm",
+		    "delta.x3", "out.x3lib", "out.x3" };
 		size_t i;
 
 		for (i = 0; i < sizeof(f) / sizeof(*f); i++)

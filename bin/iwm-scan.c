@@ -38,6 +38,7 @@ struct scan {
 	struct iwm_walk_stats st[3];	/* archive, logs, mail */
 	int	 out_failed;
 	int	 incomplete;	/* something was not listed: no #iwm-end */
+	struct iwm_walker *walker;
 };
 
 static void
@@ -260,6 +261,17 @@ write_rec(void *arg, const struct iwm_rec *r)
 	return 0;
 }
 
+/* One walker for every tree of the scan: its helper threads stay. */
+static int
+scan_walk(struct scan *s, const char *root, const char *dir,
+    const char *prefix, int self, struct iwm_walk_stats *st)
+{
+	if (s->walker == NULL)
+		s->walker = iwm_walker_new();
+	return iwm_walker_walk(s->walker, root, dir, prefix, self, 0,
+	    write_rec, s, st);
+}
+
 static int
 cmp_rootarg(const void *a, const void *b)
 {
@@ -304,8 +316,8 @@ scan_plain(struct rootarg *roots, size_t nroots, struct scan *s, int summary)
 	for (i = 0; i < nroots; i++) {
 		struct iwm_walk_stats st = { 0 };
 
-		if (iwm_walk(roots[i].name, roots[i].dir, "", 0, 0, write_rec,
-		    s, &st) == -1) {
+		if (scan_walk(s, roots[i].name, roots[i].dir, "", 0,
+		    &st) == -1) {
 			iwm_warn_err();
 			return s->out_failed ? IWM_EXIT_IO : IWM_EXIT_NOINPUT;
 		}
@@ -394,8 +406,7 @@ scan_mail(const struct iwm_accounts *as, struct scan *s)
 			break;
 		}
 		/* iwm_walk drops the trailing '/' of the prefix itself. */
-		rc = iwm_walk("mail", a->dir, a->rel, 1, 0, write_rec, s,
-		    &s->st[2]);
+		rc = scan_walk(s, "mail", a->dir, a->rel, 1, &s->st[2]);
 		if (rc == -1 && !s->out_failed) {
 			/* Gone since the export: the account went away. */
 			iwm_warn_err();
@@ -751,14 +762,14 @@ main(int argc, char *argv[])
 
 			iwm_buf_printf(&d, "%s%s", as.archivedir, domains[i]);
 			if (stat(d.ptr, &sb) == 0 && S_ISDIR(sb.st_mode))
-				wrc = iwm_walk("archive", d.ptr, domains[i], 1,
-				    0, write_rec, &s, &s.st[0]);
+				wrc = scan_walk(&s, "archive", d.ptr,
+				    domains[i], 1, &s.st[0]);
 			iwm_buf_free(&d);
 			if (wrc == -1)
 				goto walkfail;
 		}
 	if ((roots & ROOT_LOGS) &&
-	    iwm_walk("logs", logdir, "", 0, 0, write_rec, &s, &s.st[1]) == -1)
+	    scan_walk(&s, "logs", logdir, "", 0, &s.st[1]) == -1)
 		goto walkfail;
 	if ((roots & ROOT_MAIL) && scan_mail(&as, &s) == -1)
 		goto walkfail;
@@ -774,6 +785,7 @@ walkfail:
 	rc = s.out_failed ? IWM_EXIT_IO : IWM_EXIT_UNAVAIL;
 done:
 	prog_end();
+	iwm_walker_free(s.walker);
 	/* Only a listing that left nothing out may ever cause deletions. */
 	if (rc == -1 && !accounts && !s.incomplete &&
 	    iwm_mwrite_end(stdout) == -1)

@@ -64,7 +64,7 @@ struct job {
 	size_t		 lo, hi;
 };
 
-struct walk {
+struct iwm_walker {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 work_cv;	/* helpers wait for work */
 	pthread_cond_t	 done_cv;	/* the walk waits for a listing */
@@ -76,6 +76,7 @@ struct walk {
 	struct node	**path;		/* listings being emitted, top first */
 	size_t		 depth, pathcap;
 
+	/* The walk under way. */
 	const char	*root;
 	int		 nosource;
 	iwm_walk_cb	 cb;
@@ -180,7 +181,7 @@ list_dir(struct node *nd, int fd)
 }
 
 static void
-wake_helpers(struct walk *w)
+wake_helpers(struct iwm_walker *w)
 {
 	if (w->idle > 0)
 		pthread_cond_broadcast(&w->work_cv);
@@ -188,7 +189,7 @@ wake_helpers(struct walk *w)
 
 /* Under mu: all of ND is stat'ed; note its subdirectories. */
 static void
-node_done(struct walk *w, struct node *nd)
+node_done(struct iwm_walker *w, struct node *nd)
 {
 	size_t i, k = 0;
 
@@ -233,7 +234,7 @@ job_run(struct node *nd, const struct job *j, int fd)
 
 /* Under mu: J is done. */
 static void
-job_end(struct walk *w, const struct job *j)
+job_end(struct iwm_walker *w, const struct job *j)
 {
 	struct node *nd = j->nd;
 
@@ -291,7 +292,7 @@ find_in(struct node *nd, size_t k, size_t *dirs, size_t *ents,
 
 /* Under mu: the most urgent job (the walk's own listing first). */
 static int
-find_job(struct walk *w, struct job *j)
+find_job(struct iwm_walker *w, struct job *j)
 {
 	size_t d, dirs = 0, ents = 0;
 	struct node *top;
@@ -314,7 +315,7 @@ find_job(struct walk *w, struct job *j)
 static void *
 helper_main(void *arg)
 {
-	struct walk *w = arg;
+	struct iwm_walker *w = arg;
 	struct job j;
 
 	pthread_mutex_lock(&w->mu);
@@ -336,7 +337,7 @@ helper_main(void *arg)
 
 /* Under mu: wait until no helper works on ND. */
 static void
-wait_idle(struct walk *w, struct node *nd)
+wait_idle(struct iwm_walker *w, struct node *nd)
 {
 	while (nd->busy > 0) {
 		w->waiting = 1;
@@ -347,7 +348,7 @@ wait_idle(struct walk *w, struct node *nd)
 
 /* Under mu: free ND and what was read ahead below it. */
 static void
-node_free(struct walk *w, struct node *nd)
+node_free(struct iwm_walker *w, struct node *nd)
 {
 	size_t k;
 
@@ -369,7 +370,7 @@ node_free(struct walk *w, struct node *nd)
  * until it is all stat'ed.  FD: its descriptor when already open.
  */
 static void
-enter(struct walk *w, struct node *nd, int mine, int fd)
+enter(struct iwm_walker *w, struct node *nd, int mine, int fd)
 {
 	struct job j;
 
@@ -406,7 +407,7 @@ enter(struct walk *w, struct node *nd, int mine, int fd)
 
 /* Take ND off the path and free it. */
 static void
-leave(struct walk *w, struct node *nd)
+leave(struct iwm_walker *w, struct node *nd)
 {
 	pthread_mutex_lock(&w->mu);
 	w->depth--;
@@ -417,7 +418,7 @@ leave(struct walk *w, struct node *nd)
 
 /* The listing of kid K of ND, started here when no helper did. */
 static struct node *
-kid(struct walk *w, struct node *nd, size_t k)
+kid(struct iwm_walker *w, struct node *nd, size_t k)
 {
 	struct node *c;
 	int mine = 0;
@@ -437,7 +438,7 @@ kid(struct walk *w, struct node *nd, size_t k)
 }
 
 static int
-emit(struct walk *w, const struct entry *e, char type)
+emit(struct iwm_walker *w, const struct entry *e, char type)
 {
 	struct iwm_rec r;
 
@@ -463,7 +464,7 @@ emit(struct walk *w, const struct entry *e, char type)
 }
 
 static void
-gone_or_unreadable(struct walk *w, int err)
+gone_or_unreadable(struct iwm_walker *w, int err)
 {
 	if (err == ENOENT) {
 		iwm_warnx("%s: vanished during the scan, skipped", w->src.ptr);
@@ -476,7 +477,7 @@ gone_or_unreadable(struct walk *w, int err)
 
 /* Emit the entries of ND (on the path, all stat'ed), depth first. */
 static int
-walk_list(struct walk *w, struct node *nd)
+walk_list(struct iwm_walker *w, struct node *nd)
 {
 	size_t i, k = 0, rlen = w->rel.len, slen = w->src.len;
 	int rc = 0;
@@ -533,87 +534,103 @@ walk_list(struct walk *w, struct node *nd)
 	return rc;
 }
 
-static void
-helpers_start(struct walk *w)
+struct iwm_walker *
+iwm_walker_new(void)
 {
+	struct iwm_walker *w = iwm_calloc(1, sizeof(*w));
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int want = ncpu > MAX_HELPERS ? MAX_HELPERS : (int)ncpu - 1;
 
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work_cv, NULL);
+	pthread_cond_init(&w->done_cv, NULL);
+	/* Without helpers the walk still works, alone. */
 	while (w->nhelpers < want && pthread_create(&w->tid[w->nhelpers],
 	    NULL, helper_main, w) == 0)
 		w->nhelpers++;
+	return w;
 }
 
-static void
-helpers_stop(struct walk *w)
+void
+iwm_walker_free(struct iwm_walker *w)
 {
 	int i;
 
+	if (w == NULL)
+		return;
 	pthread_mutex_lock(&w->mu);
 	w->quit = 1;
 	pthread_cond_broadcast(&w->work_cv);
 	pthread_mutex_unlock(&w->mu);
 	for (i = 0; i < w->nhelpers; i++)
 		pthread_join(w->tid[i], NULL);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->work_cv);
+	pthread_cond_destroy(&w->done_cv);
+	free(w->path);
+	iwm_buf_free(&w->rel);
+	iwm_buf_free(&w->src);
+	free(w);
 }
 
 int
-iwm_walk(const char *root, const char *dir, const char *prefix, int self,
-    int nosource, iwm_walk_cb cb, void *arg, struct iwm_walk_stats *st)
+iwm_walker_walk(struct iwm_walker *w, const char *root, const char *dir,
+    const char *prefix, int self, int nosource, iwm_walk_cb cb, void *arg,
+    struct iwm_walk_stats *st)
 {
-	struct walk w;
 	struct node *top;
 	struct stat sb;
 	struct entry e;
 	size_t dl = strlen(dir);
 	int fd, rc;
 
-	memset(&w, 0, sizeof(w));
-	w.root = root;
-	w.nosource = nosource;
-	w.cb = cb;
-	w.arg = arg;
-	w.st = st;
+	w->root = root;
+	w->nosource = nosource;
+	w->cb = cb;
+	w->arg = arg;
+	w->st = st;
 	while (dl > 1 && dir[dl - 1] == '/')
 		dl--;
-	iwm_buf_add(&w.src, dir, dl);
-	iwm_buf_adds(&w.rel, prefix);
-	while (w.rel.len > 0 && w.rel.ptr[w.rel.len - 1] == '/')
-		w.rel.ptr[--w.rel.len] = '\0';
-	fd = open(w.src.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	iwm_buf_reset(&w->src);
+	iwm_buf_add(&w->src, dir, dl);
+	iwm_buf_reset(&w->rel);
+	iwm_buf_adds(&w->rel, prefix);
+	while (w->rel.len > 0 && w->rel.ptr[w->rel.len - 1] == '/')
+		w->rel.ptr[--w->rel.len] = '\0';
+	fd = open(w->src.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1 || fstat(fd, &sb) == -1) {
-		iwm_seterr_errno("%s", w.src.ptr);
+		iwm_seterr_errno("%s", w->src.ptr);
 		if (fd != -1)
 			close(fd);
-		rc = -1;
-		goto out;
+		return -1;
 	}
 	if (self) {
 		memset(&e, 0, sizeof(e));
 		e.mode = sb.st_mode;
 		e.sec = sb.st_mtim.tv_sec;
 		e.nsec = sb.st_mtim.tv_nsec;
-		if ((rc = emit(&w, &e, IWM_TYPE_DIR)) != 0) {
+		if ((rc = emit(w, &e, IWM_TYPE_DIR)) != 0) {
 			close(fd);
-			goto out;
+			return rc;
 		}
 	}
-	pthread_mutex_init(&w.mu, NULL);
-	pthread_cond_init(&w.work_cv, NULL);
-	pthread_cond_init(&w.done_cv, NULL);
-	helpers_start(&w);
 	top = node_new(NULL, 0);
 	top->busy++;
-	enter(&w, top, 1, fd);
-	rc = walk_list(&w, top);
-	leave(&w, top);
-	helpers_stop(&w);
-	pthread_mutex_destroy(&w.mu);
-	pthread_cond_destroy(&w.work_cv);
-	pthread_cond_destroy(&w.done_cv);
-	free(w.path);
-out:
-	iwm_buf_free(&w.rel);
-	iwm_buf_free(&w.src);
+	enter(w, top, 1, fd);
+	rc = walk_list(w, top);
+	leave(w, top);
+	return rc;
+}
+
+int
+iwm_walk(const char *root, const char *dir, const char *prefix, int self,
+    int nosource, iwm_walk_cb cb, void *arg, struct iwm_walk_stats *st)
+{
+	struct iwm_walker *w = iwm_walker_new();
+	int rc;
+
+	rc = iwm_walker_walk(w, root, dir, prefix, self, nosource, cb, arg,
+	    st);
+	iwm_walker_free(w);
 	return rc;
 }

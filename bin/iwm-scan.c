@@ -261,14 +261,18 @@ write_rec(void *arg, const struct iwm_rec *r)
 	return 0;
 }
 
-/* One walker for every tree of the scan: its helper threads stay. */
+/*
+ * One walker for every tree of the scan: its helper threads stay, and
+ * list the next mailbox (NEXT, when not NULL) while this one is emitted.
+ */
 static int
 scan_walk(struct scan *s, const char *root, const char *dir,
-    const char *prefix, int self, struct iwm_walk_stats *st)
+    const char *prefix, int self, struct iwm_walk_stats *st,
+    const char *next)
 {
 	if (s->walker == NULL)
 		s->walker = iwm_walker_new();
-	return iwm_walker_walk(s->walker, root, dir, prefix, self, 0,
+	return iwm_walker_walk(s->walker, root, dir, next, prefix, self, 0,
 	    write_rec, s, st);
 }
 
@@ -316,8 +320,8 @@ scan_plain(struct rootarg *roots, size_t nroots, struct scan *s, int summary)
 	for (i = 0; i < nroots; i++) {
 		struct iwm_walk_stats st = { 0 };
 
-		if (scan_walk(s, roots[i].name, roots[i].dir, "", 0,
-		    &st) == -1) {
+		if (scan_walk(s, roots[i].name, roots[i].dir, "", 0, &st,
+		    i + 1 < nroots ? roots[i + 1].dir : NULL) == -1) {
 			iwm_warn_err();
 			return s->out_failed ? IWM_EXIT_IO : IWM_EXIT_NOINPUT;
 		}
@@ -406,7 +410,8 @@ scan_mail(const struct iwm_accounts *as, struct scan *s)
 			break;
 		}
 		/* iwm_walk drops the trailing '/' of the prefix itself. */
-		rc = scan_walk(s, "mail", a->dir, a->rel, 1, &s->st[2]);
+		rc = scan_walk(s, "mail", a->dir, a->rel, 1, &s->st[2],
+		    i + 1 < n ? v[i + 1]->dir : NULL);
 		if (rc == -1 && !s->out_failed) {
 			/* Gone since the export: the account went away. */
 			iwm_warn_err();
@@ -763,13 +768,13 @@ main(int argc, char *argv[])
 			iwm_buf_printf(&d, "%s%s", as.archivedir, domains[i]);
 			if (stat(d.ptr, &sb) == 0 && S_ISDIR(sb.st_mode))
 				wrc = scan_walk(&s, "archive", d.ptr,
-				    domains[i], 1, &s.st[0]);
+				    domains[i], 1, &s.st[0], NULL);
 			iwm_buf_free(&d);
 			if (wrc == -1)
 				goto walkfail;
 		}
 	if ((roots & ROOT_LOGS) &&
-	    scan_walk(&s, "logs", logdir, "", 0, &s.st[1]) == -1)
+	    scan_walk(&s, "logs", logdir, "", 0, &s.st[1], NULL) == -1)
 		goto walkfail;
 	if ((roots & ROOT_MAIL) && scan_mail(&as, &s) == -1)
 		goto walkfail;

@@ -41,6 +41,7 @@ enum { N_LISTING, N_STAT, N_DONE };
 struct node {
 	struct node	*up;	/* listing holding this one's entry */
 	size_t		 idx;	/* that entry */
+	char		*dir;	/* a walk's top (no up): its path */
 	int		 state;
 	int		 busy;	/* threads listing or stat'ing it */
 	int		 fd;	/* -1: could not be opened (err) */
@@ -75,6 +76,8 @@ struct iwm_walker {
 	int		 nhelpers;
 	struct node	**path;		/* listings being emitted, top first */
 	size_t		 depth, pathcap;
+	char		*nextdir;	/* the next walk's top, when told */
+	struct node	*next;		/* its listing, once started */
 
 	/* The walk under way. */
 	const char	*root;
@@ -129,25 +132,28 @@ cmp_entry(const void *a, const void *b, void *names)
 }
 
 /*
- * Read and sort the entries of ND: its own descriptor FD (taken over),
- * or with FD -1 its entry in the parent listing.  getdents64 with a
- * large buffer: one call for most directories, no DIR stream.
+ * Open ND (a walk's top by its path, else by its entry in the parent
+ * listing), read and sort its entries.  getdents64 with a large buffer:
+ * one call for most directories, no DIR stream.
  */
 static void
-list_dir(struct node *nd, int fd)
+list_dir(struct node *nd)
 {
 	char buf[DENTS_BUF];
 	ssize_t r, p;
+	int fd;
 
-	if (fd == -1) {
+	if (nd->dir != NULL)
+		fd = open(nd->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else {
 		const struct node *up = nd->up;
 
 		fd = openat(up->fd, up->names.ptr + up->ents[nd->idx].off,
 		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd == -1) {
-			nd->err = errno;
-			return;
-		}
+	}
+	if (fd == -1) {
+		nd->err = errno;
+		return;
 	}
 	nd->fd = fd;
 	for (;;) {
@@ -224,12 +230,12 @@ claim_chunk(struct node *nd, struct job *j)
 
 /* Do J without mu held. */
 static void
-job_run(struct node *nd, const struct job *j, int fd)
+job_run(const struct job *j)
 {
 	if (j->list)
-		list_dir(nd, fd);
+		list_dir(j->nd);
 	else
-		stat_range(nd, j->lo, j->hi);
+		stat_range(j->nd, j->lo, j->hi);
 }
 
 /* Under mu: J is done. */
@@ -298,18 +304,37 @@ find_job(struct iwm_walker *w, struct job *j)
 	struct node *top;
 	int r;
 
-	if (w->depth == 0)
-		return 0;
-	top = w->path[w->depth - 1];
-	if (top->state == N_STAT && top->claim < top->n) {
-		claim_chunk(top, j);
-		return 1;
+	if (w->depth > 0) {
+		top = w->path[w->depth - 1];
+		if (top->state == N_STAT && top->claim < top->n) {
+			claim_chunk(top, j);
+			return 1;
+		}
 	}
 	for (d = w->depth; d-- > 0;)
 		if ((r = find_in(w->path[d], w->path[d]->knext, &dirs, &ents,
 		    j)) != 0)
 			return r == 1;
-	return 0;
+	/* Then the next walk's top and what lies below it. */
+	if (w->nextdir == NULL)
+		return 0;
+	if ((top = w->next) == NULL) {
+		if (dirs >= AHEAD_DIRS || ents >= AHEAD_ENTS)
+			return 0;
+		top = w->next = node_new(NULL, 0);
+		top->dir = iwm_strdup(w->nextdir);
+		top->busy++;
+		j->nd = top;
+		j->list = 1;
+		return 1;
+	}
+	dirs++;
+	ents += top->n;
+	if (top->state == N_STAT && top->claim < top->n) {
+		claim_chunk(top, j);
+		return 1;
+	}
+	return top->state == N_DONE && find_in(top, 0, &dirs, &ents, j) == 1;
 }
 
 static void *
@@ -327,7 +352,7 @@ helper_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&w->mu);
-		job_run(j.nd, &j, -1);
+		job_run(&j);
 		pthread_mutex_lock(&w->mu);
 		job_end(w, &j);
 	}
@@ -358,6 +383,7 @@ node_free(struct iwm_walker *w, struct node *nd)
 			node_free(w, nd->kids[k]);
 	if (nd->fd != -1)
 		close(nd->fd);
+	free(nd->dir);
 	free(nd->ents);
 	free(nd->dirs);
 	free(nd->kids);
@@ -367,10 +393,10 @@ node_free(struct iwm_walker *w, struct node *nd)
 
 /*
  * Put ND (listed by nobody yet when MINE) on the path and wait, helping,
- * until it is all stat'ed.  FD: its descriptor when already open.
+ * until it is all stat'ed.
  */
 static void
-enter(struct iwm_walker *w, struct node *nd, int mine, int fd)
+enter(struct iwm_walker *w, struct node *nd, int mine)
 {
 	struct job j;
 
@@ -385,7 +411,7 @@ enter(struct iwm_walker *w, struct node *nd, int mine, int fd)
 		pthread_mutex_unlock(&w->mu);
 		j.nd = nd;
 		j.list = 1;
-		job_run(nd, &j, fd);
+		job_run(&j);
 		pthread_mutex_lock(&w->mu);
 		job_end(w, &j);
 	}
@@ -393,7 +419,7 @@ enter(struct iwm_walker *w, struct node *nd, int mine, int fd)
 		if (nd->state == N_STAT && nd->claim < nd->n) {
 			claim_chunk(nd, &j);
 			pthread_mutex_unlock(&w->mu);
-			job_run(nd, &j, -1);
+			job_run(&j);
 			pthread_mutex_lock(&w->mu);
 			job_end(w, &j);
 			continue;
@@ -433,7 +459,7 @@ kid(struct iwm_walker *w, struct node *nd, size_t k)
 	nd->knext = k + 1;
 	wake_helpers(w);	/* one listing fewer read ahead */
 	pthread_mutex_unlock(&w->mu);
-	enter(w, c, mine, -1);
+	enter(w, c, mine);
 	return c;
 }
 
@@ -534,6 +560,20 @@ walk_list(struct iwm_walker *w, struct node *nd)
 	return rc;
 }
 
+/* Under mu: forget the next walk's top and what was read below it. */
+static void
+drop_next(struct iwm_walker *w)
+{
+	struct node *nd = w->next;
+
+	/* Out of the helpers' sight first: node_free waits for them. */
+	w->next = NULL;
+	free(w->nextdir);
+	w->nextdir = NULL;
+	if (nd != NULL)
+		node_free(w, nd);
+}
+
 struct iwm_walker *
 iwm_walker_new(void)
 {
@@ -559,6 +599,7 @@ iwm_walker_free(struct iwm_walker *w)
 	if (w == NULL)
 		return;
 	pthread_mutex_lock(&w->mu);
+	drop_next(w);
 	w->quit = 1;
 	pthread_cond_broadcast(&w->work_cv);
 	pthread_mutex_unlock(&w->mu);
@@ -573,16 +614,52 @@ iwm_walker_free(struct iwm_walker *w)
 	free(w);
 }
 
+/*
+ * The walk of the top DIR (trailing '/' dropped) is due: told ahead, it
+ * may have been listed already; else it is done here.  NEXT (or NULL)
+ * is the one after it, for the helpers to list ahead.
+ */
+static struct node *
+take_top(struct iwm_walker *w, const char *dir, const char *next)
+{
+	size_t nl = next != NULL ? strlen(next) : 0;
+
+	struct node *nd = NULL;
+	int mine = 0;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->nextdir != NULL && strcmp(w->nextdir, dir) == 0 &&
+	    w->next != NULL) {
+		nd = w->next;
+		w->next = NULL;
+	}
+	drop_next(w);
+	if (nd == NULL) {
+		nd = node_new(NULL, 0);
+		nd->dir = iwm_strdup(dir);
+		nd->busy++;
+		mine = 1;
+	}
+	if (next != NULL) {
+		while (nl > 1 && next[nl - 1] == '/')
+			nl--;
+		w->nextdir = iwm_strndup(next, nl);
+	}
+	pthread_mutex_unlock(&w->mu);
+	enter(w, nd, mine);
+	return nd;
+}
+
 int
 iwm_walker_walk(struct iwm_walker *w, const char *root, const char *dir,
-    const char *prefix, int self, int nosource, iwm_walk_cb cb, void *arg,
-    struct iwm_walk_stats *st)
+    const char *next, const char *prefix, int self, int nosource,
+    iwm_walk_cb cb, void *arg, struct iwm_walk_stats *st)
 {
 	struct node *top;
 	struct stat sb;
 	struct entry e;
 	size_t dl = strlen(dir);
-	int fd, rc;
+	int rc;
 
 	w->root = root;
 	w->nosource = nosource;
@@ -597,27 +674,22 @@ iwm_walker_walk(struct iwm_walker *w, const char *root, const char *dir,
 	iwm_buf_adds(&w->rel, prefix);
 	while (w->rel.len > 0 && w->rel.ptr[w->rel.len - 1] == '/')
 		w->rel.ptr[--w->rel.len] = '\0';
-	fd = open(w->src.ptr, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || fstat(fd, &sb) == -1) {
+	top = take_top(w, w->src.ptr, next);
+	if (top->fd == -1 || fstat(top->fd, &sb) == -1) {
+		if (top->fd == -1)
+			errno = top->err;
 		iwm_seterr_errno("%s", w->src.ptr);
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	if (self) {
+		rc = -1;
+	} else if (self) {
 		memset(&e, 0, sizeof(e));
 		e.mode = sb.st_mode;
 		e.sec = sb.st_mtim.tv_sec;
 		e.nsec = sb.st_mtim.tv_nsec;
-		if ((rc = emit(w, &e, IWM_TYPE_DIR)) != 0) {
-			close(fd);
-			return rc;
-		}
-	}
-	top = node_new(NULL, 0);
-	top->busy++;
-	enter(w, top, 1, fd);
-	rc = walk_list(w, top);
+		rc = emit(w, &e, IWM_TYPE_DIR);
+	} else
+		rc = 0;
+	if (rc == 0)
+		rc = walk_list(w, top);
 	leave(w, top);
 	return rc;
 }
@@ -629,8 +701,8 @@ iwm_walk(const char *root, const char *dir, const char *prefix, int self,
 	struct iwm_walker *w = iwm_walker_new();
 	int rc;
 
-	rc = iwm_walker_walk(w, root, dir, prefix, self, nosource, cb, arg,
-	    st);
+	rc = iwm_walker_walk(w, root, dir, NULL, prefix, self, nosource, cb,
+	    arg, st);
 	iwm_walker_free(w);
 	return rc;
 }

@@ -21,8 +21,8 @@
  * current path plus a constant, whatever the number of files.
  */
 #define CHUNK		32	/* entries stat'ed per claim */
-#define AHEAD_DIRS	16
-#define AHEAD_ENTS	8192
+#define AHEAD_DIRS	32
+#define AHEAD_ENTS	16384
 #define MAX_HELPERS	3
 #define DENTS_BUF	32768
 
@@ -70,6 +70,8 @@ struct iwm_walker {
 	pthread_cond_t	 work_cv;	/* helpers wait for work */
 	pthread_cond_t	 done_cv;	/* the walk waits for a listing */
 	int		 idle;		/* helpers waiting on work_cv */
+	int		 full;		/* a helper stopped at the bound */
+	int		 taken;		/* listings taken since */
 	int		 waiting;	/* the walk waits on done_cv */
 	int		 quit;
 	pthread_t	 tid[MAX_HELPERS];
@@ -186,11 +188,42 @@ list_dir(struct node *nd)
 		    nd->names.ptr);
 }
 
+/*
+ * Under mu: wake the helpers, or the walk, if they sleep.  The count is
+ * cleared at once so that the events before they run make no more
+ * futex calls; a sleeper counts itself again.
+ */
 static void
 wake_helpers(struct iwm_walker *w)
 {
-	if (w->idle > 0)
+	if (w->idle > 0) {
+		w->idle = 0;
 		pthread_cond_broadcast(&w->work_cv);
+	}
+}
+
+static void
+wake_walk(struct iwm_walker *w)
+{
+	if (w->waiting) {
+		w->waiting = 0;
+		pthread_cond_broadcast(&w->done_cv);
+	}
+}
+
+/*
+ * Under mu: the walk took a listing read ahead.  Helpers stopped by the
+ * bound resume once a quarter of it is free, not at every listing (a
+ * wake-up costs more than the wait).
+ */
+static void
+room_made(struct iwm_walker *w)
+{
+	if (w->full && ++w->taken < AHEAD_DIRS / 4)
+		return;
+	w->full = 0;
+	w->taken = 0;
+	wake_helpers(w);
 }
 
 /* Under mu: all of ND is stat'ed; note its subdirectories. */
@@ -211,8 +244,7 @@ node_done(struct iwm_walker *w, struct node *nd)
 	}
 	nd->ndirs = k;
 	nd->state = N_DONE;
-	if (w->waiting)
-		pthread_cond_broadcast(&w->done_cv);
+	wake_walk(w);
 	wake_helpers(w);
 }
 
@@ -257,8 +289,8 @@ job_end(struct iwm_walker *w, const struct job *j)
 		if (nd->left == 0)
 			node_done(w, nd);
 	}
-	if (nd->busy == 0 && w->waiting)
-		pthread_cond_broadcast(&w->done_cv);
+	if (nd->busy == 0)
+		wake_walk(w);
 }
 
 /*
@@ -313,14 +345,18 @@ find_job(struct iwm_walker *w, struct job *j)
 	}
 	for (d = w->depth; d-- > 0;)
 		if ((r = find_in(w->path[d], w->path[d]->knext, &dirs, &ents,
-		    j)) != 0)
+		    j)) != 0) {
+			w->full = r == -1;
 			return r == 1;
+		}
 	/* Then the next walk's top and what lies below it. */
 	if (w->nextdir == NULL)
 		return 0;
 	if ((top = w->next) == NULL) {
-		if (dirs >= AHEAD_DIRS || ents >= AHEAD_ENTS)
+		if (dirs >= AHEAD_DIRS || ents >= AHEAD_ENTS) {
+			w->full = 1;
 			return 0;
+		}
 		top = w->next = node_new(NULL, 0);
 		top->dir = iwm_strdup(w->nextdir);
 		top->busy++;
@@ -334,7 +370,11 @@ find_job(struct iwm_walker *w, struct job *j)
 		claim_chunk(top, j);
 		return 1;
 	}
-	return top->state == N_DONE && find_in(top, 0, &dirs, &ents, j) == 1;
+	if (top->state != N_DONE)
+		return 0;
+	r = find_in(top, 0, &dirs, &ents, j);
+	w->full = r == -1;
+	return r == 1;
 }
 
 static void *
@@ -348,7 +388,6 @@ helper_main(void *arg)
 		if (!find_job(w, &j)) {
 			w->idle++;
 			pthread_cond_wait(&w->work_cv, &w->mu);
-			w->idle--;
 			continue;
 		}
 		pthread_mutex_unlock(&w->mu);
@@ -367,7 +406,6 @@ wait_idle(struct iwm_walker *w, struct node *nd)
 	while (nd->busy > 0) {
 		w->waiting = 1;
 		pthread_cond_wait(&w->done_cv, &w->mu);
-		w->waiting = 0;
 	}
 }
 
@@ -416,8 +454,12 @@ enter(struct iwm_walker *w, struct node *nd, int mine)
 		job_end(w, &j);
 	}
 	while (nd->state != N_DONE) {
-		if (nd->state == N_STAT && nd->claim < nd->n) {
-			claim_chunk(nd, &j);
+		/*
+		 * Its own chunks first, then any job ahead: the helper's
+		 * chunk ends about when one of those does, and a sleep and
+		 * a wake-up cost more.
+		 */
+		if (find_job(w, &j)) {
 			pthread_mutex_unlock(&w->mu);
 			job_run(&j);
 			pthread_mutex_lock(&w->mu);
@@ -426,7 +468,6 @@ enter(struct iwm_walker *w, struct node *nd, int mine)
 		}
 		w->waiting = 1;
 		pthread_cond_wait(&w->done_cv, &w->mu);
-		w->waiting = 0;
 	}
 	pthread_mutex_unlock(&w->mu);
 }
@@ -438,7 +479,6 @@ leave(struct iwm_walker *w, struct node *nd)
 	pthread_mutex_lock(&w->mu);
 	w->depth--;
 	node_free(w, nd);
-	wake_helpers(w);
 	pthread_mutex_unlock(&w->mu);
 }
 
@@ -454,10 +494,10 @@ kid(struct iwm_walker *w, struct node *nd, size_t k)
 		c = node_new(nd, nd->dirs[k]);
 		c->busy++;
 		mine = 1;
-	}
+	} else
+		room_made(w);
 	nd->kids[k] = NULL;
 	nd->knext = k + 1;
-	wake_helpers(w);	/* one listing fewer read ahead */
 	pthread_mutex_unlock(&w->mu);
 	enter(w, c, mine);
 	return c;
@@ -644,6 +684,7 @@ take_top(struct iwm_walker *w, const char *dir, const char *next)
 		while (nl > 1 && next[nl - 1] == '/')
 			nl--;
 		w->nextdir = iwm_strndup(next, nl);
+		wake_helpers(w);
 	}
 	pthread_mutex_unlock(&w->mu);
 	enter(w, nd, mine);

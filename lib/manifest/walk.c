@@ -316,6 +316,8 @@ find_in(struct node *nd, size_t k, size_t *dirs, size_t *ents,
 			return 1;
 		}
 		(*dirs)++;
+		if (c->state == N_LISTING)	/* n grows unlocked */
+			continue;
 		*ents += c->n;
 		if (c->state == N_STAT && c->claim < c->n) {
 			claim_chunk(c, j);
@@ -364,6 +366,8 @@ find_job(struct iwm_walker *w, struct job *j)
 		j->list = 1;
 		return 1;
 	}
+	if (top->state == N_LISTING)
+		return 0;
 	dirs++;
 	ents += top->n;
 	if (top->state == N_STAT && top->claim < top->n) {

@@ -242,10 +242,13 @@ write_rec(void *arg, const struct iwm_rec *r)
 	struct iwm_rec hr;
 	char note[IWM_HASH_NOTE_SIZE];
 
-	atomic_fetch_add_explicit(&prog_n, 1, memory_order_relaxed);
-	if (r->type == IWM_TYPE_FILE)
-		atomic_fetch_add_explicit(&prog_b, r->size,
-		    memory_order_relaxed);
+	/* Counted for the progress line only: no locked add otherwise. */
+	if (prog.on) {
+		atomic_fetch_add_explicit(&prog_n, 1, memory_order_relaxed);
+		if (r->type == IWM_TYPE_FILE)
+			atomic_fetch_add_explicit(&prog_b, r->size,
+			    memory_order_relaxed);
+	}
 	if (hashing && r->type == IWM_TYPE_FILE) {
 		hr = *r;
 		hr.note = r->source == NULL ? IWM_HASH_UNREADABLE :

@@ -28,6 +28,7 @@
 
 struct entry {
 	size_t	 off;		/* name offset in the names buffer */
+	size_t	 len;		/* name length */
 	uint64_t size;
 	int64_t	 sec;
 	long	 nsec;
@@ -179,7 +180,8 @@ list_dir(struct node *nd)
 				    sizeof(*nd->ents));
 			}
 			nd->ents[nd->n].off = nd->names.len;
-			iwm_buf_add(&nd->names, name, strlen(name) + 1);
+			nd->ents[nd->n].len = strlen(name);
+			iwm_buf_add(&nd->names, name, nd->ents[nd->n].len + 1);
 			nd->n++;
 		}
 	}
@@ -565,9 +567,9 @@ walk_list(struct iwm_walker *w, struct node *nd)
 		w->src.len = slen;
 		if (rlen > 0)
 			iwm_buf_addc(&w->rel, '/');
-		iwm_buf_adds(&w->rel, name);
+		iwm_buf_add(&w->rel, name, e->len);
 		iwm_buf_addc(&w->src, '/');
-		iwm_buf_adds(&w->src, name);
+		iwm_buf_add(&w->src, name, e->len);
 		if (e->err != 0) {
 			gone_or_unreadable(w, e->err);
 			continue;

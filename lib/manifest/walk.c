@@ -14,9 +14,10 @@
 /*
  * The kernel's lookups (one fstatat per entry) dominate a scan, so they
  * are shared: helper threads list and stat the directories that come
- * next in manifest order while the calling thread emits, and the calling
- * thread stats the directory it waits for itself, in chunks claimed
- * alongside the helpers.  What is read ahead is bounded (AHEAD_DIRS
+ * next in manifest order (and the next walk's top, when told) while the
+ * calling thread emits; the calling thread stats the directory it waits
+ * for in chunks claimed alongside the helpers, and works ahead too
+ * rather than sleep.  What is read ahead is bounded (AHEAD_DIRS
  * listings, AHEAD_ENTS entries): memory is that of the listings on the
  * current path plus a constant, whatever the number of files.
  */
@@ -38,7 +39,11 @@ struct entry {
 
 enum { N_LISTING, N_STAT, N_DONE };
 
-/* One directory's listing; every field but ents[] under walk.mu. */
+/*
+ * One directory's listing, under the walker's mu but for what a job
+ * writes alone: the lister fd, err, rderr, ents, n and names; a chunk's
+ * stat its entries.  They are read once the state says they are done.
+ */
 struct node {
 	struct node	*up;	/* listing holding this one's entry */
 	size_t		 idx;	/* that entry */

@@ -49,6 +49,7 @@ struct scan {
 	int	 queues;	/* list the mail queues (a whole server) */
 	int	 out_failed;
 	int	 incomplete;	/* something was not listed: no #iwm-end */
+	struct iwm_walker *walker;
 };
 
 static void
@@ -270,10 +271,13 @@ write_rec(void *arg, const struct iwm_rec *r)
 	struct iwm_rec hr;
 	char note[IWM_HASH_NOTE_SIZE];
 
-	atomic_fetch_add_explicit(&prog_n, 1, memory_order_relaxed);
-	if (r->type == IWM_TYPE_FILE)
-		atomic_fetch_add_explicit(&prog_b, r->size,
-		    memory_order_relaxed);
+	/* Counted for the progress line only: no locked add otherwise. */
+	if (prog.on) {
+		atomic_fetch_add_explicit(&prog_n, 1, memory_order_relaxed);
+		if (r->type == IWM_TYPE_FILE)
+			atomic_fetch_add_explicit(&prog_b, r->size,
+			    memory_order_relaxed);
+	}
 	if (hashing && r->type == IWM_TYPE_FILE) {
 		hr = *r;
 		hr.note = r->source == NULL ? IWM_HASH_UNREADABLE :
@@ -287,6 +291,21 @@ write_rec(void *arg, const struct iwm_rec *r)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * One walker for every tree of the scan: its helper threads stay, and
+ * list the next mailbox (NEXT, when not NULL) while this one is emitted.
+ */
+static int
+scan_walk(struct scan *s, const char *root, const char *dir,
+    const char *prefix, int self, struct iwm_walk_stats *st,
+    const char *next)
+{
+	if (s->walker == NULL)
+		s->walker = iwm_walker_new();
+	return iwm_walker_walk(s->walker, root, dir, next, prefix, self, 0,
+	    write_rec, s, st);
 }
 
 static int
@@ -333,8 +352,8 @@ scan_plain(struct rootarg *roots, size_t nroots, struct scan *s, int summary)
 	for (i = 0; i < nroots; i++) {
 		struct iwm_walk_stats st = { 0 };
 
-		if (iwm_walk(roots[i].name, roots[i].dir, "", 0, 0, write_rec,
-		    s, &st) == -1) {
+		if (scan_walk(s, roots[i].name, roots[i].dir, "", 0, &st,
+		    i + 1 < nroots ? roots[i + 1].dir : NULL) == -1) {
 			iwm_warn_err();
 			return s->out_failed ? IWM_EXIT_IO : IWM_EXIT_NOINPUT;
 		}
@@ -442,8 +461,8 @@ scan_mail(const struct iwm_accounts *as, struct scan *s)
 			break;
 		}
 		/* iwm_walk drops the trailing '/' of the prefix itself. */
-		rc = iwm_walk("mail", a->dir, a->rel, 1, 0, write_rec, s,
-		    &s->st[2]);
+		rc = scan_walk(s, "mail", a->dir, a->rel, 1, &s->st[2],
+		    i + 1 < n ? v[i + 1]->dir : NULL);
 		if (rc == -1 && !s->out_failed) {
 			/* Gone since the export: the account went away. */
 			iwm_warn_err();
@@ -818,14 +837,14 @@ main(int argc, char *argv[])
 
 			iwm_buf_printf(&d, "%s%s", as.archivedir, domains[i]);
 			if (stat(d.ptr, &sb) == 0 && S_ISDIR(sb.st_mode))
-				wrc = iwm_walk("archive", d.ptr, domains[i], 1,
-				    0, write_rec, &s, &s.st[0]);
+				wrc = scan_walk(&s, "archive", d.ptr,
+				    domains[i], 1, &s.st[0], NULL);
 			iwm_buf_free(&d);
 			if (wrc == -1)
 				goto walkfail;
 		}
 	if ((roots & ROOT_LOGS) &&
-	    iwm_walk("logs", logdir, "", 0, 0, write_rec, &s, &s.st[1]) == -1)
+	    scan_walk(&s, "logs", logdir, "", 0, &s.st[1], NULL) == -1)
 		goto walkfail;
 	if ((roots & ROOT_MAIL) && scan_mail(&as, &s) == -1)
 		goto walkfail;
@@ -841,6 +860,7 @@ walkfail:
 	rc = s.out_failed ? IWM_EXIT_IO : IWM_EXIT_UNAVAIL;
 done:
 	prog_end();
+	iwm_walker_free(s.walker);
 	/* Only a listing that left nothing out may ever cause deletions. */
 	if (rc == -1 && !accounts && !s.incomplete &&
 	    iwm_mwrite_end(stdout) == -1)

@@ -548,34 +548,70 @@ static const unsigned char needs_escape[256] = {
 	['\\'] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1,
 };
 
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+/*
+ * The length of the run of S[0..len) that needs no escape.  Eight bytes
+ * at a time: a word with no byte below 14 and none equal to '\\' holds
+ * none of \\ \t \n \r; other words are looked at byte by byte.
+ */
+static size_t
+plain_run(const char *s, size_t len)
+{
+	size_t i = 0;
+	uint64_t x;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, s + i, 8);
+		if ((((x - ONES * 14) & ~x) |
+		    (((x ^ (ONES * '\\')) - ONES) & ~(x ^ (ONES * '\\')))) &
+		    HIGHS)
+			break;
+	}
+	for (; i < len && !needs_escape[(unsigned char)s[i]]; i++)
+		;
+	return i;
+}
+
+/* Copy S[0..len) escaped to P (room for 2 * len); returns the end. */
+static char *
+escape_to(char *p, const char *s, size_t len)
+{
+	size_t i;
+
+	while ((i = plain_run(s, len)) < len) {
+		memcpy(p, s, i);
+		p += i;
+		*p++ = '\\';
+		switch (s[i]) {
+		case '\\': *p++ = '\\'; break;
+		case '\t': *p++ = 't'; break;
+		case '\n': *p++ = 'n'; break;
+		default: *p++ = 'r'; break;
+		}
+		s += i + 1;
+		len -= i + 1;
+	}
+	memcpy(p, s, len);
+	return p + len;
+}
+
 void
 iwm_escape_buf(struct iwm_buf *b, const char *s, size_t len)
 {
-	size_t i, run = 0;
+	size_t i;
 
 	/* Nearly every name needs no escape: one scan, one copy. */
-	for (i = 0; i < len && !needs_escape[(unsigned char)s[i]]; i++)
-		;
-	if (i == len) {
+	if ((i = plain_run(s, len)) == len) {
 		iwm_buf_add(b, s, len);
 		return;
 	}
-	iwm_buf_grow(b, len + 8);
-	for (; i < len; i++) {
-		const char *e;
-
-		switch (s[i]) {
-		case '\\': e = "\\\\"; break;
-		case '\t': e = "\\t"; break;
-		case '\n': e = "\\n"; break;
-		case '\r': e = "\\r"; break;
-		default: continue;
-		}
-		iwm_buf_add(b, s + run, i - run);
-		iwm_buf_add(b, e, 2);
-		run = i + 1;
-	}
-	iwm_buf_add(b, s + run, len - run);
+	if (len > (SIZE_MAX - b->len - 1) / 2)
+		abort();
+	iwm_buf_grow(b, 2 * len);
+	b->len = (size_t)(escape_to(b->ptr + b->len, s, len) - b->ptr);
+	b->ptr[b->len] = '\0';
 }
 
 int
@@ -596,12 +632,15 @@ iwm_mwrite_end(FILE *fp)
 	return fputs(IWM_MANIFEST_END "\n", fp) == EOF ? -1 : 0;
 }
 
-static void
-add_num(struct iwm_buf *b, uint64_t v)
+/* Decimal V at P; returns the end. */
+static char *
+put_num(char *p, uint64_t v)
 {
-	char tmp[24], *p = iwm_fmt_u64(tmp + sizeof(tmp), v);
+	char tmp[24], *q = iwm_fmt_u64(tmp + sizeof(tmp), v);
+	size_t n = (size_t)(tmp + sizeof(tmp) - q);
 
-	iwm_buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	memcpy(p, q, n);
+	return p + n;
 }
 
 static _Thread_local struct iwm_buf wbuf;
@@ -632,54 +671,69 @@ wbuf_key_make(void)
 	(void)pthread_key_create(&wbuf_key, wbuf_destroy);
 }
 
+/*
+ * One record: sized once for the worst case (every byte of PATH, SOURCE
+ * and NOTE escaped), written with plain stores, one fwrite.
+ */
 int
 iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
 {
 	struct iwm_buf b = wbuf;
-	int rc;
-	char ns[10];
+	size_t rootlen = strlen(rec->root);
+	size_t srclen = rec->source != NULL ? strlen(rec->source) : 1;
+	size_t notelen = rec->note != NULL ? strlen(rec->note) : 0;
+	char *p;
 	long v;
-	int i;
+	int i, rc;
 
 	if (b.ptr == NULL) {
 		pthread_once(&wbuf_once, wbuf_key_make);
 		(void)pthread_setspecific(wbuf_key, &wbuf);
 	}
+	if (rec->path_len > SIZE_MAX / 8 || srclen > SIZE_MAX / 8 ||
+	    notelen > SIZE_MAX / 8 || rootlen > SIZE_MAX / 8)
+		abort();
 	iwm_buf_reset(&b);
-	iwm_buf_grow(&b, 128 + rec->path_len);
-	b.ptr[b.len++] = rec->op;
-	b.ptr[b.len++] = '\t';
-	b.ptr[b.len++] = rec->type;
-	b.ptr[b.len++] = '\t';
-	add_num(&b, rec->size);
-	iwm_buf_addc(&b, '\t');
+	/* OP TYPE SIZE MTIME MODE and the tabs: below 96 bytes. */
+	iwm_buf_grow(&b, 96 + rootlen + 2 * (rec->path_len + srclen +
+	    notelen));
+	p = b.ptr;
+	*p++ = rec->op;
+	*p++ = '\t';
+	*p++ = rec->type;
+	*p++ = '\t';
+	p = put_num(p, rec->size);
+	*p++ = '\t';
 	if (rec->mtime_sec < 0) {
-		iwm_buf_addc(&b, '-');
-		add_num(&b, (uint64_t)-rec->mtime_sec);
+		*p++ = '-';
+		p = put_num(p, (uint64_t)-rec->mtime_sec);
 	} else
-		add_num(&b, (uint64_t)rec->mtime_sec);
-	for (i = 8, v = rec->mtime_nsec; i >= 0; i--, v /= 10)
-		ns[i + 1] = (char)('0' + v % 10);
-	ns[0] = '.';
-	iwm_buf_add(&b, ns, sizeof(ns));
-	iwm_buf_addc(&b, '\t');
+		p = put_num(p, (uint64_t)rec->mtime_sec);
+	*p = '.';
+	for (i = 9, v = rec->mtime_nsec; i > 0; i--, v /= 10)
+		p[i] = (char)('0' + v % 10);
+	p += 10;
+	*p++ = '\t';
 	for (i = 9; i >= 0; i -= 3)
 		if (i == 0 || (rec->mode >> i) != 0)
-			iwm_buf_addc(&b, '0' + (int)((rec->mode >> i) & 7));
-	iwm_buf_addc(&b, '\t');
-	iwm_buf_adds(&b, rec->root);
-	iwm_buf_addc(&b, '\t');
-	iwm_escape_buf(&b, rec->path, rec->path_len);
-	iwm_buf_addc(&b, '\t');
+			*p++ = (char)('0' + ((rec->mode >> i) & 7));
+	*p++ = '\t';
+	memcpy(p, rec->root, rootlen);
+	p += rootlen;
+	*p++ = '\t';
+	p = escape_to(p, rec->path, rec->path_len);
+	*p++ = '\t';
 	if (rec->source != NULL)
-		iwm_escape_buf(&b, rec->source, strlen(rec->source));
+		p = escape_to(p, rec->source, srclen);
 	else
-		iwm_buf_addc(&b, '-');
+		*p++ = '-';
 	if (rec->note != NULL) {
-		iwm_buf_addc(&b, '\t');
-		iwm_escape_buf(&b, rec->note, strlen(rec->note));
+		*p++ = '\t';
+		p = escape_to(p, rec->note, notelen);
 	}
-	iwm_buf_addc(&b, '\n');
+	*p++ = '\n';
+	b.len = (size_t)(p - b.ptr);
+	b.ptr[b.len] = '\0';
 	rc = fwrite(b.ptr, 1, b.len, fp) == b.len ? 0 : -1;
 	wbuf = b;
 	return rc;

@@ -29,4 +29,18 @@ int	 iwm_walk(const char *root, const char *dir, const char *prefix,
 	    int self, int nosource, iwm_walk_cb cb, void *arg,
 	    struct iwm_walk_stats *);
 
+/*
+ * The same with helper threads kept from one walk to the next (a scan
+ * of many mailboxes).  One walk at a time per walker.  NEXT, when not
+ * NULL, names the DIR of the walk that will follow, so that the helpers
+ * list it ahead while this one is emitted (a walk of another directory
+ * just drops that).
+ */
+struct iwm_walker;
+struct iwm_walker *iwm_walker_new(void);
+int	 iwm_walker_walk(struct iwm_walker *, const char *root,
+	    const char *dir, const char *next, const char *prefix, int self,
+	    int nosource, iwm_walk_cb cb, void *arg, struct iwm_walk_stats *);
+void	 iwm_walker_free(struct iwm_walker *);
+
 #endif /* IWM_WALK_H */

@@ -9,13 +9,24 @@
 
 #define MANIFEST_MAGIC	"#iwm-manifest 1"
 
-/* Component-wise, bytewise: '/' sorts below every other byte. */
+/*
+ * Component-wise, bytewise: '/' sorts below every other byte.  Keys in
+ * manifest order share long prefixes ("dom/user/Maildir/cur/..."): the
+ * common part is skipped eight bytes at a time (memcpy: any alignment).
+ */
 int
 iwm_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-	size_t i, n = alen < blen ? alen : blen;
+	size_t i = 0, n = alen < blen ? alen : blen;
+	uint64_t x, y;
 
-	for (i = 0; i < n; i++) {
+	for (; n - i >= sizeof(x); i += sizeof(x)) {
+		memcpy(&x, a + i, sizeof(x));
+		memcpy(&y, b + i, sizeof(y));
+		if (x != y)
+			break;
+	}
+	for (; i < n; i++) {
 		int ca = (unsigned char)a[i], cb = (unsigned char)b[i];
 
 		if (ca == cb)
@@ -27,13 +38,25 @@ iwm_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen ? 1 : 0;
 }
 
+/* strcmp of two ROOTs (short names): inline, no call. */
+static inline int
+root_cmp(const char *a, const char *b)
+{
+	while (*a == *b && *a != '\0') {
+		a++;
+		b++;
+	}
+	return (unsigned char)*a < (unsigned char)*b ? -1 :
+	    (unsigned char)*a > (unsigned char)*b ? 1 : 0;
+}
+
 int
 iwm_rec_cmp(const struct iwm_rec *a, const struct iwm_rec *b)
 {
-	int c = strcmp(a->root, b->root);
+	int c = root_cmp(a->root, b->root);
 
 	if (c != 0)
-		return c < 0 ? -1 : 1;
+		return c;
 	return iwm_path_cmp(a->path, a->path_len, b->path, b->path_len);
 }
 
@@ -163,8 +186,12 @@ bad:
 	return -1;
 }
 
-int
-iwm_rec_parse(char *line, size_t len, struct iwm_rec *rec)
+/*
+ * The full parser: every form the format allows (escapes, long
+ * numbers), and the message for every error.
+ */
+static int
+rec_parse_full(char *line, size_t len, struct iwm_rec *rec)
 {
 	char *f[10];
 	size_t nf = 0;
@@ -248,6 +275,165 @@ iwm_rec_parse(char *line, size_t len, struct iwm_rec *rec)
 		rec->note = f[8];
 	}
 	return 0;
+}
+
+/* Byte classes of rec_parse_fast's scans of PATH, SOURCE and NOTE. */
+#define BC_PLAIN	0
+#define BC_SLASH	1
+#define BC_TAB		2
+#define BC_STOP		3	/* NUL or '\\': only the full parser */
+static const unsigned char bclass[256] = {
+	['/'] = BC_SLASH, ['\t'] = BC_TAB, ['\0'] = BC_STOP,
+	['\\'] = BC_STOP,
+};
+
+/* Bytes of a ROOT after its first (iwm_root_valid). */
+static const unsigned char rootbyte[256] = {
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+	['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['_'] = 1, ['-'] = 1,
+};
+
+#define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
+
+/*
+ * The common record in one pass over LINE (NUL-terminated at LEN, as
+ * every caller's is): no escapes, numbers short enough not to overflow
+ * (SIZE up to 19 digits, MTIME seconds up to 18, MODE up to 4 octal
+ * digits).  It writes nothing until it accepts, and accepts only what
+ * rec_parse_full accepts, with the same result; on 0 that parser
+ * decides and words the error.  On 1, the TABs are cut to NULs and
+ * *ROOTLEN is the length of ROOT.
+ */
+static int
+rec_parse_fast(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
+{
+	const unsigned char *p = (const unsigned char *)line;
+	const unsigned char *root, *path, *comp, *source, *note = NULL;
+	uint64_t v;
+	size_t nd, clen;
+	unsigned mode;
+	int neg, c;
+
+	switch (p[0]) {
+	case '.': case '+': case '~': case '-': case '=':
+		break;
+	default:
+		return 0;
+	}
+	if (p[1] != '\t' || (p[2] != 'f' && p[2] != 'd' && p[2] != 'l') ||
+	    p[3] != '\t')
+		return 0;
+	p += 4;
+	for (v = 0, nd = 0; ISDIGIT(*p); p++, nd++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (nd == 0 || nd > 19 || *p != '\t')
+		return 0;
+	rec->size = v;
+	if ((neg = *++p == '-'))
+		p++;
+	for (v = 0, nd = 0; ISDIGIT(*p); p++, nd++)
+		v = v * 10 + (uint64_t)(*p - '0');
+	if (nd == 0 || nd > 18)
+		return 0;
+	rec->mtime_sec = neg ? -(int64_t)v : (int64_t)v;
+	rec->mtime_nsec = 0;
+	if (*p == '.') {
+		for (v = 0, nd = 0, p++; ISDIGIT(*p); p++, nd++)
+			v = v * 10 + (uint64_t)(*p - '0');
+		if (nd == 0 || nd > 9)
+			return 0;
+		for (; nd < 9; nd++)
+			v *= 10;
+		rec->mtime_nsec = (long)v;
+	}
+	if (*p != '\t')
+		return 0;
+	for (mode = 0, nd = 0, p++; *p >= '0' && *p <= '7'; p++, nd++)
+		mode = mode * 8 + (unsigned)(*p - '0');
+	if (nd == 0 || nd > 4 || *p != '\t')
+		return 0;
+	rec->mode = mode;
+	root = ++p;
+	if (*p < 'a' || *p > 'z')
+		return 0;
+	while (rootbyte[*++p])
+		;
+	if (*p != '\t' || p - root > 64)
+		return 0;
+	/* PATH: each component checked as it ends (iwm_path_valid). */
+	path = comp = ++p;
+	for (;; p++) {
+		if ((c = bclass[*p]) == BC_PLAIN)
+			continue;
+		if (c == BC_STOP)
+			return 0;
+		clen = (size_t)(p - comp);
+		if (clen == 0 || clen > 255 || (comp[0] == '.' &&
+		    (clen == 1 || (clen == 2 && comp[1] == '.'))))
+			return 0;
+		if (c == BC_TAB)
+			break;
+		comp = p + 1;
+	}
+	source = ++p;
+	if (p[0] == '-' && (p[1] == '\t' || p[1] == '\0'))
+		p++;
+	else if (p[0] != '/')
+		return 0;
+	else
+		while (bclass[*p] <= BC_SLASH)
+			p++;
+	if (*p == '\t') {
+		note = ++p;
+		while (bclass[*p] <= BC_SLASH)
+			p++;
+	}
+	/* A NUL before the end, an escape, or a tenth field. */
+	if (p != (const unsigned char *)line + len)
+		return 0;
+
+	rec->op = line[0];
+	rec->type = line[2];
+	line[1] = line[3] = '\0';
+	line[(const char *)root - line - 1] = '\0';
+	rec->root = (const char *)root;
+	*rootlen = (size_t)(path - root - 1);
+	line[(const char *)path - line - 1] = '\0';
+	rec->path = (const char *)path;
+	rec->path_len = (size_t)(source - path - 1);
+	line[(const char *)source - line - 1] = '\0';
+	rec->source = *source == '-' ? NULL : (const char *)source;
+	rec->note = NULL;
+	if (note != NULL) {
+		line[(const char *)note - line - 1] = '\0';
+		rec->note = (const char *)note;
+	}
+	return 1;
+}
+
+/* A record line, and the length of its ROOT. */
+static int
+rec_parse(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
+{
+	if (rec_parse_fast(line, len, rec, rootlen))
+		return 0;
+	if (rec_parse_full(line, len, rec) == -1)
+		return -1;
+	*rootlen = strlen(rec->root);
+	return 0;
+}
+
+int
+iwm_rec_parse(char *line, size_t len, struct iwm_rec *rec)
+{
+	size_t rootlen;
+
+	return rec_parse(line, len, rec, &rootlen);
 }
 
 int
@@ -442,7 +628,7 @@ anchor_rel(const struct iwm_mreader *r)
 	const char *ap = r->anchor.ptr + r->anchor_rootlen + 1;
 	size_t al = r->anchor.len - r->anchor_rootlen - 1;
 
-	if (strcmp(r->rec.root, r->anchor.ptr) != 0)
+	if (root_cmp(r->rec.root, r->anchor.ptr) != 0)
 		return -1;
 	if (r->rec.path_len == al && memcmp(r->rec.path, ap, al) == 0)
 		return 0;
@@ -460,6 +646,21 @@ replacement(const struct iwm_mreader *r)
 {
 	return r->anchor.len > 0 && r->rec.op != IWM_OP_DELETE &&
 	    r->rec.type != r->anchor_type && anchor_rel(r) == 0;
+}
+
+/* B = the key of REC: ROOT NUL PATH (one copy, no calls per part). */
+static void
+set_key(struct iwm_buf *b, const struct iwm_rec *rec, size_t rootlen)
+{
+	size_t n = rootlen + 1 + rec->path_len;
+
+	b->len = 0;
+	if (b->cap <= n)
+		iwm_buf_grow(b, n);
+	memcpy(b->ptr, rec->root, rootlen + 1);
+	memcpy(b->ptr + rootlen + 1, rec->path, rec->path_len);
+	b->ptr[n] = '\0';
+	b->len = n;
 }
 
 int
@@ -492,11 +693,10 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 		iwm_seterr("record after the %s line", IWM_MANIFEST_END);
 		goto bad;
 	}
-	if (iwm_rec_parse(line, len, &r->rec) == -1)
+	if (rec_parse(line, len, &r->rec, &rootlen) == -1)
 		goto bad;
-	rootlen = strlen(r->rec.root);
 	if (r->have_prev) {
-		c = strcmp(r->rec.root, r->prev.ptr);
+		c = root_cmp(r->rec.root, r->prev.ptr);
 		if (c == 0)
 			c = iwm_path_cmp(r->rec.path, r->rec.path_len,
 			    r->prev.ptr + r->prev_rootlen + 1,
@@ -510,17 +710,13 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 	}
 	if (r->rec.op == IWM_OP_DELETE) {
 		if (r->anchor.len == 0 || anchor_rel(r) != 1) {
-			iwm_buf_reset(&r->anchor);
-			iwm_buf_add(&r->anchor, r->rec.root, rootlen + 1);
-			iwm_buf_add(&r->anchor, r->rec.path, r->rec.path_len);
+			set_key(&r->anchor, &r->rec, rootlen);
 			r->anchor_rootlen = rootlen;
 			r->anchor_type = r->rec.type;
 		}
-	} else
+	} else if (r->anchor.len > 0)
 		iwm_buf_reset(&r->anchor);
-	iwm_buf_reset(&r->prev);
-	iwm_buf_add(&r->prev, r->rec.root, rootlen + 1);
-	iwm_buf_add(&r->prev, r->rec.path, r->rec.path_len);
+	set_key(&r->prev, &r->rec, rootlen);
 	r->prev_rootlen = rootlen;
 	r->have_prev = 1;
 	*out = &r->rec;

@@ -298,6 +298,45 @@ static const unsigned char rootbyte[256] = {
 	['_'] = 1, ['-'] = 1,
 };
 
+/*
+ * Eight bytes at a time: a word's bytes that are zero get their high
+ * bit set.  A borrow can also flag a byte above a true zero, never one
+ * below it, so on a little-endian machine the lowest flag is exact.
+ */
+#define ONES		0x0101010101010101ULL
+#define HIGHS		0x8080808080808080ULL
+#define ZEROS(w)	(((w) - ONES) & ~(w) & HIGHS)
+
+/*
+ * The first byte at or after P that ends a run of name bytes: a TAB, a
+ * NUL or a '\\', and a '/' too when SLASH.  END is the line's NUL: words
+ * are read only before it.
+ */
+static inline const unsigned char *
+span(const unsigned char *p, const unsigned char *end, int slash)
+{
+	uint64_t w, m;
+
+	for (; end - p >= 8; p += 8) {
+		memcpy(&w, p, sizeof(w));
+		m = ZEROS(w) | ZEROS(w ^ (ONES * '\t')) |
+		    ZEROS(w ^ (ONES * '\\'));
+		if (slash)
+			m |= ZEROS(w ^ (ONES * '/'));
+		if (m != 0) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return p + (__builtin_ctzll(m) >> 3);
+#else
+			break;
+#endif
+		}
+	}
+	while (bclass[*p] < (slash ? BC_SLASH : BC_TAB))
+		p++;
+	return p;
+}
+
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
 
 /*
@@ -312,7 +351,7 @@ static const unsigned char rootbyte[256] = {
 static int
 rec_parse_fast(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
 {
-	const unsigned char *p = (const unsigned char *)line;
+	const unsigned char *p = (const unsigned char *)line, *end = p + len;
 	const unsigned char *root, *path, *comp, *source, *note = NULL;
 	uint64_t v;
 	size_t nd, clen;
@@ -368,9 +407,8 @@ rec_parse_fast(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
 	/* PATH: each component checked as it ends (iwm_path_valid). */
 	path = comp = ++p;
 	for (;; p++) {
-		if ((c = bclass[*p]) == BC_PLAIN)
-			continue;
-		if (c == BC_STOP)
+		p = span(p, end, 1);
+		if ((c = bclass[*p]) == BC_STOP)
 			return 0;
 		clen = (size_t)(p - comp);
 		if (clen == 0 || clen > 255 || (comp[0] == '.' &&
@@ -386,15 +424,11 @@ rec_parse_fast(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
 	else if (p[0] != '/')
 		return 0;
 	else
-		while (bclass[*p] <= BC_SLASH)
-			p++;
-	if (*p == '\t') {
-		note = ++p;
-		while (bclass[*p] <= BC_SLASH)
-			p++;
-	}
+		p = span(p, end, 0);
+	if (*p == '\t')
+		p = span(note = p + 1, end, 0);
 	/* A NUL before the end, an escape, or a tenth field. */
-	if (p != (const unsigned char *)line + len)
+	if (p != end)
 		return 0;
 
 	rec->op = line[0];

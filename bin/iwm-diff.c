@@ -370,7 +370,8 @@ main(int argc, char *argv[])
 				goto ioerr;
 			continue;
 		}
-		c = rs == NULL ? 1 : rt == NULL ? -1 : iwm_rec_cmp(rs, rt);
+		c = rs == NULL ? 1 : rt == NULL ? -1 :
+		    iwm_mreader_cmp(&src, &tgt);
 		/* Below a replaced name: after its deletion, in the spool. */
 		if (repl.len > 0 && (rs == NULL ||
 		    !inside(&repl, repl_rootlen, rs)))

@@ -306,6 +306,10 @@ static const unsigned char rootbyte[256] = {
 #define ONES		0x0101010101010101ULL
 #define HIGHS		0x8080808080808080ULL
 #define ZEROS(w)	(((w) - ONES) & ~(w) & HIGHS)
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WORDS_LE	1	/* first byte lowest: ctz finds it */
+#endif
 
 /*
  * The first byte at or after P that ends a run of name bytes: a TAB, a
@@ -324,8 +328,7 @@ span(const unsigned char *p, const unsigned char *end, int slash)
 		if (slash)
 			m |= ZEROS(w ^ (ONES * '/'));
 		if (m != 0) {
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#ifdef WORDS_LE
 			return p + (__builtin_ctzll(m) >> 3);
 #else
 			break;
@@ -338,6 +341,56 @@ span(const unsigned char *p, const unsigned char *end, int slash)
 }
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
+
+/*
+ * The decimal digits at *PP: their number (any, the value wraps past
+ * 19) and value; *PP is left on the first other byte.  On little-endian
+ * machines eight at a time (the usual SWAR conversion): MTIME alone
+ * has 19 digits a record.
+ */
+static inline size_t
+digits(const unsigned char **pp, const unsigned char *end, uint64_t *vp)
+{
+	static const uint64_t pow10[9] = { 1, 10, 100, 1000, 10000,
+	    100000, 1000000, 10000000, 100000000 };
+	const unsigned char *p = *pp;
+	uint64_t v = 0;
+	size_t n = 0;
+#ifdef WORDS_LE
+	uint64_t w, bad;
+	size_t k;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, sizeof(w));
+		w -= ONES * '0';
+		/* A byte that was no digit has a high nibble now (a borrow
+		 * or carry only reaches the bytes after it). */
+		bad = (w | (w + ONES * 6)) & (ONES * 0xf0);
+		k = bad == 0 ? 8 : (size_t)__builtin_ctzll(bad) >> 3;
+		if (k == 0)
+			break;
+		/* The K digits to the top bytes, leading zeros below. */
+		w <<= 8 * (8 - k);
+		w = w * 10 + (w >> 8);
+		w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+		    ((w >> 16) & 0x000000ff000000ffULL) *
+		    (1 + (10000ULL << 32))) >> 32;
+		v = v * pow10[k] + w;
+		n += k;
+		p += k;
+		if (k < 8)
+			goto done;
+	}
+#endif
+	for (; ISDIGIT(*p); p++, n++)
+		v = v * 10 + (uint64_t)(*p - '0');
+#ifdef WORDS_LE
+done:
+#endif
+	*pp = p;
+	*vp = v;
+	return n;
+}
 
 /*
  * The common record in one pass over LINE (NUL-terminated at LEN, as
@@ -368,22 +421,20 @@ rec_parse_fast(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
 	    p[3] != '\t')
 		return 0;
 	p += 4;
-	for (v = 0, nd = 0; ISDIGIT(*p); p++, nd++)
-		v = v * 10 + (uint64_t)(*p - '0');
+	nd = digits(&p, end, &v);
 	if (nd == 0 || nd > 19 || *p != '\t')
 		return 0;
 	rec->size = v;
 	if ((neg = *++p == '-'))
 		p++;
-	for (v = 0, nd = 0; ISDIGIT(*p); p++, nd++)
-		v = v * 10 + (uint64_t)(*p - '0');
+	nd = digits(&p, end, &v);
 	if (nd == 0 || nd > 18)
 		return 0;
 	rec->mtime_sec = neg ? -(int64_t)v : (int64_t)v;
 	rec->mtime_nsec = 0;
 	if (*p == '.') {
-		for (v = 0, nd = 0, p++; ISDIGIT(*p); p++, nd++)
-			v = v * 10 + (uint64_t)(*p - '0');
+		p++;
+		nd = digits(&p, end, &v);
 		if (nd == 0 || nd > 9)
 			return 0;
 		for (; nd < 9; nd++)
@@ -682,19 +733,30 @@ replacement(const struct iwm_mreader *r)
 	    r->rec.type != r->anchor_type && anchor_rel(r) == 0;
 }
 
-/* B = the key of REC: ROOT NUL PATH (one copy, no calls per part). */
+/*
+ * B = the key of the current record: ROOT NUL PATH.  Both parsers leave
+ * it so in the line (PATH starts after ROOT's cut TAB, and unescaping
+ * only shortens it), so it is one copy.
+ */
 static void
-set_key(struct iwm_buf *b, const struct iwm_rec *rec, size_t rootlen)
+set_key(struct iwm_buf *b, const struct iwm_mreader *r)
 {
-	size_t n = rootlen + 1 + rec->path_len;
-
 	b->len = 0;
-	if (b->cap <= n)
-		iwm_buf_grow(b, n);
-	memcpy(b->ptr, rec->root, rootlen + 1);
-	memcpy(b->ptr + rootlen + 1, rec->path, rec->path_len);
-	b->ptr[n] = '\0';
-	b->len = n;
+	if (b->cap <= r->keylen)
+		iwm_buf_grow(b, r->keylen);
+	memcpy(b->ptr, r->rec.root, r->keylen);
+	b->ptr[r->keylen] = '\0';
+	b->len = r->keylen;
+}
+
+/*
+ * Keys as ROOT NUL PATH compare as paths do (iwm_path_cmp): ROOTs hold
+ * no '/', and the NUL sorts below their bytes as strcmp has it.
+ */
+int
+iwm_mreader_cmp(const struct iwm_mreader *a, const struct iwm_mreader *b)
+{
+	return iwm_path_cmp(a->rec.root, a->keylen, b->rec.root, b->keylen);
 }
 
 int
@@ -729,12 +791,10 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 	}
 	if (rec_parse(line, len, &r->rec, &rootlen) == -1)
 		goto bad;
+	r->keylen = rootlen + 1 + r->rec.path_len;
 	if (r->have_prev) {
-		c = root_cmp(r->rec.root, r->prev.ptr);
-		if (c == 0)
-			c = iwm_path_cmp(r->rec.path, r->rec.path_len,
-			    r->prev.ptr + r->prev_rootlen + 1,
-			    r->prev.len - r->prev_rootlen - 1);
+		c = iwm_path_cmp(r->rec.root, r->keylen, r->prev.ptr,
+		    r->prev.len);
 		if (c <= 0 && !replacement(r)) {
 			iwm_seterr(c == 0 ? "duplicate record" :
 			    "out of order (records must be sorted by ROOT, "
@@ -744,14 +804,13 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 	}
 	if (r->rec.op == IWM_OP_DELETE) {
 		if (r->anchor.len == 0 || anchor_rel(r) != 1) {
-			set_key(&r->anchor, &r->rec, rootlen);
+			set_key(&r->anchor, r);
 			r->anchor_rootlen = rootlen;
 			r->anchor_type = r->rec.type;
 		}
 	} else if (r->anchor.len > 0)
 		iwm_buf_reset(&r->anchor);
-	set_key(&r->prev, &r->rec, rootlen);
-	r->prev_rootlen = rootlen;
+	set_key(&r->prev, r);
 	r->have_prev = 1;
 	*out = &r->rec;
 	return 1;

@@ -10,6 +10,19 @@
 #define MANIFEST_MAGIC	"#iwm-manifest 1"
 
 /*
+ * Eight bytes at a time: a word's bytes that are zero get their high
+ * bit set.  A borrow can also flag a byte above a true zero, never one
+ * below it, so on a little-endian machine the lowest flag is exact.
+ */
+#define ONES		0x0101010101010101ULL
+#define HIGHS		0x8080808080808080ULL
+#define ZEROS(w)	(((w) - ONES) & ~(w) & HIGHS)
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WORDS_LE	1	/* first byte lowest: ctz finds it */
+#endif
+
+/*
  * Component-wise, bytewise: '/' sorts below every other byte.  Keys in
  * manifest order share long prefixes ("dom/user/Maildir/cur/..."): the
  * common part is skipped eight bytes at a time (memcpy: any alignment).
@@ -19,23 +32,30 @@ iwm_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	size_t i = 0, n = alen < blen ? alen : blen;
 	uint64_t x, y;
+	int ca, cb;
 
 	for (; n - i >= sizeof(x); i += sizeof(x)) {
 		memcpy(&x, a + i, sizeof(x));
 		memcpy(&y, b + i, sizeof(y));
-		if (x != y)
+		if (x != y) {
+#ifdef WORDS_LE
+			i += (size_t)__builtin_ctzll(x ^ y) >> 3;
+			goto differ;
+#else
 			break;
+#endif
+		}
 	}
-	for (; i < n; i++) {
-		int ca = (unsigned char)a[i], cb = (unsigned char)b[i];
-
-		if (ca == cb)
-			continue;
-		ca = ca == '/' ? 0 : ca + 1;
-		cb = cb == '/' ? 0 : cb + 1;
-		return ca < cb ? -1 : 1;
-	}
+	for (; i < n; i++)
+		if (a[i] != b[i])
+			goto differ;
 	return alen < blen ? -1 : alen > blen ? 1 : 0;
+differ:
+	ca = (unsigned char)a[i];
+	cb = (unsigned char)b[i];
+	ca = ca == '/' ? 0 : ca + 1;
+	cb = cb == '/' ? 0 : cb + 1;
+	return ca < cb ? -1 : 1;
 }
 
 /* strcmp of two ROOTs (short names): inline, no call. */
@@ -298,18 +318,6 @@ static const unsigned char rootbyte[256] = {
 	['_'] = 1, ['-'] = 1,
 };
 
-/*
- * Eight bytes at a time: a word's bytes that are zero get their high
- * bit set.  A borrow can also flag a byte above a true zero, never one
- * below it, so on a little-endian machine the lowest flag is exact.
- */
-#define ONES		0x0101010101010101ULL
-#define HIGHS		0x8080808080808080ULL
-#define ZEROS(w)	(((w) - ONES) & ~(w) & HIGHS)
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define WORDS_LE	1	/* first byte lowest: ctz finds it */
-#endif
 
 /*
  * The first byte at or after P that ends a run of name bytes: a TAB, a

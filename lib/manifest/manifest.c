@@ -297,14 +297,9 @@ rec_parse_full(char *line, size_t len, struct iwm_rec *rec)
 	return 0;
 }
 
-/* Byte classes of rec_parse_fast's scans of PATH, SOURCE and NOTE. */
-#define BC_PLAIN	0
-#define BC_SLASH	1
-#define BC_TAB		2
-#define BC_STOP		3	/* NUL or '\\': only the full parser */
-static const unsigned char bclass[256] = {
-	['/'] = BC_SLASH, ['\t'] = BC_TAB, ['\0'] = BC_STOP,
-	['\\'] = BC_STOP,
+/* The bytes that end a run of name bytes in rec_parse_fast (span). */
+static const unsigned char namestop[256] = {
+	['\t'] = 1, ['\0'] = 1, ['\\'] = 1,
 };
 
 /* Bytes of a ROOT after its first (iwm_root_valid). */
@@ -321,11 +316,10 @@ static const unsigned char rootbyte[256] = {
 
 /*
  * The first byte at or after P that ends a run of name bytes: a TAB, a
- * NUL or a '\\', and a '/' too when SLASH.  END is the line's NUL: words
- * are read only before it.
+ * NUL or a '\\'.  END is the line's NUL: words are read only before it.
  */
 static inline const unsigned char *
-span(const unsigned char *p, const unsigned char *end, int slash)
+span(const unsigned char *p, const unsigned char *end)
 {
 	uint64_t w, m;
 
@@ -333,8 +327,6 @@ span(const unsigned char *p, const unsigned char *end, int slash)
 		memcpy(&w, p, sizeof(w));
 		m = ZEROS(w) | ZEROS(w ^ (ONES * '\t')) |
 		    ZEROS(w ^ (ONES * '\\'));
-		if (slash)
-			m |= ZEROS(w ^ (ONES * '/'));
 		if (m != 0) {
 #ifdef WORDS_LE
 			return p + (__builtin_ctzll(m) >> 3);
@@ -343,9 +335,61 @@ span(const unsigned char *p, const unsigned char *end, int slash)
 #endif
 		}
 	}
-	while (bclass[*p] < (slash ? BC_SLASH : BC_TAB))
+	while (!namestop[*p])
 		p++;
 	return p;
+}
+
+/* Does the component at S, N bytes before the path's end, read . or ..? */
+static inline int
+dotcomp(const unsigned char *s, size_t n)
+{
+	return s[0] == '.' && (n == 1 || s[1] == '/' ||
+	    (s[1] == '.' && (n == 2 || s[2] == '/')));
+}
+
+/*
+ * Is PATH, LEN bytes without a TAB, NUL or '\\', valid (iwm_path_valid)?
+ * Only a component that starts at the beginning or after a '/' can be
+ * empty, "." or "..": the '/'s are found eight bytes at a time (exact
+ * flags: no borrow crosses a byte).  Paths over 255 bytes, where a
+ * component may be too long, are left to the full parser.  END is the
+ * line's NUL: words are read only before it.
+ */
+static int
+path_ok(const unsigned char *s, size_t len, const unsigned char *end)
+{
+	size_t i, j;
+#ifdef WORDS_LE
+	uint64_t w, m;
+#endif
+
+	if (len == 0 || len > 255 || s[0] == '/' || s[len - 1] == '/' ||
+	    dotcomp(s, len))
+		return 0;
+	for (i = 0; i < len; i += 8) {
+#ifdef WORDS_LE
+		if (end - (s + i) >= 8) {
+			memcpy(&w, s + i, sizeof(w));
+			w ^= ONES * '/';
+			m = ~(((w & ~HIGHS) + ~HIGHS) | w) & HIGHS;
+			if (len - i < 8)
+				m &= (1ULL << (8 * (len - i))) - 1;
+			for (; m != 0; m &= m - 1) {
+				j = i + ((size_t)__builtin_ctzll(m) >> 3);
+				if (s[j + 1] == '/' ||
+				    dotcomp(s + j + 1, len - j - 1))
+					return 0;
+			}
+			continue;
+		}
+#endif
+		for (j = i; j < len && j < i + 8; j++)
+			if (s[j] == '/' && (s[j + 1] == '/' ||
+			    dotcomp(s + j + 1, len - j - 1)))
+				return 0;
+	}
+	return 1;
 }
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
@@ -413,11 +457,11 @@ static int
 rec_parse_fast(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
 {
 	const unsigned char *p = (const unsigned char *)line, *end = p + len;
-	const unsigned char *root, *path, *comp, *source, *note = NULL;
+	const unsigned char *root, *path, *source, *note = NULL;
 	uint64_t v;
-	size_t nd, clen;
+	size_t nd;
 	unsigned mode;
-	int neg, c;
+	int neg;
 
 	switch (p[0]) {
 	case '.': case '+': case '~': case '-': case '=':
@@ -463,29 +507,19 @@ rec_parse_fast(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
 		;
 	if (*p != '\t' || p - root > 64)
 		return 0;
-	/* PATH: each component checked as it ends (iwm_path_valid). */
-	path = comp = ++p;
-	for (;; p++) {
-		p = span(p, end, 1);
-		if ((c = bclass[*p]) == BC_STOP)
-			return 0;
-		clen = (size_t)(p - comp);
-		if (clen == 0 || clen > 255 || (comp[0] == '.' &&
-		    (clen == 1 || (clen == 2 && comp[1] == '.'))))
-			return 0;
-		if (c == BC_TAB)
-			break;
-		comp = p + 1;
-	}
+	path = ++p;
+	p = span(p, end);
+	if (*p != '\t' || !path_ok(path, (size_t)(p - path), end))
+		return 0;
 	source = ++p;
 	if (p[0] == '-' && (p[1] == '\t' || p[1] == '\0'))
 		p++;
 	else if (p[0] != '/')
 		return 0;
 	else
-		p = span(p, end, 0);
+		p = span(p, end);
 	if (*p == '\t')
-		p = span(note = p + 1, end, 0);
+		p = span(note = p + 1, end);
 	/* A NUL before the end, an escape, or a tenth field. */
 	if (p != end)
 		return 0;

@@ -317,27 +317,37 @@ static const unsigned char rootbyte[256] = {
 /*
  * The first byte at or after P that ends a run of name bytes: a TAB, a
  * NUL or a '\\'.  END is the line's NUL: words are read only before it.
+ * A word test flags the bytes below 0x10 (as ZEROS does the zeros) and
+ * the '\\'s; a control byte other than TAB or NUL, rare, is passed over.
  */
 static inline const unsigned char *
 span(const unsigned char *p, const unsigned char *end)
 {
-	uint64_t w, m;
+	uint64_t w, m = 0;
 
-	for (; end - p >= 8; p += 8) {
-		memcpy(&w, p, sizeof(w));
-		m = ZEROS(w) | ZEROS(w ^ (ONES * '\t')) |
-		    ZEROS(w ^ (ONES * '\\'));
-		if (m != 0) {
-#ifdef WORDS_LE
-			return p + (__builtin_ctzll(m) >> 3);
-#else
-			break;
-#endif
+	for (;;) {
+		while (end - p >= 8) {
+			memcpy(&w, p, sizeof(w));
+			m = ((w - ONES * 0x10) & ~w & HIGHS) |
+			    ZEROS(w ^ (ONES * '\\'));
+			if (m != 0)
+				break;
+			p += 8;
 		}
+#ifdef WORDS_LE
+		if (end - p >= 8) {
+			p += __builtin_ctzll(m) >> 3;
+			if (namestop[*p])
+				return p;
+			p++;
+			continue;
+		}
+#endif
+		/* The last bytes, or the flagged word elsewhere. */
+		while (!namestop[*p])
+			p++;
+		return p;
 	}
-	while (!namestop[*p])
-		p++;
-	return p;
 }
 
 /* Does the component at S, N bytes before the path's end, read . or ..? */

@@ -313,7 +313,6 @@ static const unsigned char rootbyte[256] = {
 	['_'] = 1, ['-'] = 1,
 };
 
-
 /*
  * The first byte at or after P that ends a run of name bytes: a TAB, a
  * NUL or a '\\'.  END is the line's NUL: words are read only before it.

@@ -25,16 +25,23 @@
 /*
  * Component-wise, bytewise: '/' sorts below every other byte.  Keys in
  * manifest order share long prefixes ("dom/user/Maildir/cur/..."): the
- * common part is skipped eight bytes at a time (memcpy: any alignment).
+ * common part is skipped eight bytes at a time (memcpy: any alignment),
+ * the last part too, as the word that ends at the shorter key's end
+ * (bytes already found equal compare again, harmlessly).
  */
-int
-iwm_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
+static inline int
+path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
 	size_t i = 0, n = alen < blen ? alen : blen;
 	uint64_t x, y;
 	int ca, cb;
 
-	for (; n - i >= sizeof(x); i += sizeof(x)) {
+	for (;;) {
+		if (n - i < sizeof(x)) {
+			if (i == n || n < sizeof(x))
+				break;
+			i = n - sizeof(x);
+		}
 		memcpy(&x, a + i, sizeof(x));
 		memcpy(&y, b + i, sizeof(y));
 		if (x != y) {
@@ -45,6 +52,7 @@ iwm_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 			break;
 #endif
 		}
+		i += sizeof(x);
 	}
 	for (; i < n; i++)
 		if (a[i] != b[i])
@@ -56,6 +64,12 @@ differ:
 	ca = ca == '/' ? 0 : ca + 1;
 	cb = cb == '/' ? 0 : cb + 1;
 	return ca < cb ? -1 : 1;
+}
+
+int
+iwm_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	return path_cmp(a, alen, b, blen);
 }
 
 /* strcmp of two ROOTs (short names): inline, no call. */
@@ -77,7 +91,7 @@ iwm_rec_cmp(const struct iwm_rec *a, const struct iwm_rec *b)
 
 	if (c != 0)
 		return c;
-	return iwm_path_cmp(a->path, a->path_len, b->path, b->path_len);
+	return path_cmp(a->path, a->path_len, b->path, b->path_len);
 }
 
 int
@@ -807,7 +821,7 @@ set_key(struct iwm_buf *b, const struct iwm_mreader *r)
 int
 iwm_mreader_cmp(const struct iwm_mreader *a, const struct iwm_mreader *b)
 {
-	return iwm_path_cmp(a->rec.root, a->keylen, b->rec.root, b->keylen);
+	return path_cmp(a->rec.root, a->keylen, b->rec.root, b->keylen);
 }
 
 int
@@ -844,7 +858,7 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 		goto bad;
 	r->keylen = rootlen + 1 + r->rec.path_len;
 	if (r->have_prev) {
-		c = iwm_path_cmp(r->rec.root, r->keylen, r->prev.ptr,
+		c = path_cmp(r->rec.root, r->keylen, r->prev.ptr,
 		    r->prev.len);
 		if (c <= 0 && !replacement(r)) {
 			iwm_seterr(c == 0 ? "duplicate record" :

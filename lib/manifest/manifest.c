@@ -417,11 +417,39 @@ path_ok(const unsigned char *s, size_t len, const unsigned char *end)
 
 #define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
 
+#ifdef WORDS_LE
+/*
+ * W, eight bytes less '0' each, as a number when all were digits (the
+ * first the most significant): the usual SWAR conversion, pairs, then
+ * quads, then the halves.
+ */
+static inline uint64_t
+swar_value(uint64_t w)
+{
+	w = w * 10 + (w >> 8);
+	return ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+	    ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
+}
+
+/* Eight digits at P: 1 and their value, or 0. */
+static inline int
+eight_digits(const unsigned char *p, uint64_t *vp)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	w -= ONES * '0';
+	if (((w | (w + ONES * 6)) & (ONES * 0xf0)) != 0)
+		return 0;
+	*vp = swar_value(w);
+	return 1;
+}
+#endif
+
 /*
  * The decimal digits at *PP: their number (any, the value wraps past
  * 19) and value; *PP is left on the first other byte.  On little-endian
- * machines eight at a time (the usual SWAR conversion): MTIME alone
- * has 19 digits a record.
+ * machines eight at a time (swar_value).
  */
 static inline size_t
 digits(const unsigned char **pp, const unsigned char *end, uint64_t *vp)
@@ -445,12 +473,7 @@ digits(const unsigned char **pp, const unsigned char *end, uint64_t *vp)
 		if (k == 0)
 			break;
 		/* The K digits to the top bytes, leading zeros below. */
-		w <<= 8 * (8 - k);
-		w = w * 10 + (w >> 8);
-		w = ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
-		    ((w >> 16) & 0x000000ff000000ffULL) *
-		    (1 + (10000ULL << 32))) >> 32;
-		v = v * pow10[k] + w;
+		v = v * pow10[k] + swar_value(w << 8 * (8 - k));
 		n += k;
 		p += k;
 		if (k < 8)
@@ -482,6 +505,9 @@ rec_parse_fast(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
 	const unsigned char *p = (const unsigned char *)line, *end = p + len;
 	const unsigned char *root, *path, *source, *note = NULL;
 	uint64_t v;
+#ifdef WORDS_LE
+	uint64_t ns;
+#endif
 	size_t nd;
 	unsigned mode;
 	int neg;
@@ -500,21 +526,35 @@ rec_parse_fast(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
 	if (nd == 0 || nd > 19 || *p != '\t')
 		return 0;
 	rec->size = v;
-	if ((neg = *++p == '-'))
-		p++;
-	nd = digits(&p, end, &v);
-	if (nd == 0 || nd > 18)
-		return 0;
-	rec->mtime_sec = neg ? -(int64_t)v : (int64_t)v;
-	rec->mtime_nsec = 0;
-	if (*p == '.') {
-		p++;
+	p++;
+#ifdef WORDS_LE
+	/* MTIME as the writer puts it today, 10 digits '.' 9 digits. */
+	if (end - p >= 21 && p[10] == '.' && p[20] == '\t' &&
+	    ISDIGIT(p[8]) && ISDIGIT(p[9]) && ISDIGIT(p[19]) &&
+	    eight_digits(p, &v) && eight_digits(p + 11, &ns)) {
+		rec->mtime_sec = (int64_t)(v * 100 +
+		    (uint64_t)(p[8] - '0') * 10 + (uint64_t)(p[9] - '0'));
+		rec->mtime_nsec = (long)(ns * 10 + (uint64_t)(p[19] - '0'));
+		p += 20;
+	} else
+#endif
+	{
+		if ((neg = *p == '-'))
+			p++;
 		nd = digits(&p, end, &v);
-		if (nd == 0 || nd > 9)
+		if (nd == 0 || nd > 18)
 			return 0;
-		for (; nd < 9; nd++)
-			v *= 10;
-		rec->mtime_nsec = (long)v;
+		rec->mtime_sec = neg ? -(int64_t)v : (int64_t)v;
+		rec->mtime_nsec = 0;
+		if (*p == '.') {
+			p++;
+			nd = digits(&p, end, &v);
+			if (nd == 0 || nd > 9)
+				return 0;
+			for (; nd < 9; nd++)
+				v *= 10;
+			rec->mtime_nsec = (long)v;
+		}
 	}
 	if (*p != '\t')
 		return 0;

@@ -78,7 +78,7 @@ struct iwm_mreader {
 	int		 complete;	/* IWM_MANIFEST_END was read */
 	int		 deletions;	/* IWM_MANIFEST_DELETIONS was read */
 	struct iwm_rec	 rec;
-	size_t		 keylen;	/* of ROOT NUL PATH, at rec.root */
+	size_t		 keylen;	/* ROOT NUL PATH at rec.root */
 };
 
 /* Open FILE ("-" is stdin) and read its header.  -1 with iwm_err(). */
@@ -88,7 +88,8 @@ int	 iwm_mreader_fdopen(struct iwm_mreader *, int fd, const char *name);
 int	 iwm_mreader_next(struct iwm_mreader *, const struct iwm_rec **rec);
 void	 iwm_mreader_close(struct iwm_mreader *);
 /* iwm_rec_cmp of two readers' current records, faster. */
-int	 iwm_mreader_cmp(const struct iwm_mreader *, const struct iwm_mreader *);
+int	 iwm_mreader_cmp(const struct iwm_mreader *,
+	    const struct iwm_mreader *);
 /* Header value of KEY, or NULL.  Returned string is malloc'd. */
 char	*iwm_mreader_header(const struct iwm_mreader *, const char *key);
 

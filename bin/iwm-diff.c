@@ -43,20 +43,17 @@ static FILE *out;
 static int	emit(char, const struct iwm_rec *, int);
 
 /*
- * Before reading on: when R holds no whole line and its input has
- * nothing ready, what was written goes out now, so that a consumer in
- * a pipeline gets the creations as the scan finds them, not 64 KiB at
- * a time.
+ * Before a read that may wait (the reader holds no whole line): when
+ * the input has nothing ready, what was written goes out now, so that
+ * a consumer in a pipeline gets the creations as the scan finds them,
+ * not 64 KiB at a time.  The reader calls it (iwm_lines.waiting): no
+ * test per record.
  */
 static void
-flush_if_waiting(const struct iwm_mreader *r)
+flush_if_waiting(const struct iwm_lines *l)
 {
-	const struct iwm_lines *l = &r->lines;
 	struct pollfd pfd;
 
-	if (l->eof || l->fd < 0 || (l->buf != NULL &&
-	    memchr(l->buf + l->start, '\n', l->end - l->start) != NULL))
-		return;
 	pfd.fd = l->fd;
 	pfd.events = POLLIN;
 	pfd.revents = 0;
@@ -337,6 +334,8 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	src.lines.waiting = flush_if_waiting;
+	tgt.lines.waiting = flush_if_waiting;
 	out = stdout;
 	/* Only deletions wait until the source is known to be complete. */
 	if (del && (spool = tmpfile()) == NULL) {
@@ -371,7 +370,8 @@ main(int argc, char *argv[])
 				goto ioerr;
 			continue;
 		}
-		c = rs == NULL ? 1 : rt == NULL ? -1 : iwm_rec_cmp(rs, rt);
+		c = rs == NULL ? 1 : rt == NULL ? -1 :
+		    iwm_mreader_cmp(&src, &tgt);
 		/* Below a replaced name: after its deletion, in the spool. */
 		if (repl.len > 0 && (rs == NULL ||
 		    !inside(&repl, repl_rootlen, rs)))
@@ -423,10 +423,6 @@ main(int argc, char *argv[])
 		} else if (all && emit_to(repl.len > 0 ? spool : stdout,
 		    IWM_OP_SAME, rs, 1) == -1)
 			goto ioerr;
-		if (c <= 0)
-			flush_if_waiting(&src);
-		if (c >= 0)
-			flush_if_waiting(&tgt);
 		if (c <= 0 && (rc = iwm_mreader_next(&src, &rs)) != 1) {
 			if (rc == -1)
 				goto dataerr;

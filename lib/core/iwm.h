@@ -96,6 +96,9 @@ struct iwm_lines {
 	int	 eof;
 	uint64_t lineno;	/* number of the line last returned */
 	const char *name;	/* for messages: file name or "-" */
+	/* When set: called before a read(2) that may wait, since no whole
+	 * line is buffered (iwm-diff flushes its output there). */
+	void	(*waiting)(const struct iwm_lines *);
 };
 int	 iwm_lines_open(struct iwm_lines *, const char *path); /* "-" = stdin */
 void	 iwm_lines_fdopen(struct iwm_lines *, int fd, const char *name);

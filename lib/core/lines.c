@@ -72,6 +72,8 @@ iwm_lines_next(struct iwm_lines *l, char **line, size_t *len)
 			l->cap = l->cap == 0 ? LINES_BLOCK : l->cap * 2;
 			l->buf = iwm_realloc(l->buf, l->cap);
 		}
+		if (l->waiting != NULL)
+			l->waiting(l);
 		n = read(l->fd, l->buf + l->end, l->cap - l->end - 1);
 		if (n == -1) {
 			if (errno == EINTR)

@@ -9,32 +9,89 @@
 
 #define MANIFEST_MAGIC	"#iwm-manifest 1"
 
-/* Component-wise, bytewise: '/' sorts below every other byte. */
+/*
+ * Eight bytes at a time: a word's bytes that are zero get their high
+ * bit set.  A borrow can also flag a byte above a true zero, never one
+ * below it, so on a little-endian machine the lowest flag is exact.
+ */
+#define ONES		0x0101010101010101ULL
+#define HIGHS		0x8080808080808080ULL
+#define ZEROS(w)	(((w) - ONES) & ~(w) & HIGHS)
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WORDS_LE	1	/* first byte lowest: ctz finds it */
+#endif
+
+/*
+ * Component-wise, bytewise: '/' sorts below every other byte.  Keys in
+ * manifest order share long prefixes ("dom/user/Maildir/cur/..."): the
+ * common part is skipped eight bytes at a time (memcpy: any alignment),
+ * the last part too, as the word that ends at the shorter key's end
+ * (bytes already found equal compare again, harmlessly).
+ */
+static inline int
+path_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	size_t i = 0, n = alen < blen ? alen : blen;
+	uint64_t x, y;
+	int ca, cb;
+
+	for (;;) {
+		if (n - i < sizeof(x)) {
+			if (i == n || n < sizeof(x))
+				break;
+			i = n - sizeof(x);
+		}
+		memcpy(&x, a + i, sizeof(x));
+		memcpy(&y, b + i, sizeof(y));
+		if (x != y) {
+#ifdef WORDS_LE
+			i += (size_t)__builtin_ctzll(x ^ y) >> 3;
+			goto differ;
+#else
+			break;
+#endif
+		}
+		i += sizeof(x);
+	}
+	for (; i < n; i++)
+		if (a[i] != b[i])
+			goto differ;
+	return alen < blen ? -1 : alen > blen ? 1 : 0;
+differ:
+	ca = (unsigned char)a[i];
+	cb = (unsigned char)b[i];
+	ca = ca == '/' ? 0 : ca + 1;
+	cb = cb == '/' ? 0 : cb + 1;
+	return ca < cb ? -1 : 1;
+}
+
 int
 iwm_path_cmp(const char *a, size_t alen, const char *b, size_t blen)
 {
-	size_t i, n = alen < blen ? alen : blen;
+	return path_cmp(a, alen, b, blen);
+}
 
-	for (i = 0; i < n; i++) {
-		int ca = (unsigned char)a[i], cb = (unsigned char)b[i];
-
-		if (ca == cb)
-			continue;
-		ca = ca == '/' ? 0 : ca + 1;
-		cb = cb == '/' ? 0 : cb + 1;
-		return ca < cb ? -1 : 1;
+/* strcmp of two ROOTs (short names): inline, no call. */
+static inline int
+root_cmp(const char *a, const char *b)
+{
+	while (*a == *b && *a != '\0') {
+		a++;
+		b++;
 	}
-	return alen < blen ? -1 : alen > blen ? 1 : 0;
+	return (unsigned char)*a < (unsigned char)*b ? -1 :
+	    (unsigned char)*a > (unsigned char)*b ? 1 : 0;
 }
 
 int
 iwm_rec_cmp(const struct iwm_rec *a, const struct iwm_rec *b)
 {
-	int c = strcmp(a->root, b->root);
+	int c = root_cmp(a->root, b->root);
 
 	if (c != 0)
-		return c < 0 ? -1 : 1;
-	return iwm_path_cmp(a->path, a->path_len, b->path, b->path_len);
+		return c;
+	return path_cmp(a->path, a->path_len, b->path, b->path_len);
 }
 
 int
@@ -163,8 +220,12 @@ bad:
 	return -1;
 }
 
-int
-iwm_rec_parse(char *line, size_t len, struct iwm_rec *rec)
+/*
+ * The full parser: every form the format allows (escapes, long
+ * numbers), and the message for every error.
+ */
+static int
+rec_parse_full(char *line, size_t len, struct iwm_rec *rec)
 {
 	char *f[10];
 	size_t nf = 0;
@@ -248,6 +309,321 @@ iwm_rec_parse(char *line, size_t len, struct iwm_rec *rec)
 		rec->note = f[8];
 	}
 	return 0;
+}
+
+/* The bytes that end a run of name bytes in rec_parse_fast (span). */
+static const unsigned char namestop[256] = {
+	['\t'] = 1, ['\0'] = 1, ['\\'] = 1,
+};
+
+/* Bytes of a ROOT after its first (iwm_root_valid). */
+static const unsigned char rootbyte[256] = {
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1, ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1,
+	['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['_'] = 1, ['-'] = 1,
+};
+
+/*
+ * The first byte at or after P that ends a run of name bytes: a TAB, a
+ * NUL or a '\\'.  END is the line's NUL: words are read only before it.
+ * A word test flags the bytes below 0x10 (as ZEROS does the zeros) and
+ * the '\\'s; a control byte other than TAB or NUL, rare, is passed over.
+ */
+static inline const unsigned char *
+span(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t w, m = 0;
+
+	for (;;) {
+		while (end - p >= 8) {
+			memcpy(&w, p, sizeof(w));
+			m = ((w - ONES * 0x10) & ~w & HIGHS) |
+			    ZEROS(w ^ (ONES * '\\'));
+			if (m != 0)
+				break;
+			p += 8;
+		}
+#ifdef WORDS_LE
+		if (end - p >= 8) {
+			p += __builtin_ctzll(m) >> 3;
+			if (namestop[*p])
+				return p;
+			p++;
+			continue;
+		}
+#endif
+		/* The last bytes, or the flagged word elsewhere. */
+		while (!namestop[*p])
+			p++;
+		return p;
+	}
+}
+
+/* Does the component at S, N bytes before the path's end, read . or ..? */
+static inline int
+dotcomp(const unsigned char *s, size_t n)
+{
+	return s[0] == '.' && (n == 1 || s[1] == '/' ||
+	    (s[1] == '.' && (n == 2 || s[2] == '/')));
+}
+
+/*
+ * Is PATH, LEN bytes without a TAB, NUL or '\\', valid (iwm_path_valid)?
+ * Only a component that starts at the beginning or after a '/' can be
+ * empty, "." or "..": the '/'s are found eight bytes at a time (exact
+ * flags: no borrow crosses a byte).  Paths over 255 bytes, where a
+ * component may be too long, are left to the full parser.  END is the
+ * line's NUL: words are read only before it.
+ */
+static int
+path_ok(const unsigned char *s, size_t len, const unsigned char *end)
+{
+	size_t i, j;
+#ifdef WORDS_LE
+	uint64_t w, m;
+#endif
+
+	if (len == 0 || len > 255 || s[0] == '/' || s[len - 1] == '/' ||
+	    dotcomp(s, len))
+		return 0;
+	for (i = 0; i < len; i += 8) {
+#ifdef WORDS_LE
+		if (end - (s + i) >= 8) {
+			memcpy(&w, s + i, sizeof(w));
+			w ^= ONES * '/';
+			m = ~(((w & ~HIGHS) + ~HIGHS) | w) & HIGHS;
+			if (len - i < 8)
+				m &= (1ULL << (8 * (len - i))) - 1;
+			for (; m != 0; m &= m - 1) {
+				j = i + ((size_t)__builtin_ctzll(m) >> 3);
+				if (s[j + 1] == '/' ||
+				    dotcomp(s + j + 1, len - j - 1))
+					return 0;
+			}
+			continue;
+		}
+#endif
+		for (j = i; j < len && j < i + 8; j++)
+			if (s[j] == '/' && (s[j + 1] == '/' ||
+			    dotcomp(s + j + 1, len - j - 1)))
+				return 0;
+	}
+	return 1;
+}
+
+#define ISDIGIT(c)	((c) >= '0' && (c) <= '9')
+
+#ifdef WORDS_LE
+/*
+ * W, eight bytes less '0' each, as a number when all were digits (the
+ * first the most significant): the usual SWAR conversion, pairs, then
+ * quads, then the halves.
+ */
+static inline uint64_t
+swar_value(uint64_t w)
+{
+	w = w * 10 + (w >> 8);
+	return ((w & 0x000000ff000000ffULL) * (100 + (1000000ULL << 32)) +
+	    ((w >> 16) & 0x000000ff000000ffULL) * (1 + (10000ULL << 32))) >> 32;
+}
+
+/* Eight digits at P: 1 and their value, or 0. */
+static inline int
+eight_digits(const unsigned char *p, uint64_t *vp)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	w -= ONES * '0';
+	if (((w | (w + ONES * 6)) & (ONES * 0xf0)) != 0)
+		return 0;
+	*vp = swar_value(w);
+	return 1;
+}
+#endif
+
+/*
+ * The decimal digits at *PP: their number (any, the value wraps past
+ * 19) and value; *PP is left on the first other byte.  On little-endian
+ * machines eight at a time (swar_value).
+ */
+static inline size_t
+digits(const unsigned char **pp, const unsigned char *end, uint64_t *vp)
+{
+	static const uint64_t pow10[9] = { 1, 10, 100, 1000, 10000,
+	    100000, 1000000, 10000000, 100000000 };
+	const unsigned char *p = *pp;
+	uint64_t v = 0;
+	size_t n = 0;
+#ifdef WORDS_LE
+	uint64_t w, bad;
+	size_t k;
+
+	while (end - p >= 8) {
+		memcpy(&w, p, sizeof(w));
+		w -= ONES * '0';
+		/* A byte that was no digit has a high nibble now (a borrow
+		 * or carry only reaches the bytes after it). */
+		bad = (w | (w + ONES * 6)) & (ONES * 0xf0);
+		k = bad == 0 ? 8 : (size_t)__builtin_ctzll(bad) >> 3;
+		if (k == 0)
+			break;
+		/* The K digits to the top bytes, leading zeros below. */
+		v = v * pow10[k] + swar_value(w << 8 * (8 - k));
+		n += k;
+		p += k;
+		if (k < 8)
+			goto done;
+	}
+#endif
+	for (; ISDIGIT(*p); p++, n++)
+		v = v * 10 + (uint64_t)(*p - '0');
+#ifdef WORDS_LE
+done:
+#endif
+	*pp = p;
+	*vp = v;
+	return n;
+}
+
+/*
+ * The common record in one pass over LINE (NUL-terminated at LEN, as
+ * every caller's is): no escapes, numbers short enough not to overflow
+ * (SIZE up to 19 digits, MTIME seconds up to 18, MODE up to 4 octal
+ * digits).  It writes nothing until it accepts, and accepts only what
+ * rec_parse_full accepts, with the same result; on 0 that parser
+ * decides and words the error.  On 1, the TABs are cut to NULs and
+ * *ROOTLEN is the length of ROOT.
+ */
+static int
+rec_parse_fast(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
+{
+	const unsigned char *p = (const unsigned char *)line, *end = p + len;
+	const unsigned char *root, *path, *source, *note = NULL;
+	uint64_t v;
+#ifdef WORDS_LE
+	uint64_t ns;
+#endif
+	size_t nd;
+	unsigned mode;
+	int neg;
+
+	switch (p[0]) {
+	case '.': case '+': case '~': case '-': case '=':
+		break;
+	default:
+		return 0;
+	}
+	if (p[1] != '\t' || (p[2] != 'f' && p[2] != 'd' && p[2] != 'l') ||
+	    p[3] != '\t')
+		return 0;
+	p += 4;
+	nd = digits(&p, end, &v);
+	if (nd == 0 || nd > 19 || *p != '\t')
+		return 0;
+	rec->size = v;
+	p++;
+#ifdef WORDS_LE
+	/* MTIME as the writer puts it today, 10 digits '.' 9 digits. */
+	if (end - p >= 21 && p[10] == '.' && p[20] == '\t' &&
+	    ISDIGIT(p[8]) && ISDIGIT(p[9]) && ISDIGIT(p[19]) &&
+	    eight_digits(p, &v) && eight_digits(p + 11, &ns)) {
+		rec->mtime_sec = (int64_t)(v * 100 +
+		    (uint64_t)(p[8] - '0') * 10 + (uint64_t)(p[9] - '0'));
+		rec->mtime_nsec = (long)(ns * 10 + (uint64_t)(p[19] - '0'));
+		p += 20;
+	} else
+#endif
+	{
+		if ((neg = *p == '-'))
+			p++;
+		nd = digits(&p, end, &v);
+		if (nd == 0 || nd > 18)
+			return 0;
+		rec->mtime_sec = neg ? -(int64_t)v : (int64_t)v;
+		rec->mtime_nsec = 0;
+		if (*p == '.') {
+			p++;
+			nd = digits(&p, end, &v);
+			if (nd == 0 || nd > 9)
+				return 0;
+			for (; nd < 9; nd++)
+				v *= 10;
+			rec->mtime_nsec = (long)v;
+		}
+	}
+	if (*p != '\t')
+		return 0;
+	for (mode = 0, nd = 0, p++; *p >= '0' && *p <= '7'; p++, nd++)
+		mode = mode * 8 + (unsigned)(*p - '0');
+	if (nd == 0 || nd > 4 || *p != '\t')
+		return 0;
+	rec->mode = mode;
+	root = ++p;
+	if (*p < 'a' || *p > 'z')
+		return 0;
+	while (rootbyte[*++p])
+		;
+	if (*p != '\t' || p - root > 64)
+		return 0;
+	path = ++p;
+	p = span(p, end);
+	if (*p != '\t' || !path_ok(path, (size_t)(p - path), end))
+		return 0;
+	source = ++p;
+	if (p[0] == '-' && (p[1] == '\t' || p[1] == '\0'))
+		p++;
+	else if (p[0] != '/')
+		return 0;
+	else
+		p = span(p, end);
+	if (*p == '\t')
+		p = span(note = p + 1, end);
+	/* A NUL before the end, an escape, or a tenth field. */
+	if (p != end)
+		return 0;
+
+	rec->op = line[0];
+	rec->type = line[2];
+	line[1] = line[3] = '\0';
+	line[(const char *)root - line - 1] = '\0';
+	rec->root = (const char *)root;
+	*rootlen = (size_t)(path - root - 1);
+	line[(const char *)path - line - 1] = '\0';
+	rec->path = (const char *)path;
+	rec->path_len = (size_t)(source - path - 1);
+	line[(const char *)source - line - 1] = '\0';
+	rec->source = *source == '-' ? NULL : (const char *)source;
+	rec->note = NULL;
+	if (note != NULL) {
+		line[(const char *)note - line - 1] = '\0';
+		rec->note = (const char *)note;
+	}
+	return 1;
+}
+
+/* A record line, and the length of its ROOT. */
+static int
+rec_parse(char *line, size_t len, struct iwm_rec *rec, size_t *rootlen)
+{
+	if (rec_parse_fast(line, len, rec, rootlen))
+		return 0;
+	if (rec_parse_full(line, len, rec) == -1)
+		return -1;
+	*rootlen = strlen(rec->root);
+	return 0;
+}
+
+int
+iwm_rec_parse(char *line, size_t len, struct iwm_rec *rec)
+{
+	size_t rootlen;
+
+	return rec_parse(line, len, rec, &rootlen);
 }
 
 int
@@ -442,7 +818,7 @@ anchor_rel(const struct iwm_mreader *r)
 	const char *ap = r->anchor.ptr + r->anchor_rootlen + 1;
 	size_t al = r->anchor.len - r->anchor_rootlen - 1;
 
-	if (strcmp(r->rec.root, r->anchor.ptr) != 0)
+	if (root_cmp(r->rec.root, r->anchor.ptr) != 0)
 		return -1;
 	if (r->rec.path_len == al && memcmp(r->rec.path, ap, al) == 0)
 		return 0;
@@ -460,6 +836,32 @@ replacement(const struct iwm_mreader *r)
 {
 	return r->anchor.len > 0 && r->rec.op != IWM_OP_DELETE &&
 	    r->rec.type != r->anchor_type && anchor_rel(r) == 0;
+}
+
+/*
+ * B = the key of the current record: ROOT NUL PATH.  Both parsers leave
+ * it so in the line (PATH starts after ROOT's cut TAB, and unescaping
+ * only shortens it), so it is one copy.
+ */
+static void
+set_key(struct iwm_buf *b, const struct iwm_mreader *r)
+{
+	b->len = 0;
+	if (b->cap <= r->keylen)
+		iwm_buf_grow(b, r->keylen);
+	memcpy(b->ptr, r->rec.root, r->keylen);
+	b->ptr[r->keylen] = '\0';
+	b->len = r->keylen;
+}
+
+/*
+ * Keys as ROOT NUL PATH compare as paths do (iwm_path_cmp): ROOTs hold
+ * no '/', and the NUL sorts below their bytes as strcmp has it.
+ */
+int
+iwm_mreader_cmp(const struct iwm_mreader *a, const struct iwm_mreader *b)
+{
+	return path_cmp(a->rec.root, a->keylen, b->rec.root, b->keylen);
 }
 
 int
@@ -492,15 +894,12 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 		iwm_seterr("record after the %s line", IWM_MANIFEST_END);
 		goto bad;
 	}
-	if (iwm_rec_parse(line, len, &r->rec) == -1)
+	if (rec_parse(line, len, &r->rec, &rootlen) == -1)
 		goto bad;
-	rootlen = strlen(r->rec.root);
+	r->keylen = rootlen + 1 + r->rec.path_len;
 	if (r->have_prev) {
-		c = strcmp(r->rec.root, r->prev.ptr);
-		if (c == 0)
-			c = iwm_path_cmp(r->rec.path, r->rec.path_len,
-			    r->prev.ptr + r->prev_rootlen + 1,
-			    r->prev.len - r->prev_rootlen - 1);
+		c = path_cmp(r->rec.root, r->keylen, r->prev.ptr,
+		    r->prev.len);
 		if (c <= 0 && !replacement(r)) {
 			iwm_seterr(c == 0 ? "duplicate record" :
 			    "out of order (records must be sorted by ROOT, "
@@ -510,18 +909,13 @@ iwm_mreader_next(struct iwm_mreader *r, const struct iwm_rec **out)
 	}
 	if (r->rec.op == IWM_OP_DELETE) {
 		if (r->anchor.len == 0 || anchor_rel(r) != 1) {
-			iwm_buf_reset(&r->anchor);
-			iwm_buf_add(&r->anchor, r->rec.root, rootlen + 1);
-			iwm_buf_add(&r->anchor, r->rec.path, r->rec.path_len);
+			set_key(&r->anchor, r);
 			r->anchor_rootlen = rootlen;
 			r->anchor_type = r->rec.type;
 		}
-	} else
+	} else if (r->anchor.len > 0)
 		iwm_buf_reset(&r->anchor);
-	iwm_buf_reset(&r->prev);
-	iwm_buf_add(&r->prev, r->rec.root, rootlen + 1);
-	iwm_buf_add(&r->prev, r->rec.path, r->rec.path_len);
-	r->prev_rootlen = rootlen;
+	set_key(&r->prev, r);
 	r->have_prev = 1;
 	*out = &r->rec;
 	return 1;

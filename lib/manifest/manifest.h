@@ -69,7 +69,6 @@ struct iwm_mreader {
 	struct iwm_scope *scope;	/* NULL when the header has no scope= */
 	size_t		 nscope;
 	struct iwm_buf	 prev;		/* key of the previous record */
-	size_t		 prev_rootlen;
 	int		 have_prev;
 	/* The last '-' record that may be followed, after the deletions
 	 * of its subtree, by a record of its path with another TYPE. */
@@ -79,6 +78,7 @@ struct iwm_mreader {
 	int		 complete;	/* IWM_MANIFEST_END was read */
 	int		 deletions;	/* IWM_MANIFEST_DELETIONS was read */
 	struct iwm_rec	 rec;
+	size_t		 keylen;	/* ROOT NUL PATH at rec.root */
 };
 
 /* Open FILE ("-" is stdin) and read its header.  -1 with iwm_err(). */
@@ -87,6 +87,9 @@ int	 iwm_mreader_fdopen(struct iwm_mreader *, int fd, const char *name);
 /* 1: *rec set (valid until the next call); 0: end; -1: error. */
 int	 iwm_mreader_next(struct iwm_mreader *, const struct iwm_rec **rec);
 void	 iwm_mreader_close(struct iwm_mreader *);
+/* iwm_rec_cmp of two readers' current records, faster. */
+int	 iwm_mreader_cmp(const struct iwm_mreader *,
+	    const struct iwm_mreader *);
 /* Header value of KEY, or NULL.  Returned string is malloc'd. */
 char	*iwm_mreader_header(const struct iwm_mreader *, const char *key);
 

@@ -197,6 +197,43 @@ xxh3_entries_ok(const char *xs, size_t xlen, const char *bs, size_t blen,
 }
 
 /* Apply DELTA to the file "base" into NAME with iwm's patcher. */
+/*
+ * iwm's delta of NEWFD against SIG into DELTA (also written to DNAME):
+ * small, and librsync's patch of base with it (into ONAME) gives the new
+ * file.  TAG prefixes the checks.
+ */
+static void
+delta_lib_patch(const struct iwm_buf *sig, int newfd, struct iwm_buf *delta,
+    const char *dname, const char *oname, const unsigned char *nw,
+    size_t nlen, const char *tag)
+{
+	struct iwm_rs_delta *d;
+	char buf[65536], what[128];
+	FILE *fb, *fd, *fo;
+	ssize_t r;
+
+	d = iwm_rs_delta_new(sig->ptr, sig->len, newfd);
+	snprintf(what, sizeof(what), "%sa delta against that signature", tag);
+	check(d != NULL, what);
+	while (d != NULL && (r = iwm_rs_delta_read(d, buf, sizeof(buf))) > 0)
+		iwm_buf_add(delta, buf, (size_t)r);
+	iwm_rs_delta_free(d);
+	snprintf(what, sizeof(what), "%sthe delta is small (about the "
+	    "changed megabyte)", tag);
+	check(delta->len > 0 && delta->len < (2u << 20), what);
+	write_file(dname, (unsigned char *)delta->ptr, delta->len);
+	fb = fopen(path("base"), "rb");
+	fd = fopen(path(dname), "rb");
+	fo = fopen(path(oname), "wb");
+	snprintf(what, sizeof(what), "%slibrsync's patch (rs_patch) accepts "
+	    "the delta", tag);
+	check(rs_patch_file(fb, fd, fo, NULL) == RS_DONE, what);
+	fclose(fb);
+	fclose(fd);
+	fclose(fo);
+	check(same_file(oname, nw, nlen), "... and rebuilds the new file exactly");
+}
+
 static struct iwm_rs_patch *
 patch_into(int basefd, const char *name, const char *delta, size_t dlen,
     struct iwm_fput *fp, struct iwm_dircache *dc, int *rootfd)
@@ -233,12 +270,9 @@ test_xxh3(const unsigned char *base, size_t blen, const unsigned char *nw,
 	struct iwm_rs_patch *p;
 	struct iwm_dircache dc;
 	struct iwm_fput fp;
-	char buf[65536];
 	size_t i;
-	ssize_t r;
 	int basefd = open(path("base"), O_RDONLY);
 	int newfd = open(path("new"), O_RDONLY), rootfd, outfd;
-	FILE *fb, *fd, *fo;
 
 	check(iwm_rs_signature(basefd, blen, IWM_SIG_XXH3, &xs) == 0 &&
 	    iwm_rs_sig_format(xs.ptr, xs.len) == IWM_SIG_XXH3 &&
@@ -267,24 +301,8 @@ test_xxh3(const unsigned char *base, size_t blen, const unsigned char *nw,
 	iwm_rs_signer_free(g);
 
 	/* The delta against it: small, and both patchers rebuild the file. */
-	d = iwm_rs_delta_new(xs.ptr, xs.len, newfd);
-	check(d != NULL, "xxh3: a delta against that signature");
-	while (d != NULL && (r = iwm_rs_delta_read(d, buf, sizeof(buf))) > 0)
-		iwm_buf_add(&delta, buf, (size_t)r);
-	iwm_rs_delta_free(d);
-	check(delta.len > 0 && delta.len < (2u << 20),
-	    "xxh3: the delta is small (about the changed megabyte)");
-	write_file("delta.x3", (unsigned char *)delta.ptr, delta.len);
-	fb = fopen(path("base"), "rb");
-	fd = fopen(path("delta.x3"), "rb");
-	fo = fopen(path("out.x3lib"), "wb");
-	check(rs_patch_file(fb, fd, fo, NULL) == RS_DONE,
-	    "xxh3: the delta is in librsync's format (rs_patch accepts it)");
-	fclose(fb);
-	fclose(fd);
-	fclose(fo);
-	check(same_file("out.x3lib", nw, nlen),
-	    "... and rebuilds the new file exactly");
+	delta_lib_patch(&xs, newfd, &delta, "delta.x3", "out.x3lib", nw, nlen,
+	    "xxh3: ");
 	p = patch_into(basefd, "out.x3", delta.ptr, delta.len, &fp, &dc,
 	    &rootfd);
 	check(p != NULL && iwm_fput_commit(&fp, 0644, 0, 0, 0) == 0 &&
@@ -329,11 +347,8 @@ main(void)
 	unsigned char *base, *nw, *sig_lib;
 	size_t blen, nlen, slen;
 	struct iwm_buf sig = { 0 }, delta = { 0 };
-	struct iwm_rs_delta *d;
 	rs_signature_t *sums = NULL;
-	FILE *fb, *fs, *fd, *fo, *fn;
-	char buf[65536];
-	ssize_t r;
+	FILE *fb, *fs, *fd, *fn;
 	int basefd, newfd;
 
 	if (mkdtemp(dir) == NULL) {
@@ -364,24 +379,8 @@ main(void)
 
 	/* 2. iwm's delta, applied by librsync's patch, gives the new file. */
 	newfd = open(path("new"), O_RDONLY);
-	d = iwm_rs_delta_new(sig.ptr, sig.len, newfd);
-	check(d != NULL, "iwm starts a delta against that signature");
-	while (d != NULL && (r = iwm_rs_delta_read(d, buf, sizeof(buf))) > 0)
-		iwm_buf_add(&delta, buf, (size_t)r);
-	iwm_rs_delta_free(d);
-	check(delta.len > 0 && delta.len < (2u << 20),
-	    "the delta is small (about the changed megabyte)");
-	write_file("delta.iwm", (unsigned char *)delta.ptr, delta.len);
-	fb = fopen(path("base"), "rb");
-	fd = fopen(path("delta.iwm"), "rb");
-	fo = fopen(path("out.lib"), "wb");
-	check(rs_patch_file(fb, fd, fo, NULL) == RS_DONE,
-	    "librsync's patch accepts iwm's delta");
-	fclose(fb);
-	fclose(fd);
-	fclose(fo);
-	check(same_file("out.lib", nw, nlen),
-	    "... and rebuilds the new file exactly");
+	delta_lib_patch(&sig, newfd, &delta, "delta.iwm", "out.lib", nw, nlen,
+	    "iwm: ");
 
 	/* 3. librsync's delta, applied by iwm's patcher, gives it too. */
 	fs = fopen(path("sig.lib"), "rb");

@@ -8,8 +8,7 @@ db_start() {
 		skip_all "mariadbd not installed"
 	fi
 	command -v sqlite3 >/dev/null 2>&1 || skip_all "sqlite3 not installed"
-	# shellcheck disable=SC2034 # run by lib.sh at exit
-	T_CLEANUP="\"$TOP/scripts/mariadb-test-server\" stop \"$TMP/my\""
+	t_on_exit "\"$TOP/scripts/mariadb-test-server\" stop \"$TMP/my\""
 	if ! "$TOP/scripts/mariadb-test-server" start "$TMP/my" >/dev/null
 	then
 		echo "Bail out! cannot start mariadbd"

@@ -10,6 +10,15 @@ T_FAILED=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/iwm-test.XXXXXX")
 export TMP
 
+# t_on_exit CMD: run CMD at exit too, once, after what is already there
+# (a test may start an agent and a database: both are stopped).
+t_on_exit() {
+	case ";${T_CLEANUP:-};" in
+	*";$1;"*) ;;
+	*) T_CLEANUP="${T_CLEANUP:+$T_CLEANUP;}$1" ;;
+	esac
+}
+
 t_cleanup() {
 	if [ -n "${T_CLEANUP:-}" ]; then
 		eval "$T_CLEANUP"

@@ -19,7 +19,7 @@ menu_start() {
 	    "TERM=xterm ${IWM_SH:-sh} '$TOP/bin/iwm' -c '$TMP/iwm.conf' menu; echo \$? >'$TMP/menu.rc'; sleep 30" ||
 	    return 1
 	# shellcheck disable=SC2034 # read by tests/lib.sh
-	T_CLEANUP="${T_CLEANUP:+$T_CLEANUP; }tm kill-server 2>/dev/null"
+	t_on_exit "tm kill-server 2>/dev/null"
 }
 
 screen() {

@@ -16,8 +16,7 @@ serve_start() {
 	    --key "$TMP/cert/key.pem" --users "$TMP/users" \
 	    --ready-file "$TMP/ready" "$@" 2>>"$TMP/serve.log" &
 	SERVE_PID=$!
-	# shellcheck disable=SC2034 # read by tests/lib.sh
-	T_CLEANUP='serve_stop'
+	t_on_exit serve_stop
 	s_n=0
 	while [ ! -s "$TMP/ready" ]; do
 		s_n=$((s_n + 1))

@@ -77,7 +77,7 @@ is "the old table is still whole" "$(my -N ld -e 'SELECT count(*) FROM Esc')" 9
 # --- a server that refuses LOAD DATA LOCAL: INSERTs --------------------
 if IWM_TEST_LOCAL_INFILE=0 "$TOP/scripts/mariadb-test-server" start \
     "$TMP/my2" >/dev/null; then
-	T_CLEANUP="$T_CLEANUP; \"$TOP/scripts/mariadb-test-server\" stop \"$TMP/my2\""
+	t_on_exit "\"$TOP/scripts/mariadb-test-server\" stop \"$TMP/my2\""
 	C2="ld;root;;$TMP/my2/sock;3;2"
 	is "the second server refuses it" "$(mariadb \
 	    --defaults-file="$TMP/my2/my.cnf" -N -e 'SELECT @@local_infile')" 0

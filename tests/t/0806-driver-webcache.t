@@ -9,7 +9,6 @@
 . "$TOP/tests/db.sh"
 
 db_start
-T_CLEANUP="serve_stop; $T_CLEANUP"
 DRV_TARGET_OPTS="--mariadb $SOCK"
 drv_setup --mariadb "$SOCK" || { echo "Bail out! setup failed"; exit 1; }
 rows() { my -N -e "SELECT count(*) FROM $1.item"; }

@@ -299,11 +299,7 @@ pass() {
 	log_file "$STEP" "$ps_run/push.msgs"
 	P_SECS=$(($(now) - ps_t0))
 	ps_stats=$(grep '^iwm-push: stats' "$ps_run/push.err" | tail -n 1)
-	P_FILES=$(stat_of files)
-	P_BYTES=$(stat_of bytes)
-	P_DELETED=$(stat_of deleted)
-	P_FAILED=$(stat_of failed)
-	ps_psecs=$(printf '%s\n' "$ps_stats" | sed -n 's/.* seconds=\([0-9.]*\).*/\1/p')
+	stats_read "$ps_stats"
 	# Keep the failed records of this pass; the latest pass is iwm failed.
 	if [ -f "$ps_run/failed.m" ]; then
 		mv -f "$ps_run/failed.m" "$MIG/failed.manifest"
@@ -336,8 +332,19 @@ pass() {
 	return 0
 }
 
-stat_of() {
-	printf '%s\n' "$ps_stats" | sed -n "s/.* $1=\([0-9]*\).*/\1/p"
+# stats_read LINE: iwm-push's stats line into P_FILES P_BYTES P_DELETED
+# P_FAILED and ps_psecs, word by word in the shell.
+stats_read() {
+	P_FILES='' P_BYTES='' P_DELETED='' P_FAILED='' ps_psecs=''
+	for sr_w in $1; do
+		case $sr_w in
+		files=*) P_FILES=${sr_w#*=} ;;
+		bytes=*) P_BYTES=${sr_w#*=} ;;
+		deleted=*) P_DELETED=${sr_w#*=} ;;
+		failed=*) P_FAILED=${sr_w#*=} ;;
+		seconds=*) ps_psecs=${sr_w#*=} ;;
+		esac
+	done
 }
 
 pass_record() {

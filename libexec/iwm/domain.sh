@@ -28,19 +28,12 @@ EOF
 # --- per-domain state: $MIG/domain/DOMAIN/state ------------------------
 
 dstate_get() {
-	[ -f "$DMIG/state" ] || return 0
-	sed -n "s/^$1=//p" "$DMIG/state" | tail -n 1
+	kv_get "$DMIG/state" "$1"
 }
 
 dstate_set() {
 	mkdir -p "$DMIG" || die 73 "$DMIG: cannot make"
-	if ! {
-		[ -f "$DMIG/state" ] && grep -v "^$1=" "$DMIG/state"
-		printf '%s=%s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')"
-	} >"$DMIG/state.tmp"; then
-		die 74 "$DMIG/state: cannot write"
-	fi
-	mv -f "$DMIG/state.tmp" "$DMIG/state" || die 74 "$DMIG/state: cannot write"
+	kv_set "$DMIG/state" "$1" "$2"
 }
 
 # dnote MESSAGE: logged under this step and printed.

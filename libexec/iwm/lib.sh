@@ -3,9 +3,10 @@
 # the connection options of the programs that talk to the agent.
 # shellcheck shell=sh disable=SC2034,SC2154 # names shared by bin/iwm's files
 
-# A newline, for patterns.
+# A newline, for patterns, and a TAB.
 NL='
 '
+TAB='	'
 
 # --- messages ----------------------------------------------------------
 
@@ -248,11 +249,8 @@ log_stamp() {
 
 # log_lines STEP TEXT: TEXT's lines as one log line, stamped by log_stamp.
 log_lines() {
-	lg_line=$2
-	case $lg_line in
-	*"$NL"*) lg_line=$(printf '%s' "$lg_line" | tr '\n' ' ') ;;
-	esac
-	lg_line=$(printf '%s\t%s\t%s' "$LG_TIME" "$1" "$lg_line")
+	one_line "$2"
+	lg_line=$LG_TIME$TAB$1$TAB$OL
 	if [ -n "${SRC_LOGS:-}" ]; then
 		if [ "${LG_MADE:-}" != "$SRC_LOGS" ]; then
 			mkdir -p "$SRC_LOGS/migration" 2>/dev/null
@@ -287,27 +285,48 @@ log_file() {
 # $MIG/state: NAME=value lines written by the driver only (names are
 # fixed words, values one line), replaced atomically.
 
-state_get() {
-	[ -f "$MIG/state" ] || return 0
-	# The last NAME= line; read in the shell, no process per call.
-	sg_v='' sg_set=''
-	while IFS= read -r sg_l; do
-		case $sg_l in
-		"$1="*) sg_v=${sg_l#*=} sg_set=1 ;;
+# kv_get FILE NAME: the value of the last NAME= line of FILE, if any;
+# read in the shell, no process per call.
+kv_get() {
+	[ -f "$1" ] || return 0
+	kg_v='' kg_set=''
+	while IFS= read -r kg_l; do
+		case $kg_l in
+		"$2="*) kg_v=${kg_l#*=} kg_set=1 ;;
 		esac
-	done <"$MIG/state"
-	[ -z "$sg_set" ] || printf '%s\n' "$sg_v"
+	done <"$1"
+	[ -z "$kg_set" ] || printf '%s\n' "$kg_v"
+}
+
+# kv_set FILE NAME VALUE: NAME=VALUE (newlines as spaces) in FILE,
+# replaced atomically; its folder exists.
+kv_set() {
+	one_line "$3"
+	if ! {
+		[ -f "$1" ] && grep -v "^$2=" "$1"
+		printf '%s=%s\n' "$2" "$OL"
+	} >"$1.tmp"; then
+		die 74 "$1: cannot write"
+	fi
+	mv -f "$1.tmp" "$1" || die 74 "$1: cannot write"
+}
+
+# one_line TEXT: TEXT with its newlines as spaces into OL (a process
+# only when there is a newline: logs and state are written often).
+one_line() {
+	OL=$1
+	case $OL in
+	*"$NL"*) OL=$(printf '%s' "$OL" | tr '\n' ' ') ;;
+	esac
+}
+
+state_get() {
+	kv_get "$MIG/state" "$1"
 }
 
 state_set() {
 	mkdir -p "$MIG" || die 73 "$MIG: cannot make the migration folder"
-	if ! {
-		[ -f "$MIG/state" ] && grep -v "^$1=" "$MIG/state"
-		printf '%s=%s\n' "$1" "$(printf '%s' "$2" | tr '\n' ' ')"
-	} >"$MIG/state.tmp"; then
-		die 74 "$MIG/state: cannot write"
-	fi
-	mv -f "$MIG/state.tmp" "$MIG/state" || die 74 "$MIG/state: cannot write"
+	kv_set "$MIG/state" "$1" "$2"
 }
 
 state_del() {

@@ -14,13 +14,21 @@ mlog() {
 	log menu "$1"
 }
 
-# drv COMMAND ARGS...: the driver, its output in $M_OUT, its status returned.
-drv() {
+# drv_to FILE COMMAND ARGS...: the driver, its output in FILE, its
+# status returned.
+drv_to() {
+	dt_out=$1
+	shift
 	mlog "run: iwm $*"
-	"$BIN/iwm" -c "$CONF" "$@" >"$M_OUT" 2>&1
-	dv_st=$?
-	mlog "iwm $1: exit $dv_st"
-	return "$dv_st"
+	"$BIN/iwm" -c "$CONF" "$@" >"$dt_out" 2>&1
+	dt_st=$?
+	mlog "iwm $1: exit $dt_st"
+	return "$dt_st"
+}
+
+# drv COMMAND ARGS...: the driver, its output in $M_OUT.
+drv() {
+	drv_to "$M_OUT" "$@"
 }
 
 # dlg ARGS...: dialog, its answer in $M_ANS (file $M_TMP/ans), status returned.
@@ -339,14 +347,8 @@ do_connect() {
 	[ -n "$TARGET_TOOL" ] && set -- "$@" --target-tool "$TARGET_TOOL"
 	[ -n "$MIGRATION_DIR" ] && set -- "$@" --migration-dir "$MIGRATION_DIR"
 	[ -n "$JOBS" ] && set -- "$@" --jobs "$JOBS"
-	if [ -n "$PATH_MAP" ]; then
-		while IFS= read -r dc_m; do
-			[ -n "$dc_m" ] && set -- "$@" --path-map "$dc_m"
-		done <<EOF
-$PATH_MAP
-EOF
-	fi
-	if ! drv "$@"; then
+	# src_run adds a --path-map for each PATH_MAP line.
+	if ! src_run drv "$@"; then
 		show "Connection: iwm init failed" "$M_OUT"
 		return 1
 	fi
@@ -596,13 +598,10 @@ $pg_keys" 18 76 "${PT_PCT:-0}" </dev/tty
 	stty "$pg_tty" </dev/tty
 }
 
-# drv_side COMMAND: pause, resume, cancel or speed beside the running one.
+# drv_side COMMAND: pause, resume, cancel or speed beside the running one
+# (its output apart from the running command's).
 drv_side() {
-	mlog "run: iwm $*"
-	"$BIN/iwm" -c "$CONF" "$@" >"$M_TMP/side" 2>&1
-	ds_st=$?
-	mlog "iwm $1: exit $ds_st"
-	return "$ds_st"
+	drv_to "$M_TMP/side" "$@"
 }
 
 # phase TITLE COMMAND ARGS...: run a phase in the background with the

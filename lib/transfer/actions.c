@@ -102,23 +102,6 @@ static char current_since[32];
 static int draining;
 static unsigned streams;	/* responses of actions still sending */
 
-static void
-alog(const char *fmt, ...) IWM_PRINTF(1, 2);
-
-static void
-alog(const char *fmt, ...)
-{
-	struct iwm_buf b = { 0 };
-	char tmp[2048];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	iwm_buf_printf(&b, "%s: %s\n", iwm_progname, tmp);
-	(void)!write(STDERR_FILENO, b.ptr, b.len);
-	iwm_buf_free(&b);
-}
 
 /* An action that could not start: 200, why, and "#iwm-exit CODE". */
 static enum MHD_Result
@@ -169,7 +152,7 @@ log_output(struct run *r, const char *p, size_t n)
 			n -= (size_t)(nl - p) + 1;
 			p = nl + 1;
 		}
-		alog("action %s: %s", r->name, r->logline.ptr);
+		iwm_http_log("action %s: %s", r->name, r->logline.ptr);
 		iwm_buf_reset(&r->logline);
 	}
 }
@@ -245,8 +228,8 @@ act_free(void *cls)
 
 	pthread_mutex_lock(&r->mu);
 	if (!r->done)
-		alog("action %s: the client went away; the action goes on",
-		    r->name);
+		iwm_http_log("action %s: the client went away; the action "
+		    "goes on", r->name);
 	r->client = 0;
 	r->conn = NULL;
 	pthread_cond_broadcast(&r->cv);
@@ -304,7 +287,7 @@ runner(void *arg)
 		code = 128 + WTERMSIG(st);
 	else
 		code = IWM_EXIT_SOFTWARE;
-	alog("action %s: ended after %llds: exit %d%s", r->name,
+	iwm_http_log("action %s: ended after %llds: exit %d%s", r->name,
 	    (long long)(time(NULL) - r->start), code, WIFSIGNALED(st) ?
 	    " (killed by a signal)" : "");
 	iwm_buf_printf(&tr, "%s#iwm-exit %d\n", r->lastnl ? "" : "\n", code);
@@ -603,8 +586,8 @@ iwm_action_request(struct iwm_serve_opts *o, struct iwm_users *users,
 	free(pass);
 	free(u);
 	if (!iwm_user_valid(user) || !iwm_users_admin(users, user)) {
-		alog("%s: action %s refused: user '%s' has not the admin role",
-		    host, a->name, iwm_user_valid(user) ? user : "?");
+		iwm_http_log("%s: action %s refused: user '%s' has not the "
+		    "admin role", host, a->name, iwm_user_valid(user) ? user : "?");
 		return iwm_http_reply(c, 403, "action %s needs a user with the "
 		    "admin role (iwm-serve --add-user NAME --role admin)",
 		    a->name);
@@ -629,7 +612,7 @@ iwm_action_request(struct iwm_serve_opts *o, struct iwm_users *users,
 
 		snprintf(since, sizeof(since), "%s", current_since);
 		pthread_mutex_unlock(&amu);
-		alog("%s: action %s by %s refused: busy with %s", host,
+		iwm_http_log("%s: action %s by %s refused: busy with %s", host,
 		    a->name, user, busy);
 		return iwm_http_reply(c, 409, "busy: %s running since %s", busy,
 		    since);
@@ -656,24 +639,24 @@ iwm_action_request(struct iwm_serve_opts *o, struct iwm_users *users,
 		iwm_buf_free(&d);
 	}
 	if (why.len > 0 || build(o, mig, a, &v, &why) == -1) {
-		alog("%s: action %s by %s: refused: %s", host, a->name, user,
-		    why.ptr);
+		iwm_http_log("%s: action %s by %s: refused: %s", host,
+		    a->name, user, why.ptr);
 		ret = not_started(c, a->name, why.ptr, IWM_EXIT_DATA);
 		goto release;
 	}
 	if (spawn(&v, &pid, &fd) == -1) {
 		int e = errno;
 
-		alog("%s: action %s by %s: cannot run %s: %s", host, a->name,
-		    user, v.v[0], strerror(e));
+		iwm_http_log("%s: action %s by %s: cannot run %s: %s", host,
+		    a->name, user, v.v[0], strerror(e));
 		iwm_buf_printf(&why, "cannot run %s: %s%s", v.v[0],
 		    strerror(e), e == ENOENT ? " (not installed next to "
 		    "iwm-serve)" : "");
 		ret = not_started(c, a->name, why.ptr, IWM_EXIT_UNAVAIL);
 		goto release;
 	}
-	alog("%s: action %s by %s: started %s (pid %ld)", host, a->name, user,
-	    v.v[0], (long)pid);
+	iwm_http_log("%s: action %s by %s: started %s (pid %ld)", host,
+	    a->name, user, v.v[0], (long)pid);
 
 	r = iwm_calloc(1, sizeof(*r));
 	pthread_mutex_init(&r->mu, NULL);
@@ -708,7 +691,8 @@ iwm_action_request(struct iwm_serve_opts *o, struct iwm_users *users,
 	pthread_attr_setdetachstate(&pa, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&th, &pa, runner, r) != 0) {
 		/* Cannot happen short of resources: wait for it here. */
-		alog("action %s: no thread; output goes nowhere", a->name);
+		iwm_http_log("action %s: no thread; output goes nowhere",
+		    a->name);
 		r->client = 0;
 		runner(r);
 	}
@@ -745,7 +729,7 @@ iwm_actions_drain(void)
 	pthread_mutex_lock(&amu);
 	draining = 1;
 	if (current_name != NULL)
-		alog("waiting for action %s to end", current_name);
+		iwm_http_log("waiting for action %s to end", current_name);
 	while (current_name != NULL)
 		pthread_cond_wait(&acv, &amu);
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -45,6 +46,22 @@ iwm_http_reply(struct MHD_Connection *c, unsigned status, const char *fmt, ...)
 	va_end(ap);
 	iwm_buf_printf(&b, "%u %s\n", status, tmp);
 	return iwm_http_send(c, status, &b, "text/plain; charset=utf-8");
+}
+
+void
+iwm_http_log(const char *fmt, ...)
+{
+	struct iwm_buf b = { 0 };
+	char tmp[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	va_end(ap);
+	iwm_buf_printf(&b, "%s: %s\n", iwm_progname, tmp);
+	/* One write: lines from several threads do not mix. */
+	(void)!write(STDERR_FILENO, b.ptr, b.len);
+	iwm_buf_free(&b);
 }
 
 void

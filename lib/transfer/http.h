@@ -17,6 +17,8 @@ enum MHD_Result iwm_http_send(struct MHD_Connection *, unsigned status,
 /* A one-line text answer "STATUS message". */
 enum MHD_Result iwm_http_reply(struct MHD_Connection *, unsigned status,
 	    const char *fmt, ...) IWM_PRINTF(3, 4);
+/* A line "iwm-serve: message" on the agent's log, in one write. */
+void	 iwm_http_log(const char *fmt, ...) IWM_PRINTF(1, 2);
 /* The client's numeric address, or "?". */
 void	 iwm_http_peer(struct MHD_Connection *, char *host, size_t len);
 /*

@@ -108,28 +108,6 @@ struct req {
 	enum astate		 auth;
 	double			 retry;		/* A_BLOCKED: seconds */
 };
-
-static void
-logmsg(const char *fmt, ...)
-{
-	struct iwm_buf b = { 0 };
-	va_list ap;
-
-	iwm_buf_printf(&b, "%s: ", iwm_progname);
-	va_start(ap, fmt);
-	{
-		char tmp[1024];
-
-		vsnprintf(tmp, sizeof(tmp), fmt, ap);
-		iwm_buf_adds(&b, tmp);
-	}
-	va_end(ap);
-	iwm_buf_addc(&b, '\n');
-	/* One write: lines from several threads do not mix. */
-	(void)!write(STDERR_FILENO, b.ptr, b.len);
-	iwm_buf_free(&b);
-}
-
 /*
  * libmicrohttpd's own messages.  Those of the TLS layer ("received
  * handshake message out of context" when a client speaks plain HTTP, a
@@ -150,7 +128,7 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	if (!o->verbose && (strcasestr(tmp, "handshake") != NULL ||
 	    strstr(tmp, "TLS") != NULL || strcasestr(tmp, "gnutls") != NULL))
 		return;
-	logmsg("%s", tmp);
+	iwm_http_log("%s", tmp);
 }
 
 static enum MHD_Result
@@ -203,12 +181,12 @@ auth_failed(struct serve *s, struct authjob *j)
 	double wait = iwm_fail_add(s->fails, j->host, now_mono(), &n);
 
 	if (wait > 0)
-		logmsg("%s: login failed for user '%s' (%u in a row from this "
-		    "address: its next login is checked in %.0f s)", j->host,
+		iwm_http_log("%s: login failed for user '%s' (%u in a row from "
+		    "this address: its next login is checked in %.0f s)", j->host,
 		    j->user != NULL && iwm_user_valid(j->user) ? j->user :
 		    "(malformed)", n, wait);
 	else
-		logmsg("%s: login failed for user '%s'", j->host,
+		iwm_http_log("%s: login failed for user '%s'", j->host,
 		    j->user != NULL && iwm_user_valid(j->user) ? j->user :
 		    "(malformed)");
 }
@@ -497,8 +475,8 @@ root_check(struct iwm_serve_root *root)
 		goto done;
 	}
 	__atomic_store_n(&root->fd, fd, __ATOMIC_RELEASE);
-	logmsg("root %s: directory %s was removed and made again: reopened",
-	    root->name, root->dir);
+	iwm_http_log("root %s: directory %s was removed and made again: "
+	    "reopened", root->name, root->dir);
 done:
 	pthread_mutex_unlock(&rootmu);
 	return rc;
@@ -705,7 +683,7 @@ list_thread(void *arg)
 		    l->v[i].prefix : "", l->v[i].prefix != NULL, 1, list_rec,
 		    l, &st) == -1) {
 			if (errno != EPIPE)
-				logmsg("list: %s", iwm_err());
+				iwm_http_log("list: %s", iwm_err());
 			ok = 0;
 		}
 	}
@@ -1322,8 +1300,8 @@ strip_suid(struct req *r, const char *path)
 	if ((r->mode & 06000) == 0)
 		return 0;
 	iwm_escape_buf(&b, path, strlen(path));
-	logmsg("%s/%s: setuid/setgid bits removed (mode %04o stored as %04o)",
-	    r->root->name, b.ptr, r->mode, r->mode & ~06000u);
+	iwm_http_log("%s/%s: setuid/setgid bits removed (mode %04o stored "
+	    "as %04o)", r->root->name, b.ptr, r->mode, r->mode & ~06000u);
 	iwm_buf_free(&b);
 	r->mode &= ~06000u;
 	return 1;
@@ -1715,8 +1693,8 @@ finish_reply(struct req *r, struct MHD_Connection *c)
 				req_fail(r, 412, "whole-file check failed: "
 				    "the patched file is not the source's");
 				cache_drop(r->s, r->root, r->path);
-				logmsg("%s %s: whole-file check of a delta "
-				    "failed; the client sends it whole",
+				iwm_http_log("%s %s: whole-file check of "
+				    "a delta failed; the client sends it whole",
 				    r->root->name, r->path);
 			}
 		}
@@ -1939,7 +1917,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		iwm_dircache_init(&r->dc, -1);
 		*ctx = r;
 		if (s->o->verbose)
-			logmsg("%s %s", method, url);
+			iwm_http_log("%s %s", method, url);
 		switch (authenticate(s, c, r, &ret)) {
 		case A_OK:
 			return route(s, r, c, url, method);
@@ -2106,10 +2084,10 @@ iwm_serve_run(struct iwm_serve_opts *o)
 		    iwm_racy_open(&o->roots[i]) == -1)
 			goto done;
 		if (iwm_fs_probe(&o->roots[i]) == -1)
-			logmsg("%s", iwm_err());
+			iwm_http_log("%s", iwm_err());
 		if (removed > 0)
-			logmsg("root %s: removed %llu unfinished upload(s)",
-			    o->roots[i].name, (unsigned long long)removed);
+			iwm_http_log("root %s: removed %llu unfinished "
+			    "upload(s)", o->roots[i].name, (unsigned long long)removed);
 	}
 	if (cache_open(&s) == -1 || auth_start(&s) == -1)
 		goto done;
@@ -2170,7 +2148,7 @@ iwm_serve_run(struct iwm_serve_opts *o)
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - h), h);
 		iwm_buf_printf(&url, "%s://%s:%u\n", o->insecure_http ?
 		    "http" : "https", host, di ? (unsigned)di->port : 0);
-		logmsg("listening on %.*s%s", (int)url.len - 1, url.ptr,
+		iwm_http_log("listening on %.*s%s", (int)url.len - 1, url.ptr,
 		    o->insecure_http ? " (plain HTTP: INSECURE)" : "");
 		if (o->ready_file != NULL) {
 			/* Written whole, then renamed: readers never see half. */
@@ -2188,7 +2166,7 @@ iwm_serve_run(struct iwm_serve_opts *o)
 		iwm_buf_free(&url);
 	}
 	if (sigwait(&set, &sig) == 0)
-		logmsg("signal %d: stopping", sig);
+		iwm_http_log("signal %d: stopping", sig);
 	auth_stop(&s);
 	iwm_actions_drain();
 	MHD_stop_daemon(d);

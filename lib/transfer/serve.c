@@ -1315,22 +1315,22 @@ parent_open(struct iwm_dircache *dc)
 	    O_RDONLY | O_DIRECTORY);
 }
 
-/* FD is the directory DEV, INO names (one fstat a check, not two). */
+/*
+ * FD is the directory DC holds (and the file being written is in): by
+ * the identity kept at the file's begin, one fstat a check, or else by
+ * comparing the two.
+ */
 static int
-is_dir_id(int fd, dev_t dev, ino_t ino)
+dc_holds(const struct iwm_dircache *dc, int fd)
 {
-	struct stat sb;
+	struct stat a, b;
 
-	return fstat(fd, &sb) == 0 && sb.st_dev == dev && sb.st_ino == ino;
-}
-
-static int
-same_dir(int a, int b)
-{
-	struct stat sa, sb;
-
-	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
-	    sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+	if (fstat(fd, &a) == -1)
+		return 0;
+	if (dc->have_id)
+		return a.st_dev == dc->dev && a.st_ino == dc->ino;
+	return fstat(dc->fd, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino;
 }
 
 /*
@@ -1347,8 +1347,7 @@ fput_reparent(struct req *r, const char *path)
 
 	if (r->dc.fd == -1 || r->fp.dirfd == -1)
 		return 0;
-	if ((fd = parent_open(&r->dc)) != -1 && (r->fp.have_id ?
-	    is_dir_id(fd, r->fp.dev, r->fp.ino) : same_dir(fd, r->fp.dirfd))) {
+	if ((fd = parent_open(&r->dc)) != -1 && dc_holds(&r->dc, fd)) {
 		close(fd);
 		return 0;
 	}
@@ -1379,8 +1378,7 @@ parent_moved(struct iwm_dircache *dc)
 	if (dc->fd == -1)
 		return 0;
 	fd = parent_open(dc);
-	moved = fd == -1 || !(dc->have_id ? is_dir_id(fd, dc->dev, dc->ino) :
-	    same_dir(fd, dc->fd));
+	moved = fd == -1 || !dc_holds(dc, fd);
 	if (fd != -1)
 		close(fd);
 	if (moved) {

@@ -335,8 +335,8 @@ iwm_fput_begin(struct iwm_fput *f, struct iwm_dircache *c, const char *path)
 		return -1;
 	/*
 	 * The directory's mtime before the first temporary name touches
-	 * it (restored by iwm_dircache_settle), and its identity, kept for the
-	 * checks that it did not move.
+	 * it (restored by iwm_dircache_settle), and its identity, kept for
+	 * the checks that it did not move.
 	 */
 	if (!c->have_id && fstat(f->dirfd, &sb) == 0) {
 		c->dirtime = sb.st_mtim;
@@ -344,9 +344,6 @@ iwm_fput_begin(struct iwm_fput *f, struct iwm_dircache *c, const char *path)
 		c->ino = sb.st_ino;
 		c->have_id = 1;
 	}
-	f->have_id = c->have_id;
-	f->dev = c->dev;
-	f->ino = c->ino;
 	for (;;) {
 		snprintf(f->tmp, sizeof(f->tmp), "%s%ld-%lu", IWM_TMP_PREFIX,
 		    tmp_pid(), atomic_fetch_add(&tmpseq, 1));

@@ -124,9 +124,6 @@ struct iwm_fput {
 	int	 fd;
 	char	 tmp[64];
 	char	*name;
-	int	 have_id;	/* dev, ino: dirfd's directory */
-	dev_t	 dev;
-	ino_t	 ino;
 };
 /* Owner and group of every file and directory written from now on. */
 void	 iwm_fs_set_owner(uid_t, gid_t);

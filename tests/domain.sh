@@ -33,20 +33,7 @@ dom_setup() {
 	    >"$SRC/config/$D/domainkey.dat"
 	sed -i "s|</CONTENTFILTER>|<FILTER><ACTIVE>1</ACTIVE><TITLE>from $D</TITLE><CONDITION><TYPE>from</TYPE><VALUE>*@$D</VALUE></CONDITION><ACCEPT/></FILTER></CONTENTFILTER>|" \
 	    "$SRC/config/content.xml"
-	iwm-serve --make-cert "$TMP/cert" >"$TMP/fp" || return 1
-	if iwm-serve --help 2>&1 | grep -q -- '--role'; then
-		printf 'secret-pw\n' | iwm-serve --add-user alice --role admin \
-		    --users "$TMP/users" || return 1
-	else
-		printf 'secret-pw\n' |
-		    iwm-serve --add-user alice --users "$TMP/users" || return 1
-	fi
-	printf 'alice:secret-pw\n' >"$TMP/cred"
-	chmod 600 "$TMP/cred"
-	serve_start --tool "$TGT/tool.sh" || return 1
-	iwm_ init --target "$URL" --credentials "$TMP/cred" --fingerprint "$FP" \
-	    --tool "$SRC/tool.sh" --target-tool "$TGT/tool.sh" \
-	    --migration-dir "$TMP/mig" >/dev/null
+	drv_init
 }
 
 # q SERVER DB SQL: rows of a query on a server's database (SQLite file
@@ -106,4 +93,22 @@ whole() {
 	q "$1" "$GW" "SELECT i.* FROM ContactItem i JOIN EventGroup g ON g.GRP_ID = i.ITMGRP_ID JOIN EventOwner o ON o.OWN_ID = g.GRPOWN_ID WHERE OWN_Email NOT LIKE '%@$D'"
 	q "$1" "$GW" "SELECT l.* FROM ContactLocation l JOIN ContactItem i ON i.ITM_ID = l.LCTITM_ID JOIN EventGroup g ON g.GRP_ID = i.ITMGRP_ID JOIN EventOwner o ON o.OWN_ID = g.GRPOWN_ID WHERE OWN_Email NOT LIKE '%@$D'"
 	q "$1" "$AS" "SELECT * FROM Senders WHERE SndOwner NOT LIKE '%@$D'"
+}
+
+# rows_equal [PREFIX]: the groupware and Senders rows of $D on the source
+# are there and equal on the target (left in $TMP/gw.src, gw.tgt,
+# snd.src, snd.tgt); PREFIX starts each description.
+rows_equal() {
+	re_p=${1:-}
+	gw_of "$SRC" "o.OWN_Email LIKE '%@$D'" >"$TMP/gw.src"
+	gw_of "$TGT" "o.OWN_Email LIKE '%@$D'" >"$TMP/gw.tgt"
+	ok "${re_p}groupware rows of $D present" \
+	    test "$(wc -l <"$TMP/gw.src")" -ge 20
+	ok "${re_p}every groupware item of $D on the target, equal" \
+	    cmp "$TMP/gw.src" "$TMP/gw.tgt"
+	snd_of "$SRC" "SndOwner LIKE '%@$D'" >"$TMP/snd.src"
+	snd_of "$TGT" "SndOwner LIKE '%@$D'" >"$TMP/snd.tgt"
+	ok "${re_p}Senders rows of $D present" test -s "$TMP/snd.src"
+	ok "${re_p}every Senders row of $D on the target, equal" \
+	    cmp "$TMP/snd.src" "$TMP/snd.tgt"
 }

@@ -20,15 +20,15 @@ drv_setup() {
 	    --messages 4 --archivists 1 --externs 1 --shared 1 "$@" \
 	    >/dev/null || return 1
 	drv_target || return 1
-	# The agent's user; the admin role when iwm-serve has roles.
+	drv_init
+}
+
+# drv_init: the agent's certificate and its user alice (admin role), the
+# agent on $TGT's tool, and $TMP/iwm.conf from $SRC to it.
+drv_init() {
 	iwm-serve --make-cert "$TMP/cert" >"$TMP/fp" || return 1
-	if iwm-serve --help 2>&1 | grep -q -- '--role'; then
-		printf 'secret-pw\n' | iwm-serve --add-user alice --role admin \
-		    --users "$TMP/users" || return 1
-	else
-		printf 'secret-pw\n' |
-		    iwm-serve --add-user alice --users "$TMP/users" || return 1
-	fi
+	printf 'secret-pw\n' | iwm-serve --add-user alice --role admin \
+	    --users "$TMP/users" || return 1
 	printf 'alice:secret-pw\n' >"$TMP/cred"
 	chmod 600 "$TMP/cred"
 	drv_agent || return 1

@@ -6,7 +6,11 @@
 # $TMP/menu.rc.  tm ARGS: tmux on that server.  shows PATTERN [SECONDS]:
 # wait (bounded, 30 s by default) until the screen matches PATTERN
 # (grep -E), then a moment for dialog to read keys; the screen is kept
-# in $TMP/screen.  keys KEY...: send-keys.
+# in $TMP/screen.  keys KEY...: send-keys.  A test that sources this
+# file is skipped without tmux or dialog.
+
+command -v tmux >/dev/null 2>&1 || skip_all "tmux not installed (scripts/install-deps)"
+command -v dialog >/dev/null 2>&1 || skip_all "dialog not installed (scripts/install-deps)"
 
 tm() {
 	tmux -L "iwm-menu-$$" -f /dev/null "$@"
@@ -18,7 +22,6 @@ menu_start() {
 	tm new-session -d -x 110 -y 40 \
 	    "TERM=xterm ${IWM_SH:-sh} '$TOP/bin/iwm' -c '$TMP/iwm.conf' menu; echo \$? >'$TMP/menu.rc'; sleep 30" ||
 	    return 1
-	# shellcheck disable=SC2034 # read by tests/lib.sh
 	t_on_exit "tm kill-server 2>/dev/null"
 }
 

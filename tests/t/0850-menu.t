@@ -11,8 +11,6 @@
 . "$TOP/tests/serve.sh"
 . "$TOP/tests/driver.sh"
 . "$TOP/tests/menu.sh"
-command -v tmux >/dev/null 2>&1 || skip_all "tmux not installed (scripts/install-deps)"
-command -v dialog >/dev/null 2>&1 || skip_all "dialog not installed (scripts/install-deps)"
 
 drv_setup --plant adsync:1 --plant path:backup:outside || { echo "Bail out! setup failed"; exit 1; }
 # Only the local settings: the menu asks for the rest.

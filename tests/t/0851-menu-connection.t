@@ -7,8 +7,6 @@
 . "$TOP/tests/serve.sh"
 . "$TOP/tests/driver.sh"
 . "$TOP/tests/menu.sh"
-command -v tmux >/dev/null 2>&1 || skip_all "tmux not installed (scripts/install-deps)"
-command -v dialog >/dev/null 2>&1 || skip_all "dialog not installed (scripts/install-deps)"
 
 # shellcheck disable=SC2119 # no extra simulator options
 drv_setup || { echo "Bail out! setup failed"; exit 1; }

@@ -127,3 +127,17 @@ test_ids_remove() {
 		groupdel "$ti_g" 2>/dev/null
 	done
 }
+
+# proc_state PID: the process's state letter (T: stopped), or nothing.
+proc_state() {
+	cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null
+}
+
+# wait_stopped PID: until PID has stopped itself (at most 10 s).
+wait_stopped() {
+	ws_n=0
+	while [ "$(proc_state "$1")" != T ] && [ "$ws_n" -lt 100 ]; do
+		sleep 0.1
+		ws_n=$((ws_n + 1))
+	done
+}

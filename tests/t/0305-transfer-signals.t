@@ -25,15 +25,6 @@ started() {
 		n=$((n + 1))
 	done
 }
-# stopped_wait: until $pid has stopped itself (at most 10 s).
-stopped_wait() {
-	n=0
-	while [ "$(ps -o stat= -p "$pid" | cut -c1)" != T ] && [ $n -lt 100 ]
-	do
-		sleep 0.1
-		n=$((n + 1))
-	done
-}
 nfiles() {
 	find "$dst" -type f ! -name '.iwm-tmp-*' | wc -l | tr -d ' '
 }
@@ -43,8 +34,8 @@ push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
 started
 kill -TSTP "$pid"
-stopped_wait
-is "stopped" "$(ps -o stat= -p "$pid" | cut -c1)" T
+wait_stopped "$pid"
+is "stopped" "$(proc_state "$pid")" T
 n1=$(nfiles)
 is "without finishing the file in flight" "$n1" 0
 sleep 0.6
@@ -88,7 +79,7 @@ push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
 started
 kill -TSTP "$pid"
-stopped_wait
+wait_stopped "$pid"
 kill -TERM "$pid"
 kill -CONT "$pid"
 wait "$pid"

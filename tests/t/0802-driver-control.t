@@ -68,13 +68,9 @@ iwm_ speed "$pct" >/dev/null
 bg_sync
 sleep 1
 ok "pause" iwm_ pause
-# The push stops once the requests in flight are done.
-w=0
-while [ "$(cut -d' ' -f3 "/proc/$PUSH/stat" 2>/dev/null)" != T ] && [ "$w" -lt 100 ]; do
-	sleep 0.1
-	w=$((w + 1))
-done
-is "the transfer is stopped" "$(cut -d' ' -f3 "/proc/$PUSH/stat" 2>/dev/null)" T
+# The push drops the requests in flight and stops.
+wait_stopped "$PUSH"
+is "the transfer is stopped" "$(proc_state "$PUSH")" T
 iwm_ status >/dev/null
 ok "status says paused" said "running .*paused"
 n1=$(find "$TGT/mail/dom1.example/user1/inbox" -name 'p*.imap' | wc -l)

@@ -104,12 +104,8 @@ ok "no secret on any command line" sh -c \
 keys p
 ok "Pause: then Resume or Cancel" shows 'PAUSED.*R: Resume.*C: Cancel'
 PUSH=$(cat "$TMP/mig/run/push.pid" 2>/dev/null)
-w=0
-while [ "$(cut -d' ' -f3 "/proc/$PUSH/stat" 2>/dev/null)" != T ] && [ "$w" -lt 100 ]; do
-	sleep 0.1
-	w=$((w + 1))
-done
-is "the running copy is stopped" "$(cut -d' ' -f3 "/proc/$PUSH/stat" 2>/dev/null)" T
+wait_stopped "$PUSH"
+is "the running copy is stopped" "$(proc_state "$PUSH")" T
 n1=$(find "$TGT/mail/dom1.example/user1/inbox" -name 'p*.imap' | wc -l)
 sleep 1
 n2=$(find "$TGT/mail/dom1.example/user1/inbox" -name 'p*.imap' | wc -l)
@@ -117,7 +113,7 @@ is "nothing moves while paused" "$n2" "$n1"
 ok "not everything was copied before the pause ($n1 of 12)" test "$n1" -lt 12
 keys r
 ok "Resume" shows 'P: Pause   C: Cancel'
-ok "the copy runs again" test "$(cut -d' ' -f3 "/proc/$PUSH/stat" 2>/dev/null)" != T
+ok "the copy runs again" test "$(proc_state "$PUSH")" != T
 keys s
 ok "Speed asks for a percent" shows 'Percent of the full speed'
 keys C-u; typed 100; keys Enter

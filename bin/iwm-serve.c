@@ -24,7 +24,7 @@ usage_to(FILE *fp, int status)
 	    "usage: %s --listen ADDR:PORT --users FILE [--cert FILE --key FILE"
 	    " | --insecure-http]\n"
 	    "\t(--tool PATH | --root NAME=DIR ...) [--owner USER[:GROUP]]\n"
-	    "\t[--fsync] [--threads N]"
+	    "\t[--fsync] [--temp-names] [--threads N]"
 	    "\n"
 	    "\t[--max-connections N] [--max-per-address N] [--timeout SECONDS]\n"
 	    "\t[--max-body SIZE]"
@@ -47,7 +47,9 @@ usage_to(FILE *fp, int status)
 	    "  --root NAME=DIR         a root by hand (repeat)\n"
 	    "  --owner USER[:GROUP]    owner of what the agent writes (default with\n"
 	    "                          --tool: IWS_PROCESS_USER of icewarp.conf)\n"
-	    "  --fsync                 fsync each file before it is renamed into place\n"
+	    "  --fsync                 fsync each file before it is put in place\n"
+	    "  --temp-names            write files under temporary names, then rename\n"
+	    "                          them (as where O_TMPFILE is missing)\n"
 	    "  --threads N             the thread pool (default: the CPUs, at least 4)\n"
 	    "  --max-connections N     concurrent connections (64)\n"
 	    "  --max-per-address N     concurrent connections from one address (16)\n"
@@ -267,7 +269,7 @@ main(int argc, char *argv[])
 	enum { O_LISTEN = 256, O_CERT, O_KEY, O_USERS, O_TOOL, O_ROOT,
 	    O_INSECURE, O_FSYNC, O_THREADS, O_MAXCONN, O_TIMEOUT, O_MAXBODY,
 	    O_READY, O_MAKECERT, O_ADDUSER, O_PRINTFP, O_SIGCACHE,
-	    O_SIGCACHEMAX, O_ROLE, O_MAXPERADDR, O_OWNER };
+	    O_SIGCACHEMAX, O_ROLE, O_MAXPERADDR, O_OWNER, O_TEMPNAMES };
 	static const struct option longopts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "cert", required_argument, NULL, O_CERT },
@@ -278,6 +280,7 @@ main(int argc, char *argv[])
 		{ "owner", required_argument, NULL, O_OWNER },
 		{ "insecure-http", no_argument, NULL, O_INSECURE },
 		{ "fsync", no_argument, NULL, O_FSYNC },
+		{ "temp-names", no_argument, NULL, O_TEMPNAMES },
 		{ "threads", required_argument, NULL, O_THREADS },
 		{ "max-connections", required_argument, NULL, O_MAXCONN },
 		{ "max-per-address", required_argument, NULL, O_MAXPERADDR },
@@ -353,6 +356,9 @@ main(int argc, char *argv[])
 			break;
 		case O_FSYNC:
 			o.fsync = 1;
+			break;
+		case O_TEMPNAMES:
+			o.temp_names = 1;
 			break;
 		case O_THREADS:
 			o.threads = (unsigned)num("--threads", optarg, 1, 256);

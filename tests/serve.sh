@@ -99,9 +99,29 @@ same_mtimes() {
 	cmp -s "$TMP/mt.a" "$TMP/mt.b"
 }
 
-# no_temps DIR: no unfinished upload is left anywhere below DIR.
+# uploading DIR: the agent has an upload under way below DIR: a file it
+# holds open with no name yet (O_TMPFILE: /proc shows "DIR/.../#INODE
+# (deleted)"), or one under a temporary name (--temp-names).
+uploading() {
+	[ -n "$(find "$1" -name '.iwm-tmp-*' -print)" ] && return 0
+	for u_fd in /proc/"${SERVE_PID:-none}"/fd/*; do
+		u_l=$(readlink "$u_fd" 2>/dev/null) || continue
+		case $u_l in
+		"$1"/*'#'*' (deleted)') return 0 ;;
+		esac
+	done
+	return 1
+}
+
+# no_temps DIR: no unfinished upload is left anywhere below DIR, neither
+# under a temporary name nor held open by the agent.
 no_temps() {
-	[ -z "$(find "$1" -name '.iwm-tmp-*' -print)" ]
+	! uploading "$1"
+}
+
+# temp_names DIR: how many temporary names are below DIR.
+temp_names() {
+	find "$1" -name '.iwm-tmp-*' -print | wc -l | tr -d ' '
 }
 
 # hostile_tree DIR: the foundation's hostile names (0001-manifest.t),

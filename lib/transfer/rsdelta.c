@@ -1572,10 +1572,9 @@ iwm_rs_patch_hash(struct iwm_rs_patch *p, int kind)
 {
 	if (p->ws.kind != 0)
 		return;
-	/* The output is open write-only: read it back by its name. */
+	/* The output is open for reading too; pread(2) keeps its offset. */
 	if (wsum_init(&p->ws, kind) == -1 ||
-	    (p->hfd = openat(p->out->dirfd, p->out->tmp, O_RDONLY |
-	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+	    (p->hfd = fcntl(p->out->fd, F_DUPFD_CLOEXEC, 0)) == -1)
 		goto fail;
 	pthread_mutex_init(&p->hmu, NULL);
 	pthread_cond_init(&p->hcv, NULL);

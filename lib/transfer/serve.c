@@ -1307,85 +1307,49 @@ strip_suid(struct req *r, const char *path)
 	return 1;
 }
 
-/* The descriptor of the directory now at DC's cached parent path. */
-static int
-parent_open(struct iwm_dircache *dc)
-{
-	return iwm_fs_open(dc->rootfd, dc->path.len > 0 ? dc->path.ptr : "",
-	    O_RDONLY | O_DIRECTORY);
-}
-
-/*
- * FD is the directory DC holds (and the file being written is in): by
- * the identity kept at the file's begin, one fstat a check, or else by
- * comparing the two.
- */
-static int
-dc_holds(const struct iwm_dircache *dc, int fd)
-{
-	struct stat a, b;
-
-	if (fstat(fd, &a) == -1)
-		return 0;
-	if (dc->have_id)
-		return a.st_dev == dc->dev && a.st_ino == dc->ino;
-	return fstat(dc->fd, &b) == 0 && a.st_dev == b.st_dev &&
-	    a.st_ino == b.st_ino;
-}
-
 /*
  * A file's parent is resolved once (and cached for the next records of
  * a batch); the directory may have been renamed away since, and the
- * file would land there.  Before the commit: resolve the path again
- * and move the temporary file to the directory now at that path.
+ * file would land there.  Before the commit: check that the directory
+ * is still at its path, else resolve the path again and move the
+ * upload to the directory now there.
  */
 static int
 fput_reparent(struct req *r, const char *path)
 {
 	const char *base;
-	int fd, nfd, rootfd = r->dc.rootfd;
+	int old;
 
-	if (r->dc.fd == -1 || r->fp.dirfd == -1)
+	if (r->dc.fd == -1 || r->fp.dirfd == -1 ||
+	    iwm_dircache_in_place(&r->dc))
 		return 0;
-	if ((fd = parent_open(&r->dc)) != -1 && dc_holds(&r->dc, fd)) {
-		close(fd);
-		return 0;
-	}
-	if (fd != -1)
-		close(fd);
+	/* The upload keeps the old directory until it has moved. */
+	old = r->dc.fd;
+	r->dc.fd = -1;
 	iwm_dircache_free(&r->dc);
-	iwm_dircache_init(&r->dc, rootfd);
-	if ((fd = iwm_fs_parent(&r->dc, path, 1, &base)) == -1 ||
-	    renameat(r->fp.dirfd, r->fp.tmp, fd, r->fp.tmp) == -1 ||
-	    (nfd = dup(fd)) == -1) {
+	iwm_dircache_init(&r->dc, r->root);
+	if (iwm_fs_parent(&r->dc, path, 1, &base) == -1 ||
+	    iwm_fput_reparent(&r->fp, &r->dc) == -1) {
 		int e = errno;
 
 		iwm_fput_abort(&r->fp);
+		close(old);
 		errno = e;
 		return -1;
 	}
-	close(r->fp.dirfd);
-	r->fp.dirfd = nfd;
+	close(old);
 	return 0;
 }
 
 /* After the commit: 1 if the parent left its path meanwhile. */
 static int
-parent_moved(struct iwm_dircache *dc)
+parent_moved(struct req *r)
 {
-	int fd, rootfd = dc->rootfd, moved;
-
-	if (dc->fd == -1)
+	if (r->dc.fd == -1 || iwm_dircache_in_place(&r->dc))
 		return 0;
-	fd = parent_open(dc);
-	moved = fd == -1 || !dc_holds(dc, fd);
-	if (fd != -1)
-		close(fd);
-	if (moved) {
-		iwm_dircache_free(dc);
-		iwm_dircache_init(dc, rootfd);
-	}
-	return moved;
+	iwm_dircache_free(&r->dc);
+	iwm_dircache_init(&r->dc, r->root);
+	return 1;
 }
 
 static void
@@ -1395,7 +1359,7 @@ batch_commit(struct req *r)
 	    commit(r, r->root, r->bpath.ptr) == -1)
 		batch_result(r, (unsigned)iwm_errno_status(errno), "%s",
 		    strerror(errno));
-	else if (parent_moved(&r->dc))
+	else if (parent_moved(r))
 		batch_result(r, 409, "the file's directory was moved away "
 		    "while it was written");
 	else if (r->stripped)
@@ -1410,7 +1374,7 @@ batch_root(struct req *r, struct iwm_serve_root *root)
 	if (r->root == root)
 		return;
 	iwm_dircache_free(&r->dc);
-	iwm_dircache_init(&r->dc, root->fd);
+	iwm_dircache_init(&r->dc, root);
 	r->root = root;
 }
 
@@ -1468,7 +1432,7 @@ batch_line(struct req *r, char *line, size_t len)
 				batch_result(r, 200, NULL);
 			break;
 		}
-		if (iwm_fput_begin(&r->fp, &r->dc, rec.path) == -1) {
+		if (iwm_fput_begin(&r->fp, &r->dc, rec.path, rec.mode) == -1) {
 			batch_result(r, (unsigned)iwm_errno_status(errno),
 			    "create: %s", strerror(errno));
 			break;
@@ -1718,7 +1682,7 @@ finish_reply(struct req *r, struct MHD_Connection *c)
 	if (fput_reparent(r, r->path) == -1 ||
 	    commit(r, r->root, r->path) == -1)
 		return reply_errno(c, errno, "commit");
-	if (parent_moved(&r->dc))
+	if (parent_moved(r))
 		return iwm_http_reply(c, 409, "the file's directory was moved away "
 		    "while it was written");
 	cache_written(r, k);
@@ -1785,7 +1749,7 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		if (!ispost)
 			return iwm_http_reply(c, 405, "POST only");
 		r->kind = K_BATCH;
-		iwm_dircache_init(&r->dc, -1);
+		iwm_dircache_init(&r->dc, NULL);
 		return MHD_YES;
 	}
 	if (strncmp(url, "/v1/file/", 9) == 0)
@@ -1805,7 +1769,7 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 	}
 	if (root_check(r->root) == -1)
 		return iwm_http_reply(c, 503, "%s", iwm_err());
-	iwm_dircache_init(&dc, r->root->fd);
+	iwm_dircache_init(&dc, r->root);
 	if (which == R_SIG) {
 		if (!isget)
 			return iwm_http_reply(c, 405, "GET only");
@@ -1880,8 +1844,8 @@ route(struct serve *s, struct req *r, struct MHD_Connection *c,
 		return refuse_body(r, c, r->want, "file");
 	if (strip_suid(r, r->path))
 		r->stripped = 1;
-	iwm_dircache_init(&r->dc, r->root->fd);
-	if (iwm_fput_begin(&r->fp, &r->dc, r->path) == -1)
+	iwm_dircache_init(&r->dc, r->root);
+	if (iwm_fput_begin(&r->fp, &r->dc, r->path, r->mode) == -1)
 		return reply_errno(c, errno, "create");
 	if (which == R_DELTA) {
 		r->patch = iwm_rs_patch_new(r->basefd, &r->fp);
@@ -1912,7 +1876,7 @@ handler(void *cls, struct MHD_Connection *c, const char *url,
 		r->s = s;
 		r->basefd = -1;
 		r->fp.fd = r->fp.dirfd = -1;
-		iwm_dircache_init(&r->dc, -1);
+		iwm_dircache_init(&r->dc, NULL);
 		*ctx = r;
 		if (s->o->verbose)
 			iwm_http_log("%s %s", method, url);
@@ -2083,6 +2047,12 @@ iwm_serve_run(struct iwm_serve_opts *o)
 			goto done;
 		if (iwm_fs_probe(&o->roots[i]) == -1)
 			iwm_http_log("%s", iwm_err());
+		if (o->temp_names)
+			o->roots[i].anon = 0;
+		if (o->verbose)
+			iwm_http_log("root %s: files written %s", o->roots[i].name,
+			    o->roots[i].anon ? "as O_TMPFILE inodes, then "
+			    "linked" : "under temporary names, then renamed");
 		if (removed > 0)
 			iwm_http_log("root %s: removed %llu unfinished "
 			    "upload(s)", o->roots[i].name, (unsigned long long)removed);

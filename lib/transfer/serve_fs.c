@@ -3,9 +3,13 @@
  * root.  Every path is a valid manifest path (checked by the caller)
  * and is resolved with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
  * RESOLVE_NO_MAGICLINKS), so neither ".." nor a symlink planted in the
- * target tree can lead outside the root.  Files are written under a
- * temporary name (IWM_TMP_PREFIX) in their own directory, then get
- * their mode and mtime and are renamed into place.
+ * target tree can lead outside the root.  A file is written as an
+ * anonymous inode (O_TMPFILE) in its own directory, gets its mode and
+ * mtime and is then linked at its name: a crash leaves nothing behind,
+ * and no temporary name is made and renamed.  Where the file system or
+ * the agent's privileges do not allow that (iwm_fs_probe: NFS, CIFS,
+ * no CAP_DAC_READ_SEARCH for linkat(AT_EMPTY_PATH)), it is written
+ * under a temporary name (IWM_TMP_PREFIX) and renamed into place.
  */
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -43,6 +47,27 @@ tmp_pid(void)
 {
 	pthread_once(&pid_once, pid_init);
 	return pid_cached;
+}
+
+/*
+ * The process's umask, asked once: a file is created with the mode it
+ * will keep when the umask lets it, which spares an fchmod(2) a file.
+ */
+static pthread_once_t umask_once = PTHREAD_ONCE_INIT;
+static mode_t umask_cached;
+
+static void
+umask_init(void)
+{
+	umask_cached = umask(022);
+	(void)umask(umask_cached);
+}
+
+static unsigned
+create_mode(unsigned mode)
+{
+	pthread_once(&umask_once, umask_init);
+	return mode & 0777 & ~(unsigned)umask_cached;
 }
 
 /*
@@ -201,32 +226,33 @@ iwm_fs_sweep(struct iwm_serve_root *r, uint64_t *removed)
 }
 
 void
-iwm_dircache_init(struct iwm_dircache *c, int rootfd)
+iwm_dircache_init(struct iwm_dircache *c, const struct iwm_serve_root *root)
 {
 	memset(c, 0, sizeof(*c));
-	c->rootfd = rootfd;
+	c->rootfd = root != NULL ? root->fd : -1;
+	c->anon = root != NULL && root->anon;
 	c->fd = -1;
 }
 
 /*
  * The directory held gets back the mtime it had before the first file
- * went in (the temporary names and renames changed it): a directory
- * keeps its time whether files went in or not, and when the source's
- * changed too, its own record in the pass sets it afterwards.  Once a
- * directory, not once a file.
+ * went in (the new names changed it): a directory keeps its time
+ * whether files went in or not, and when the source's changed too, its
+ * own record in the pass sets it afterwards.  Once a directory, not
+ * once a file.
  */
 void
 iwm_dircache_settle(struct iwm_dircache *c)
 {
 	struct timespec ts[2];
 
-	if (c->fd == -1 || !c->have_id)
+	if (c->fd == -1 || !c->touched)
 		return;
 	ts[0].tv_sec = 0;
 	ts[0].tv_nsec = UTIME_OMIT;
 	ts[1] = c->dirtime;
 	(void)futimens(c->fd, ts);
-	c->have_id = 0;
+	c->touched = 0;
 }
 
 void
@@ -236,7 +262,29 @@ iwm_dircache_free(struct iwm_dircache *c)
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
+	c->have_id = c->touched = 0;
 	iwm_buf_free(&c->path);
+}
+
+/*
+ * The directory held is the one at its path now: one fstatat(2) of the
+ * path against the identity taken when it was opened.  Only compared,
+ * never used to open anything, so a symlink on the way can only make
+ * it differ.
+ */
+int
+iwm_dircache_in_place(const struct iwm_dircache *c)
+{
+	struct stat sb;
+	int rc;
+
+	if (c->fd == -1 || !c->have_id)
+		return 0;
+	if (c->path.len > 0)
+		rc = fstatat(c->rootfd, c->path.ptr, &sb, AT_SYMLINK_NOFOLLOW);
+	else
+		rc = fstat(c->rootfd, &sb);
+	return rc == 0 && sb.st_dev == c->dev && sb.st_ino == c->ino;
 }
 
 /* Walk down creating each missing directory (mode 0755). */
@@ -295,6 +343,7 @@ iwm_fs_parent(struct iwm_dircache *c, const char *path, int create,
 {
 	const char *slash = strrchr(path, '/');
 	size_t plen = slash ? (size_t)(slash - path) : 0;
+	struct stat sb;
 	int fd;
 
 	*base = slash ? slash + 1 : path;
@@ -311,53 +360,76 @@ iwm_fs_parent(struct iwm_dircache *c, const char *path, int create,
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = fd;
+	c->have_id = c->touched = 0;
 	if (fd == -1) {
 		int e = errno;
 
 		iwm_buf_reset(&c->path);
 		errno = e;
+		return -1;
 	}
-	return fd;
-}
-
-int
-iwm_fput_begin(struct iwm_fput *f, struct iwm_dircache *c, const char *path)
-{
-	const char *base;
-	struct stat sb;
-	int dfd;
-
-	memset(f, 0, sizeof(*f));
-	f->fd = f->dirfd = -1;
-	if ((dfd = iwm_fs_parent(c, path, 1, &base)) == -1)
-		return -1;
-	if ((f->dirfd = dup(dfd)) == -1)
-		return -1;
-	/*
-	 * The directory's mtime before the first temporary name touches
-	 * it (restored by iwm_dircache_settle), and its identity, kept for
-	 * the checks that it did not move.
-	 */
-	if (!c->have_id && fstat(f->dirfd, &sb) == 0) {
-		c->dirtime = sb.st_mtim;
+	/* Its identity, for the checks that it did not move. */
+	if (fstat(fd, &sb) == 0) {
 		c->dev = sb.st_dev;
 		c->ino = sb.st_ino;
 		c->have_id = 1;
 	}
+	return fd;
+}
+
+/* A file goes in: the held directory's mtime before it (settle). */
+static void
+dc_touch(struct iwm_dircache *c)
+{
+	struct stat sb;
+
+	if (!c->touched && fstat(c->fd, &sb) == 0) {
+		c->dirtime = sb.st_mtim;
+		c->touched = 1;
+	}
+}
+
+/* A new temporary name in the file's directory, opened with the mode. */
+static int
+fput_named(struct iwm_fput *f)
+{
 	for (;;) {
 		snprintf(f->tmp, sizeof(f->tmp), "%s%ld-%lu", IWM_TMP_PREFIX,
 		    tmp_pid(), atomic_fetch_add(&tmpseq, 1));
-		f->fd = openat(f->dirfd, f->tmp, O_WRONLY | O_CREAT | O_EXCL |
-		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		f->fd = openat(f->dirfd, f->tmp, O_RDWR | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, f->cmode);
 		if (f->fd != -1 || errno != EEXIST)
-			break;
+			return f->fd;
 	}
-	if (f->fd == -1) {
-		int e = errno;
+}
 
-		close(f->dirfd);
+/*
+ * Begin writing PATH (its mode MODE) in the directory the cache holds
+ * for it.  -1 with errno set.
+ */
+int
+iwm_fput_begin(struct iwm_fput *f, struct iwm_dircache *c, const char *path,
+    unsigned mode)
+{
+	const char *base;
+
+	memset(f, 0, sizeof(*f));
+	f->fd = f->dirfd = -1;
+	if ((f->dirfd = iwm_fs_parent(c, path, 1, &base)) == -1)
+		return -1;
+	f->cmode = create_mode(mode);
+	dc_touch(c);
+	if (c->anon) {
+		f->fd = openat(f->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+		    f->cmode);
+		if (f->fd != -1)
+			f->anon = 1;
+		else if (errno == EOPNOTSUPP || errno == EISDIR ||
+		    errno == EINVAL)
+			c->anon = 0;	/* another file system below */
+	}
+	if (f->fd == -1 && (!c->anon ? fput_named(f) : -1) == -1) {
 		f->dirfd = -1;
-		errno = e;
 		return -1;
 	}
 	f->name = iwm_strdup(base);
@@ -390,14 +462,62 @@ iwm_fput_abort(struct iwm_fput *f)
 
 	if (f->fd != -1) {
 		close(f->fd);
-		unlinkat(f->dirfd, f->tmp, 0);
+		if (!f->anon)
+			unlinkat(f->dirfd, f->tmp, 0);
 	}
-	if (f->dirfd != -1)
-		close(f->dirfd);
 	free(f->name);
 	memset(f, 0, sizeof(*f));
 	f->fd = f->dirfd = -1;
 	errno = e;
+}
+
+/*
+ * The directory the upload was begun in left its path (the cache holds
+ * the one there now): a named upload follows it there.
+ */
+int
+iwm_fput_reparent(struct iwm_fput *f, struct iwm_dircache *c)
+{
+	if (!f->anon && renameat(f->dirfd, f->tmp, c->fd, f->tmp) == -1)
+		return -1;
+	f->dirfd = c->fd;
+	dc_touch(c);
+	return 0;
+}
+
+/*
+ * An anonymous upload linked at its name.  A name already there is
+ * replaced through a temporary name and a rename, so that the old file
+ * stays whole until the new one is: 1 when that is left to do, 0 done,
+ * -1 failed.
+ */
+static int
+fput_link(struct iwm_fput *f)
+{
+	if (linkat(f->fd, "", f->dirfd, f->name, AT_EMPTY_PATH) == 0) {
+		if (close(f->fd) == -1) {
+			int e = errno;
+
+			f->fd = -1;
+			unlinkat(f->dirfd, f->name, 0);
+			errno = e;
+			return -1;
+		}
+		f->fd = -1;
+		return 0;
+	}
+	if (errno != EEXIST)
+		return -1;
+	for (;;) {
+		snprintf(f->tmp, sizeof(f->tmp), "%s%ld-%lu", IWM_TMP_PREFIX,
+		    tmp_pid(), atomic_fetch_add(&tmpseq, 1));
+		if (linkat(f->fd, "", f->dirfd, f->tmp, AT_EMPTY_PATH) == 0)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	f->anon = 0;
+	return 1;
 }
 
 int
@@ -405,13 +525,21 @@ iwm_fput_commit(struct iwm_fput *f, unsigned mode, int64_t sec, long nsec,
     int dosync)
 {
 	struct timespec ts[2];
+	int rc;
 
 	ts[0].tv_sec = ts[1].tv_sec = (time_t)sec;
 	ts[0].tv_nsec = ts[1].tv_nsec = nsec;
-	if (own_fd(f->fd) == -1 || fchmod(f->fd, mode & 07777) == -1 ||
+	if (own_fd(f->fd) == -1 || ((mode & 07777) != f->cmode &&
+	    fchmod(f->fd, mode & 07777) == -1) ||
 	    (dosync && fdatasync(f->fd) == -1) ||
 	    futimens(f->fd, ts) == -1)
 		goto fail;
+	if (f->anon && (rc = fput_link(f)) <= 0) {
+		if (rc == -1)
+			goto fail;
+		iwm_fput_abort(f);	/* frees what is left */
+		return 0;
+	}
 	if (close(f->fd) == -1) {
 		f->fd = -1;
 		unlinkat(f->dirfd, f->tmp, 0);
@@ -495,6 +623,26 @@ probe_time(int fd, int64_t sec, long nsec, struct timespec *got)
 }
 
 /*
+ * Whether files can be written as O_TMPFILE inodes and linked at their
+ * name: the file system must have O_TMPFILE and the agent the right to
+ * linkat(AT_EMPTY_PATH) (CAP_DAC_READ_SEARCH before Linux 6.10).
+ */
+static int
+probe_anon(int rootfd, const char *name)
+{
+	int fd, ok;
+
+	if ((fd = openat(rootfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+	    0600)) == -1)
+		return 0;
+	ok = linkat(fd, "", rootfd, name, AT_EMPTY_PATH) == 0;
+	close(fd);
+	if (ok)
+		unlinkat(rootfd, name, 0);
+	return ok;
+}
+
+/*
  * Set a few mtimes and modes on a temporary file and read back what the
  * file system kept: the mtime granularity (a FAT volume keeps 2 s, ext3
  * with small inodes 1 s, NTFS through CIFS 100 ns), the range of mtimes
@@ -547,6 +695,7 @@ iwm_fs_probe(struct iwm_serve_root *r)
 		r->modes = 0;
 	close(fd);
 	unlinkat(r->fd, name, 0);
+	r->anon = probe_anon(r->fd, name);
 	if (have_root) {
 		ts[0].tv_sec = 0;
 		ts[0].tv_nsec = UTIME_OMIT;

@@ -78,6 +78,7 @@ struct iwm_serve_root {
 	int64_t	 mtime_res;	/* mtime granularity, nanoseconds */
 	int64_t	 mtime_min, mtime_max;
 	int	 modes;		/* permission bits kept */
+	int	 anon;		/* files written as O_TMPFILE, then linked */
 	struct iwm_racy *racy;	/* racily clean copies (iwm_racy_open) */
 };
 struct iwm_serve_opts {
@@ -89,6 +90,7 @@ struct iwm_serve_opts {
 	size_t		 nroots;
 	int		 insecure_http;
 	int		 fsync;
+	int		 temp_names;	/* never O_TMPFILE (--temp-names) */
 	int		 verbose;
 	unsigned	 threads;
 	unsigned	 max_conns;
@@ -112,16 +114,20 @@ void	 iwm_actions_drain(void);
 /* serve_fs.c: confined file operations below a root. */
 struct iwm_dircache {
 	int	 rootfd;
+	int	 anon;		/* O_TMPFILE works below this root */
 	int	 fd;
 	struct iwm_buf path;	/* parent path held open in fd */
-	dev_t	 dev;		/* fd's directory, once fstat'ed (have_id) */
+	dev_t	 dev;		/* fd's directory (have_id) */
 	ino_t	 ino;
 	int	 have_id;
+	int	 touched;	/* a file went in: dirtime to give back */
 	struct timespec dirtime;	/* its mtime before the first file */
 };
 struct iwm_fput {
-	int	 dirfd;		/* owned copy */
-	int	 fd;
+	int	 dirfd;		/* the cache's, borrowed */
+	int	 fd;		/* read and write (a delta hashes it back) */
+	int	 anon;		/* O_TMPFILE: no name until the commit */
+	unsigned cmode;		/* the mode it was created with */
 	char	 tmp[64];
 	char	*name;
 };
@@ -132,12 +138,18 @@ int	 iwm_fs_sweep(struct iwm_serve_root *, uint64_t *removed);
 int	 iwm_fs_open(int rootfd, const char *path, int flags);
 int	 iwm_fs_parent(struct iwm_dircache *, const char *path, int create,
 	    const char **base);
-void	 iwm_dircache_init(struct iwm_dircache *, int rootfd);
+/* ROOT may be NULL: nothing held until a root is given. */
+void	 iwm_dircache_init(struct iwm_dircache *,
+	    const struct iwm_serve_root *);
+/* 1 if the directory held is still the one at its path. */
+int	 iwm_dircache_in_place(const struct iwm_dircache *);
 void	 iwm_dircache_free(struct iwm_dircache *);
 /* Give the directory held back its mtime from before the first file. */
 void	 iwm_dircache_settle(struct iwm_dircache *);
 int	 iwm_fput_begin(struct iwm_fput *, struct iwm_dircache *,
-	    const char *path);
+	    const char *path, unsigned mode);
+/* The upload goes to the directory the cache now holds. */
+int	 iwm_fput_reparent(struct iwm_fput *, struct iwm_dircache *);
 int	 iwm_fput_write(struct iwm_fput *, const void *, size_t);
 int	 iwm_fput_commit(struct iwm_fput *, unsigned mode, int64_t sec,
 	    long nsec, int dosync);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # kill -9 of iwm-push, and of iwm-serve, in the middle of a copy: after
 # a restart the same pass converges to an identical tree and no
-# temporary file remains.
+# unfinished file remains, under its name or a temporary one.
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/serve.sh"
 
@@ -37,22 +37,47 @@ ok "re-run converges" pass "$src"
 ok "identical" diff -r -x .iwm-racy "$src" "$dst"
 ok "mtimes identical" same_mtimes "$src" "$dst"
 
-# Now kill the agent during a large upload.
+# Now kill the agent during a large upload: nothing of it is left, and
+# nothing needs sweeping, since an upload has no name before it is whole.
 find "$dst" -mindepth 1 -delete	# the agent holds the root open
-push_bg --rate 1M -j 1 --retries 0 --retry-for 0 "$TMP/src.m" >/dev/null 2>"$TMP/err"
-pid=$PUSH_PID
-n=0
-while [ -z "$(find "$dst" -name '.iwm-tmp-*' -print)" ] && [ $n -lt 100 ]; do
-	sleep 0.1
-	n=$((n + 1))
-done
-sleep 0.2
-serve_kill9
-wait "$pid"
-rc=$?
+# agent_killed DST: kill -9 the agent once an upload is under way.
+agent_killed() {
+	push_bg --rate 1M -j 1 --retries 0 --retry-for 0 "$TMP/src.m" \
+	    >/dev/null 2>"$TMP/err"
+	pid=$PUSH_PID
+	n=0
+	while ! uploading "$1" && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	sleep 0.2
+	serve_kill9
+	wait "$pid"
+	rc=$?
+	test "$n" -lt 100
+}
+ok "the agent is killed during an upload" agent_killed "$dst"
 ok "push fails when the agent dies (exit $rc)" test "$rc" -ge 64
+is "no temporary name was made" "$(temp_names "$dst")" 0
+# every_file_whole: each file on the target is its source's, whole.
+every_file_whole() {
+	find "$dst" -type f ! -name .iwm-racy | while IFS= read -r f; do
+		cmp -s "$f" "$src/${f#"$dst"/}" || exit 1
+	done
+}
+ok "no unfinished file under its name" every_file_whole
+ok "agent restarts" serve_start --root mail="$dst"
+ok "re-run converges" pass "$src"
+ok "identical" diff -r -x .iwm-racy "$src" "$dst"
+
+# The same with temporary names (--temp-names, as on NFS): the restart
+# sweeps what the killed agent left.
+find "$dst" -mindepth 1 -delete
+serve_stop
+ok "agent starts with --temp-names" serve_start --root mail="$dst" --temp-names
+ok "the agent is killed during an upload" agent_killed "$dst"
 ok "the agent died with an upload under a temp name" \
-    test -n "$(find "$dst" -name '.iwm-tmp-*' -print)"
+    test "$(temp_names "$dst")" -gt 0
 ok "agent restarts" serve_start --root mail="$dst"
 ok "restart swept the temp files" no_temps "$dst"
 ok "the sweep is logged" grep -q "removed 1 unfinished upload" "$TMP/serve.log"

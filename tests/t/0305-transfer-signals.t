@@ -1,6 +1,6 @@
 #!/bin/sh
 # Pause (SIGTSTP) and cancel (SIGINT) take effect at once: the transfer
-# in flight is dropped, its temporary file removed by the agent, and sent
+# in flight is dropped, its unfinished file dropped by the agent, and sent
 # again on resume (SIGCONT); --rate 1M keeps a 4 MiB copy from finishing
 # in under 3 seconds.
 . "$(dirname "$0")/../lib.sh"
@@ -16,10 +16,10 @@ done
 touch -d '2021-01-01' "$src/d/f1" "$src/d/f2" "$src/d/f3"
 ok "agent starts" serve_start --root mail="$dst"
 iwm-scan --root mail="$src" >"$TMP/src.m"
-# started: wait until an upload is under way (a temp file exists).
+# started: wait until an upload is under way.
 started() {
 	n=0
-	while [ -z "$(find "$dst" -name '.iwm-tmp-*' -print)" ] && [ $n -lt 100 ]
+	while ! uploading "$dst" && [ $n -lt 100 ]
 	do
 		sleep 0.05
 		n=$((n + 1))

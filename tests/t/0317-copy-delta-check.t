@@ -36,7 +36,7 @@ iwm-diff --delete "$TMP/src.m" "$TMP/dst.m" >"$TMP/diff.m"
 push_bg --delete --stats --rate 1048576 "$TMP/diff.m" >"$TMP/journal" \
     2>"$TMP/push.err"
 n=0
-while [ -z "$(find "$dst/logs" -name '.iwm-tmp-*' -print)" ] && [ $n -lt 200 ]
+while ! uploading "$dst/logs" && [ $n -lt 200 ]
 do
 	sleep 0.05
 	n=$((n + 1))

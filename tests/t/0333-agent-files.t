@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$TOP/tests/serve.sh"
 
-plan 27
+plan 31
 
 dst=$TMP/dst
 mkdir -p "$dst"
@@ -107,21 +107,33 @@ is "with the root's directory gone: 503" "$(req PUT /v1/file/mail/x \
 ok "saying so" grep -q "root mail: its directory $dst was removed" "$TMP/body"
 mkdir "$dst"
 
-# A directory renamed away between two records of one batch.
-mkfifo "$TMP/feed"
-curl -sk --max-time 20 -u alice:secret-pw -X POST -T - -o "$TMP/bres" \
-    "$URL/v1/batch" <"$TMP/feed" &
-cpid=$!
-exec 3>"$TMP/feed"
-printf '+\tf\t1\t1.000000000\t644\tmail\td/a\t-\na' >&3
-n=0
-while [ ! -f "$dst/d/a" ] && [ $n -lt 100 ]; do
-	sleep 0.1
-	n=$((n + 1))
-done
-mv "$dst/d" "$dst/e"
-printf '+\tf\t1\t1.000000000\t644\tmail\td/b\t-\nb' >&3
-exec 3>&-
-wait "$cpid"
+# A directory renamed away between two records of one batch, with
+# files written without a name (the default) and under temporary names.
+renamed_away() {
+	rm -rf "$dst/d" "$dst/e" "$TMP/feed"
+	mkfifo "$TMP/feed"
+	curl -sk --max-time 20 -u alice:secret-pw -X POST -T - \
+	    -o "$TMP/bres" "$URL/v1/batch" <"$TMP/feed" &
+	cpid=$!
+	exec 3>"$TMP/feed"
+	printf '+\tf\t1\t1.000000000\t644\tmail\td/a\t-\na' >&3
+	n=0
+	while [ ! -f "$dst/d/a" ] && [ $n -lt 100 ]; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+	mv "$dst/d" "$dst/e"
+	printf '+\tf\t1\t1.000000000\t644\tmail\td/b\t-\nb' >&3
+	exec 3>&-
+	wait "$cpid"
+}
+renamed_away
 ok "the second file is at its path" test -f "$dst/d/b"
 ok "not in the directory renamed away" test ! -e "$dst/e/b"
+serve_stop
+ok "agent starts with --temp-names" serve_start --root mail="$dst" \
+    --max-body 100K --temp-names
+renamed_away
+ok "with temporary names: the second file is at its path" test -f "$dst/d/b"
+ok "nor in the directory renamed away" test ! -e "$dst/e/b"
+is "no temporary name left there" "$(temp_names "$dst/e")" 0

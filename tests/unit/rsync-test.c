@@ -245,8 +245,8 @@ patch_into(int basefd, const char *name, const char *delta, size_t dlen,
 	if (iwm_fs_open_root(&root) == -1)
 		return NULL;
 	*rootfd = root.fd;
-	iwm_dircache_init(dc, root.fd);
-	if (iwm_fput_begin(fp, dc, name) == -1)
+	iwm_dircache_init(dc, &root);
+	if (iwm_fput_begin(fp, dc, name, 0644) == -1)
 		return NULL;
 	p = iwm_rs_patch_new(basefd, fp);
 	if (iwm_rs_patch_feed(p, delta, dlen, 1) == -1) {
@@ -404,8 +404,8 @@ main(void)
 		int ok;
 
 		ok = iwm_fs_open_root(&root) == 0;
-		iwm_dircache_init(&dc, root.fd);
-		ok = ok && iwm_fput_begin(&fp, &dc, "out.iwm") == 0;
+		iwm_dircache_init(&dc, &root);
+		ok = ok && iwm_fput_begin(&fp, &dc, "out.iwm", 0644) == 0;
 		p = ok ? iwm_rs_patch_new(basefd, &fp) : NULL;
 		ok = p != NULL && dd != NULL &&
 		    iwm_rs_patch_feed(p, (char *)dd, dl, 1) == 0;

@@ -1066,32 +1066,26 @@ wbuf_key_make(void)
 }
 
 /*
- * One record: sized once for the worst case (every byte of PATH, SOURCE
- * and NOTE escaped), written with plain stores, one fwrite.
+ * One record's line appended to B: sized once for the worst case (every
+ * byte of PATH, SOURCE and NOTE escaped), written with plain stores.
  */
-int
-iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
+void
+iwm_mfmt_rec(struct iwm_buf *b, const struct iwm_rec *rec)
 {
-	struct iwm_buf b = wbuf;
 	size_t rootlen = strlen(rec->root);
 	size_t srclen = rec->source != NULL ? strlen(rec->source) : 1;
 	size_t notelen = rec->note != NULL ? strlen(rec->note) : 0;
 	char *p;
 	long v;
-	int i, rc;
+	int i;
 
-	if (b.ptr == NULL) {
-		pthread_once(&wbuf_once, wbuf_key_make);
-		(void)pthread_setspecific(wbuf_key, &wbuf);
-	}
 	if (rec->path_len > SIZE_MAX / 8 || srclen > SIZE_MAX / 8 ||
 	    notelen > SIZE_MAX / 8 || rootlen > SIZE_MAX / 8)
 		abort();
-	iwm_buf_reset(&b);
 	/* OP TYPE SIZE MTIME MODE and the tabs: below 96 bytes. */
-	iwm_buf_grow(&b, 96 + rootlen + 2 * (rec->path_len + srclen +
+	iwm_buf_grow(b, 96 + rootlen + 2 * (rec->path_len + srclen +
 	    notelen));
-	p = b.ptr;
+	p = b->ptr + b->len;
 	*p++ = rec->op;
 	*p++ = '\t';
 	*p++ = rec->type;
@@ -1126,8 +1120,23 @@ iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
 		p = escape_to(p, rec->note, notelen);
 	}
 	*p++ = '\n';
-	b.len = (size_t)(p - b.ptr);
-	b.ptr[b.len] = '\0';
+	b->len = (size_t)(p - b->ptr);
+	b->ptr[b->len] = '\0';
+}
+
+/* One record, with one fwrite from this thread's buffer. */
+int
+iwm_mwrite_rec(FILE *fp, const struct iwm_rec *rec)
+{
+	struct iwm_buf b = wbuf;
+	int rc;
+
+	if (b.ptr == NULL) {
+		pthread_once(&wbuf_once, wbuf_key_make);
+		(void)pthread_setspecific(wbuf_key, &wbuf);
+	}
+	iwm_buf_reset(&b);
+	iwm_mfmt_rec(&b, rec);
 	rc = fwrite(b.ptr, 1, b.len, fp) == b.len ? 0 : -1;
 	wbuf = b;
 	return rc;

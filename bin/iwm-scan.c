@@ -780,8 +780,19 @@ main(int argc, char *argv[])
 		rc = scan_plain(plain, nplain, &s, summary);
 		goto done;
 	}
-	if (iwm_tool_find(&tool, toolopt) == -1 ||
-	    iwm_tool_get_system(&tool, vars, 4, val) == -1) {
+	if (iwm_tool_find(&tool, toolopt) == -1) {
+		iwm_warn_err();
+		rc = IWM_EXIT_UNAVAIL;
+		goto done;
+	}
+	/*
+	 * The exports below need nothing of what get system says: started
+	 * now, they run while it does instead of each after the other.
+	 */
+	if (ndomains_given > 0)
+		iwm_tool_export_start(&tool, "domain", "*", NULL, 0);
+	iwm_accounts_start(&tool, domains, ndomains_given);
+	if (iwm_tool_get_system(&tool, vars, 4, val) == -1) {
 		iwm_warn_err();
 		rc = IWM_EXIT_UNAVAIL;
 		goto done;

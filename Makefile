@@ -32,7 +32,7 @@ LIB_INC  = $(addprefix -I,$(LIB_DIRS))
 LIB_SRC := $(sort $(wildcard $(addsuffix /*.c,$(LIB_DIRS))))
 LIB_OBJ := $(LIB_SRC:.c=.o)
 PROG_SRC:= $(sort $(wildcard bin/iwm-*.c))
-PROGS   := $(PROG_SRC:.c=)
+PROGS   := $(PROG_SRC:.c=) bin/iwm-scan-target
 UNIT_SRC:= $(sort $(wildcard tests/unit/*.c))
 UNITS   := $(UNIT_SRC:.c=)
 SIM_SRC := $(sort $(wildcard tests/iwsim/*.c))
@@ -60,6 +60,15 @@ lib/libiwm.a: $(LIB_OBJ)
 
 bin/iwm-%: bin/iwm-%.c lib/libiwm.a $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)
+
+# iwm-scan links neither libcurl nor OpenSSL, whose 30-odd libraries
+# take longer to load than a small server takes to list: --target runs
+# iwm-scan-target beside it, the same program with the agent's client.
+bin/iwm-scan: bin/iwm-scan.c lib/libiwm.a $(HDRS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< lib/libiwm.a -lxxhash -lpthread
+
+bin/iwm-scan-target: bin/iwm-scan.c lib/libiwm.a $(HDRS)
+	$(CC) $(ALL_CFLAGS) -DIWM_SCAN_TARGET $(LDFLAGS) -o $@ $< $(LIBS)
 
 tests/unit/%: tests/unit/%.c lib/libiwm.a $(HDRS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIBS)

@@ -6,12 +6,18 @@
  * copied with mail; externs land in their default place), the archive
  * when auto-archive is on, and the logs.  With --root NAME=DIR it lists
  * plain directory trees.  Output streams in manifest order.
+ *
+ * Built twice: bin/iwm-scan without the agent's client, whose libcurl
+ * and OpenSSL bring some 30 shared libraries that take longer to load
+ * than a small server takes to list, and bin/iwm-scan-target with it
+ * (IWM_SCAN_TARGET), which iwm-scan runs in its place for --target.
  */
 #include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <time.h>
@@ -225,6 +231,7 @@ prog_end(void)
 		prog_draw(1);
 }
 
+#ifdef IWM_SCAN_TARGET
 /* --target: each record the agent lists counts as the scan's would. */
 static void
 prog_line(const char *line, size_t len)
@@ -243,6 +250,7 @@ prog_line(const char *line, size_t len)
 		size = size * 10 + (uint64_t)(*t - '0');
 	atomic_fetch_add_explicit(&prog_b, size, memory_order_relaxed);
 }
+#endif
 
 /* A line of its own on standard error while the progress line is drawn. */
 static void
@@ -545,6 +553,52 @@ parse_roots(const char *list, int *roots)
 	return 0;
 }
 
+#ifdef IWM_SCAN_TARGET
+#define remote_opt	iwm_remote_opt
+#else
+/* Only whether --target was given: iwm-scan-target reads the rest. */
+static int
+remote_opt(struct iwm_remote_opts *o, int ch, const char *arg)
+{
+	static const struct option ro[] = { IWM_REMOTE_LONGOPTS };
+	size_t i;
+
+	for (i = 0; i < sizeof(ro) / sizeof(ro[0]); i++)
+		if (ro[i].val == ch) {
+			if (strcmp(ro[i].name, "target") == 0)
+				o->url = arg;
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * --target: become iwm-scan-target, installed beside this program, with
+ * the command line as given (getopt_long reorders argv).  Returns only
+ * on failure, with an exit status.
+ */
+static int
+exec_target(char *const *av)
+{
+	char exe[PATH_MAX], *slash;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0 || (exe[n] = '\0', slash = strrchr(exe, '/')) == NULL) {
+		iwm_warnx("cannot find my own directory: %s", strerror(errno));
+		return IWM_EXIT_UNAVAIL;
+	}
+	if ((size_t)(slash - exe) + sizeof("/iwm-scan-target") > sizeof(exe)) {
+		iwm_warnx("%s: path too long", exe);
+		return IWM_EXIT_UNAVAIL;
+	}
+	memcpy(slash, "/iwm-scan-target", sizeof("/iwm-scan-target"));
+	execv(exe, av);
+	iwm_warnx("cannot run %s: %s%s", exe, strerror(errno),
+	    errno == ENOENT ? " (not installed next to iwm-scan)" : "");
+	return IWM_EXIT_UNAVAIL;
+}
+#endif
+
 int
 main(int argc, char *argv[])
 {
@@ -581,6 +635,11 @@ main(int argc, char *argv[])
 	size_t ndomains = 0, ndomains_given = 0, nplain = 0, i;
 	int ch, roots = -1, accounts = 0, summary = 0, verbose = 0, queues = 0;
 	int archive_on, rc = -1;
+#ifndef IWM_SCAN_TARGET
+	char **av = iwm_calloc((size_t)argc + 1, sizeof(*av));
+
+	memcpy(av, argv, (size_t)argc * sizeof(*av));
+#endif
 
 	iwm_setprogname(argv[0]);
 	iwm_version_opt(argc, argv);
@@ -655,7 +714,7 @@ main(int argc, char *argv[])
 			usage(0);
 			break;
 		default:
-			if (iwm_remote_opt(&remote, ch, optarg))
+			if (remote_opt(&remote, ch, optarg))
 				break;
 			usage(IWM_EXIT_USAGE);
 		}
@@ -669,13 +728,19 @@ main(int argc, char *argv[])
 	}
 	/* --target: the agent lists its own roots (client.c). */
 	if (remote.url != NULL) {
+#ifdef IWM_SCAN_TARGET
 		char *sc;
 
+#endif
 		if (nplain > 0 || toolopt != NULL || accounts || summary) {
 			iwm_warnx("--target does not go with --root, --tool, "
 			    "--accounts or --summary");
 			usage(IWM_EXIT_USAGE);
 		}
+#ifndef IWM_SCAN_TARGET
+		rc = exec_target(av);
+		free(av);
+#else
 		sc = iwm_remote_scope(rootlist, domains, ndomains);
 		if (isatty(STDERR_FILENO)) {
 			remote.on_line = prog_line;
@@ -685,6 +750,7 @@ main(int argc, char *argv[])
 		    iwm_remote_list(&remote, sc, stdout);
 		prog_end();
 		free(sc);
+#endif
 		for (i = 0; i < ndomains; i++)
 			free(domains[i]);
 		free(domains);
@@ -695,6 +761,9 @@ main(int argc, char *argv[])
 		}
 		return rc;
 	}
+#ifndef IWM_SCAN_TARGET
+	free(av);
+#endif
 	if (rootlist != NULL && parse_roots(rootlist, &roots) == -1)
 		usage(IWM_EXIT_USAGE);
 	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
@@ -711,8 +780,19 @@ main(int argc, char *argv[])
 		rc = scan_plain(plain, nplain, &s, summary);
 		goto done;
 	}
-	if (iwm_tool_find(&tool, toolopt) == -1 ||
-	    iwm_tool_get_system(&tool, vars, 4, val) == -1) {
+	if (iwm_tool_find(&tool, toolopt) == -1) {
+		iwm_warn_err();
+		rc = IWM_EXIT_UNAVAIL;
+		goto done;
+	}
+	/*
+	 * The exports below need nothing of what get system says: started
+	 * now, they run while it does instead of each after the other.
+	 */
+	if (ndomains_given > 0)
+		iwm_tool_export_start(&tool, "domain", "*", NULL, 0);
+	iwm_accounts_start(&tool, domains, ndomains_given);
+	if (iwm_tool_get_system(&tool, vars, 4, val) == -1) {
 		iwm_warn_err();
 		rc = IWM_EXIT_UNAVAIL;
 		goto done;

@@ -333,13 +333,24 @@ load_one(void *arg, char **f, size_t nf)
 	return 0;
 }
 
+static const char *const load_vars[] = { "u_type", "u_mailboxpath",
+    "u_fullmailboxpath" };
+
+void
+iwm_accounts_start(struct iwm_tool *t, char *const *domains, size_t ndomains)
+{
+	struct iwm_buf pat = { 0 };
+
+	iwm_buf_printf(&pat, "*@%s", ndomains == 0 ? "*" : domains[0]);
+	iwm_tool_export_start(t, "account", pat.ptr, load_vars, 3);
+	iwm_buf_free(&pat);
+}
+
 int
 iwm_accounts_load(struct iwm_accounts *as, const struct iwm_tool *t,
     const struct iwm_pathmaps *maps, const char *maildir,
     const char *archivedir, char *const *domains, size_t ndomains)
 {
-	static const char *const vars[] = { "u_type", "u_mailboxpath",
-	    "u_fullmailboxpath" };
 	struct loadctx x;
 	size_t i;
 
@@ -354,8 +365,8 @@ iwm_accounts_load(struct iwm_accounts *as, const struct iwm_tool *t,
 	x.windows = iwm_path_is_windows(maildir);
 	x.maildir_raw = maildir;
 	if (ndomains == 0) {
-		if (iwm_tool_export(t, "account", "*@*", vars, 3, load_one,
-		    &x) == -1)
+		if (iwm_tool_export(t, "account", "*@*", load_vars, 3,
+		    load_one, &x) == -1)
 			return -1;
 	}
 	for (i = 0; i < ndomains; i++) {
@@ -363,8 +374,8 @@ iwm_accounts_load(struct iwm_accounts *as, const struct iwm_tool *t,
 		int rc;
 
 		iwm_buf_printf(&pat, "*@%s", domains[i]);
-		rc = iwm_tool_export(t, "account", pat.ptr, vars, 3, load_one,
-		    &x);
+		rc = iwm_tool_export(t, "account", pat.ptr, load_vars, 3,
+		    load_one, &x);
 		iwm_buf_free(&pat);
 		if (rc == -1)
 			return -1;

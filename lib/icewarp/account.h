@@ -70,6 +70,14 @@ struct iwm_accounts {
 int	 iwm_accounts_load(struct iwm_accounts *, const struct iwm_tool *,
 	    const struct iwm_pathmaps *, const char *maildir,
 	    const char *archivedir, char *const *domains, size_t ndomains);
+/*
+ * Start the first export iwm_accounts_load with the same DOMAINS reads
+ * (iwm_tool_start), so that it runs while the caller asks the tool for
+ * the paths it needs; those of further domains run in turn, one tool
+ * process more at a time is enough.
+ */
+void	 iwm_accounts_start(struct iwm_tool *, char *const *domains,
+	    size_t ndomains);
 /* Classify already-filled accounts (exposed for unit tests). */
 int	 iwm_accounts_classify(struct iwm_accounts *);
 void	 iwm_accounts_free(struct iwm_accounts *);

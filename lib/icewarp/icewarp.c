@@ -111,14 +111,6 @@ iwm_tool_find(struct iwm_tool *t, const char *opt)
 	return 0;
 }
 
-void
-iwm_tool_free(struct iwm_tool *t)
-{
-	free(t->path);
-	free(t->install_dir);
-	memset(t, 0, sizeof(*t));
-}
-
 /* "tool export account *@*": never more than the verb and object. */
 static void
 describe(struct iwm_buf *b, const struct iwm_tool *t, const char *const *argv)
@@ -182,46 +174,69 @@ watchdog_run(void *arg)
 	return NULL;
 }
 
-int
-iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
-    iwm_tool_line_cb cb, void *arg, struct iwm_buf *out)
+/*
+ * One tool call: started by call_start, its output read by call_finish
+ * or dropped by call_cancel, either of which frees it.  A call that
+ * could not start keeps the message for call_finish to give, so that a
+ * call started ahead fails in its turn, not before the calls that
+ * precede it.
+ */
+struct iwm_tool_call {
+	struct iwm_tool_call *next;	/* calls started ahead (iwm_tool) */
+	char		**av;		/* the tool's arguments, owned */
+	struct iwm_buf	 cmd;		/* describe() */
+	char		*failed;	/* why it did not start, or NULL */
+	int		 out, errfd;
+	pid_t		 pid;
+	struct watchdog	 w;
+	pthread_t	 wt;
+	int		 watching;
+};
+
+struct iwm_tool_ahead {
+	struct iwm_tool_call *first;
+};
+
+static struct iwm_tool_call *
+call_start(const struct iwm_tool *t, const char *const *argv)
 {
-	struct watchdog w;
+	struct iwm_tool_call *c = iwm_calloc(1, sizeof(*c));
 	pthread_condattr_t ca;
-	pthread_t wt;
-	int watching = 0;
-	struct iwm_lines l;
-	struct iwm_buf cmd = { 0 }, err = { 0 };
 	const char **av;
-	size_t n, len;
-	int out_pipe[2], errfd, status, rc = 0, cbfail = 0;
-	char errname[] = "/tmp/iwm-tool-err.XXXXXX", *line;
+	size_t n, i;
+	int out_pipe[2], rc;
+	char errname[] = "/tmp/iwm-tool-err.XXXXXX";
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t sa;
 	sigset_t dfl;
-	pid_t pid;
 
 	for (n = 0; argv[n] != NULL; n++)
 		;
+	c->av = iwm_calloc(n + 1, sizeof(*c->av));
+	for (i = 0; i < n; i++)
+		c->av[i] = iwm_strdup(argv[i]);
+	c->out = c->errfd = -1;
+	describe(&c->cmd, t, argv);
 	av = iwm_calloc(n + 2, sizeof(*av));
 	av[0] = t->path;
 	memcpy(av + 1, argv, n * sizeof(*av));
-	describe(&cmd, t, argv);
-	/* Standard error goes to an unlinked file so it cannot block. */
-	if ((errfd = mkstemp(errname)) == -1) {
+	/*
+	 * Standard error goes to an unlinked file so it cannot block; not
+	 * inherited by the calls started while this one runs.
+	 */
+	if ((c->errfd = mkostemp(errname, O_CLOEXEC)) == -1) {
 		iwm_seterr_errno("temporary file");
 		goto fail;
 	}
 	unlink(errname);
 	if (pipe2(out_pipe, O_CLOEXEC) == -1) {
 		iwm_seterr_errno("pipe");
-		close(errfd);
 		goto fail;
 	}
 	/* posix_spawn: no copy of this process for each of many calls. */
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, errfd, STDERR_FILENO);
+	posix_spawn_file_actions_adddup2(&fa, c->errfd, STDERR_FILENO);
 	posix_spawnattr_init(&sa);
 	sigemptyset(&dfl);
 	sigaddset(&dfl, SIGPIPE);
@@ -230,28 +245,100 @@ iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
 	posix_spawnattr_setpgroup(&sa, 0);
 	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF |
 	    POSIX_SPAWN_SETPGROUP);
-	rc = posix_spawn(&pid, t->path, &fa, &sa, (char *const *)av, environ);
+	rc = posix_spawn(&c->pid, t->path, &fa, &sa, (char *const *)av,
+	    environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&sa);
+	close(out_pipe[1]);
 	if (rc != 0) {
 		errno = rc;
 		iwm_seterr_errno("cannot run %s", t->path);
 		close(out_pipe[0]);
-		close(out_pipe[1]);
-		close(errfd);
 		goto fail;
 	}
-	close(out_pipe[1]);
-	memset(&w, 0, sizeof(w));
-	w.pid = pid;
-	w.secs = tool_timeout();
-	pthread_mutex_init(&w.mu, NULL);
+	c->out = out_pipe[0];
+	c->w.pid = c->pid;
+	c->w.secs = tool_timeout();
+	pthread_mutex_init(&c->w.mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w.cv, &ca);
+	pthread_cond_init(&c->w.cv, &ca);
 	pthread_condattr_destroy(&ca);
-	watching = pthread_create(&wt, NULL, watchdog_run, &w) == 0;
-	iwm_lines_fdopen(&l, out_pipe[0], cmd.ptr);
+	c->watching = pthread_create(&c->wt, NULL, watchdog_run, &c->w) == 0;
+	free(av);
+	return c;
+fail:
+	c->failed = iwm_strdup(iwm_err());
+	if (c->errfd != -1)
+		close(c->errfd);
+	c->errfd = -1;
+	free(av);
+	return c;
+}
+
+/* Reap C's process and stop its watchdog. */
+static void
+call_wait(struct iwm_tool_call *c, int *status)
+{
+	while (waitpid(c->pid, status, 0) == -1 && errno == EINTR)
+		;
+	if (c->watching) {
+		pthread_mutex_lock(&c->w.mu);
+		c->w.done = 1;
+		pthread_cond_signal(&c->w.cv);
+		pthread_mutex_unlock(&c->w.mu);
+		pthread_join(c->wt, NULL);
+	}
+	pthread_cond_destroy(&c->w.cv);
+	pthread_mutex_destroy(&c->w.mu);
+}
+
+static void
+call_free(struct iwm_tool_call *c)
+{
+	size_t i;
+
+	if (c->errfd != -1)
+		close(c->errfd);
+	for (i = 0; c->av[i] != NULL; i++)
+		free(c->av[i]);
+	free(c->av);
+	free(c->failed);
+	iwm_buf_free(&c->cmd);
+	free(c);
+}
+
+/* Nobody reads C: stop it (the tool must not wait on a pipe). */
+static void
+call_cancel(struct iwm_tool_call *c)
+{
+	int status;
+
+	if (c->failed == NULL) {
+		close(c->out);
+		kill(-c->pid, SIGTERM);
+		kill(c->pid, SIGTERM);
+		call_wait(c, &status);
+	}
+	call_free(c);
+}
+
+static int
+call_finish(struct iwm_tool_call *c, iwm_tool_line_cb cb, void *arg,
+    struct iwm_buf *out)
+{
+	struct iwm_lines l;
+	struct iwm_buf err = { 0 };
+	size_t len;
+	int status, rc = 0, cbfail = 0;
+	char *line;
+
+	if (c->failed != NULL) {
+		iwm_seterr("%s", c->failed);
+		call_free(c);
+		return -1;
+	}
+	iwm_lines_fdopen(&l, c->out, c->cmd.ptr);
 	while (!cbfail && (rc = iwm_lines_next(&l, &line, &len)) == 1) {
 		if (len > 0 && line[len - 1] == '\r')
 			line[--len] = '\0';
@@ -265,64 +352,104 @@ iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
 	}
 	if (cbfail) {
 		/* Nobody reads the rest: the tool must not wait on a pipe. */
-		kill(-pid, SIGTERM);
-		kill(pid, SIGTERM);
+		kill(-c->pid, SIGTERM);
+		kill(c->pid, SIGTERM);
 	}
 	iwm_lines_close(&l);
-	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
-		;
-	if (watching) {
-		pthread_mutex_lock(&w.mu);
-		w.done = 1;
-		pthread_cond_signal(&w.cv);
-		pthread_mutex_unlock(&w.mu);
-		pthread_join(wt, NULL);
-	}
-	pthread_cond_destroy(&w.cv);
-	pthread_mutex_destroy(&w.mu);
-	if (w.fired) {
+	call_wait(c, &status);
+	if (c->w.fired) {
 		iwm_seterr("%s: no answer after %u seconds: stopped (set "
-		    "IWM_TOOL_TIMEOUT to wait longer)", cmd.ptr, w.secs);
-		close(errfd);
+		    "IWM_TOOL_TIMEOUT to wait longer)", c->cmd.ptr, c->w.secs);
 		goto fail;
 	}
-	if (cbfail) {
-		close(errfd);
+	if (cbfail || rc == -1)
 		goto fail;
-	}
-	if (rc == -1) {
-		close(errfd);
-		goto fail;
-	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		char tmp[4096];
 		ssize_t r;
 
-		lseek(errfd, 0, SEEK_SET);
-		while ((r = read(errfd, tmp, sizeof(tmp))) > 0 && err.len < 2048)
+		lseek(c->errfd, 0, SEEK_SET);
+		while ((r = read(c->errfd, tmp, sizeof(tmp))) > 0 &&
+		    err.len < 2048)
 			iwm_buf_add(&err, tmp, (size_t)r);
-		while (err.len > 0 && isspace((unsigned char)err.ptr[err.len - 1]))
+		while (err.len > 0 &&
+		    isspace((unsigned char)err.ptr[err.len - 1]))
 			err.ptr[--err.len] = '\0';
 		if (WIFEXITED(status))
-			iwm_seterr("%s: exit status %d%s%s", cmd.ptr,
+			iwm_seterr("%s: exit status %d%s%s", c->cmd.ptr,
 			    WEXITSTATUS(status), err.len > 0 ? ": " : "",
 			    err.len > 0 ? err.ptr : "");
 		else
-			iwm_seterr("%s: killed by signal %d", cmd.ptr,
+			iwm_seterr("%s: killed by signal %d", c->cmd.ptr,
 			    WTERMSIG(status));
-		close(errfd);
 		goto fail;
 	}
-	close(errfd);
-	free(av);
-	iwm_buf_free(&cmd);
 	iwm_buf_free(&err);
+	call_free(c);
 	return 0;
 fail:
-	free(av);
-	iwm_buf_free(&cmd);
 	iwm_buf_free(&err);
+	call_free(c);
 	return -1;
+}
+
+void
+iwm_tool_start(struct iwm_tool *t, const char *const *argv)
+{
+	struct iwm_tool_call *c = call_start(t, argv), **pp;
+
+	if (t->ahead == NULL)
+		t->ahead = iwm_calloc(1, sizeof(*t->ahead));
+	for (pp = &t->ahead->first; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = c;
+}
+
+/* The call with ARGV started ahead, taken off the list, or NULL. */
+static struct iwm_tool_call *
+take_ahead(const struct iwm_tool *t, const char *const *argv)
+{
+	struct iwm_tool_call **pp, *c;
+	size_t i;
+
+	if (t->ahead == NULL)
+		return NULL;
+	for (pp = &t->ahead->first; (c = *pp) != NULL; pp = &c->next) {
+		for (i = 0; argv[i] != NULL && c->av[i] != NULL &&
+		    strcmp(argv[i], c->av[i]) == 0; i++)
+			;
+		if (argv[i] == NULL && c->av[i] == NULL) {
+			*pp = c->next;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+int
+iwm_tool_run(const struct iwm_tool *t, const char *const *argv,
+    iwm_tool_line_cb cb, void *arg, struct iwm_buf *out)
+{
+	struct iwm_tool_call *c;
+
+	if ((c = take_ahead(t, argv)) == NULL)
+		c = call_start(t, argv);
+	return call_finish(c, cb, arg, out);
+}
+
+void
+iwm_tool_free(struct iwm_tool *t)
+{
+	struct iwm_tool_call *c;
+
+	while (t->ahead != NULL && (c = t->ahead->first) != NULL) {
+		t->ahead->first = c->next;
+		call_cancel(c);
+	}
+	free(t->ahead);
+	free(t->path);
+	free(t->install_dir);
+	memset(t, 0, sizeof(*t));
 }
 
 int
@@ -574,20 +701,40 @@ export_line(void *arg, char *line, size_t len)
 	return x->cb(x->arg, x->csv.fields, x->csv.nfields);
 }
 
-int
-iwm_tool_export(const struct iwm_tool *t, const char *kind,
-    const char *pattern, const char *const *vars, size_t nvars,
-    iwm_export_cb cb, void *arg)
+/* The arguments of `tool export KIND PATTERN VAR...`, to free. */
+static const char **
+export_argv(const char *kind, const char *pattern, const char *const *vars,
+    size_t nvars)
 {
-	struct exportctx x = { { { 0 }, 0, NULL, 0, 0 }, cb, arg, nvars };
 	const char **argv = iwm_calloc(nvars + 4, sizeof(*argv));
-	int rc;
 
 	argv[0] = "export";
 	argv[1] = kind;
 	argv[2] = pattern;
 	if (nvars > 0)
 		memcpy(argv + 3, vars, nvars * sizeof(*argv));
+	return argv;
+}
+
+void
+iwm_tool_export_start(struct iwm_tool *t, const char *kind,
+    const char *pattern, const char *const *vars, size_t nvars)
+{
+	const char **argv = export_argv(kind, pattern, vars, nvars);
+
+	iwm_tool_start(t, argv);
+	free(argv);
+}
+
+int
+iwm_tool_export(const struct iwm_tool *t, const char *kind,
+    const char *pattern, const char *const *vars, size_t nvars,
+    iwm_export_cb cb, void *arg)
+{
+	struct exportctx x = { { { 0 }, 0, NULL, 0, 0 }, cb, arg, nvars };
+	const char **argv = export_argv(kind, pattern, vars, nvars);
+	int rc;
+
 	rc = iwm_tool_run(t, argv, export_line, &x, NULL);
 	if (rc == 0 && x.csv.pending) {
 		iwm_seterr("%s export %s: output ends inside a quoted value",

@@ -11,6 +11,7 @@
 struct iwm_tool {
 	char	*path;		/* the tool program */
 	char	*install_dir;	/* IWS_INSTALL_DIR when known, else NULL */
+	struct iwm_tool_ahead *ahead;	/* calls started ahead (icewarp.c) */
 };
 
 /*
@@ -30,6 +31,16 @@ void	 iwm_tool_free(struct iwm_tool *);
 typedef int (*iwm_tool_line_cb)(void *arg, char *line, size_t len);
 int	 iwm_tool_run(const struct iwm_tool *, const char *const *argv,
 	    iwm_tool_line_cb cb, void *arg, struct iwm_buf *out);
+/*
+ * Start the call with ARGV now, its output left waiting in its pipe:
+ * the first call with the same ARGV (iwm_tool_run, _export, _get...)
+ * reads it instead of starting one, so that calls that do not depend
+ * on each other run together.  What it prints, its errors and its exit
+ * status are reported then, as if it had started then (its timeout
+ * counts from its start).  iwm_tool_free stops a call started ahead
+ * that nobody read.
+ */
+void	 iwm_tool_start(struct iwm_tool *, const char *const *argv);
 
 /*
  * `tool get system VAR...`: VALUES[i] receives a malloc'd copy of each
@@ -66,6 +77,9 @@ typedef int (*iwm_export_cb)(void *arg, char **fields, size_t nfields);
 int	 iwm_tool_export(const struct iwm_tool *, const char *kind,
 	    const char *pattern, const char *const *vars, size_t nvars,
 	    iwm_export_cb cb, void *arg);
+/* That export started ahead (iwm_tool_start). */
+void	 iwm_tool_export_start(struct iwm_tool *, const char *kind,
+	    const char *pattern, const char *const *vars, size_t nvars);
 
 /* `tool set system VAR VALUE`. */
 int	 iwm_tool_set_system(const struct iwm_tool *, const char *var,

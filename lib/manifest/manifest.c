@@ -1,6 +1,9 @@
 /* manifest.c: manifest v1 reading, writing, order and scope. */
 #include <errno.h>
 #include <pthread.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -946,9 +949,11 @@ static const unsigned char needs_escape[256] = {
 #define HIGHS	0x8080808080808080ULL
 
 /*
- * The length of the run of S[0..len) that needs no escape.  Eight bytes
- * at a time: a word with no byte below 14 and none equal to '\\' holds
- * none of \\ \t \n \r; other words are looked at byte by byte.
+ * The length of the run of S[0..len) that needs no escape.  Sixteen
+ * bytes at a time with SSE2, then eight: a word with no byte below 14
+ * and none equal to '\\' holds none of \\ \t \n \r; other words are
+ * looked at byte by byte.  Every record's path and source go through
+ * here.
  */
 static size_t
 plain_run(const char *s, size_t len)
@@ -956,6 +961,19 @@ plain_run(const char *s, size_t len)
 	size_t i = 0;
 	uint64_t x;
 
+#ifdef __SSE2__
+	const __m128i max13 = _mm_set1_epi8(13), bsl = _mm_set1_epi8('\\');
+
+	for (; i + 16 <= len; i += 16) {
+		__m128i v = _mm_loadu_si128((const void *)(s + i));
+		/* Bytes below 14 (as unsigned), and backslashes. */
+		__m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, max13),
+		    v), _mm_cmpeq_epi8(v, bsl));
+
+		if (_mm_movemask_epi8(m) != 0)
+			break;
+	}
+#endif
 	for (; i + 8 <= len; i += 8) {
 		memcpy(&x, s + i, 8);
 		if ((((x - ONES * 14) & ~x) |
@@ -1026,13 +1044,32 @@ iwm_mwrite_end(FILE *fp)
 	return fputs(IWM_MANIFEST_END "\n", fp) == EOF ? -1 : 0;
 }
 
+/*
+ * Numbers go out two digits a step: digit by digit, they were the
+ * first item of a scan's time in user space.
+ */
+static const char digit_pairs[] =
+    "000102030405060708091011121314151617181920212223242526272829303132"
+    "333435363738394041424344454647484950515253545556575859606162636465"
+    "66676869707172737475767778798081828384858687888990919293949596979899";
+
 /* Decimal V at P; returns the end. */
 static char *
 put_num(char *p, uint64_t v)
 {
-	char tmp[24], *q = iwm_fmt_u64(tmp + sizeof(tmp), v);
-	size_t n = (size_t)(tmp + sizeof(tmp) - q);
+	char tmp[24], *q = tmp + sizeof(tmp);
+	size_t n;
 
+	for (; v >= 100; v /= 100) {
+		q -= 2;
+		memcpy(q, digit_pairs + 2 * (v % 100), 2);
+	}
+	if (v >= 10) {
+		q -= 2;
+		memcpy(q, digit_pairs + 2 * v, 2);
+	} else
+		*--q = (char)('0' + v);
+	n = (size_t)(tmp + sizeof(tmp) - q);
 	memcpy(p, q, n);
 	return p + n;
 }
@@ -1076,7 +1113,7 @@ iwm_mfmt_rec(struct iwm_buf *b, const struct iwm_rec *rec)
 	size_t srclen = rec->source != NULL ? strlen(rec->source) : 1;
 	size_t notelen = rec->note != NULL ? strlen(rec->note) : 0;
 	char *p;
-	long v;
+	unsigned long ns;
 	int i;
 
 	if (rec->path_len > SIZE_MAX / 8 || srclen > SIZE_MAX / 8 ||
@@ -1097,9 +1134,12 @@ iwm_mfmt_rec(struct iwm_buf *b, const struct iwm_rec *rec)
 		p = put_num(p, (uint64_t)-rec->mtime_sec);
 	} else
 		p = put_num(p, (uint64_t)rec->mtime_sec);
+	/* '.' and nine digits: the last one, then four pairs. */
 	*p = '.';
-	for (i = 9, v = rec->mtime_nsec; i > 0; i--, v /= 10)
-		p[i] = (char)('0' + v % 10);
+	ns = (unsigned long)rec->mtime_nsec % 1000000000UL;
+	p[9] = (char)('0' + ns % 10);
+	for (i = 7, ns /= 10; i > 0; i -= 2, ns /= 100)
+		memcpy(p + i, digit_pairs + 2 * (ns % 100), 2);
 	p += 10;
 	*p++ = '\t';
 	for (i = 9; i >= 0; i -= 3)

@@ -148,6 +148,7 @@ static void
 list_dir(struct node *nd)
 {
 	char buf[DENTS_BUF];
+	struct entry *e;
 	ssize_t r, p;
 	int fd;
 
@@ -171,6 +172,16 @@ list_dir(struct node *nd)
 			nd->rderr = r == -1 ? errno : 0;
 			break;
 		}
+		/*
+		 * Room for the chunk's names and entries at once: a record
+		 * takes at least 24 bytes, its name and NUL fewer.
+		 */
+		iwm_buf_grow(&nd->names, (size_t)r);
+		if (nd->cap - nd->n < (size_t)r / 24) {
+			nd->cap = nd->n + (size_t)r / 24;
+			nd->ents = iwm_reallocarray(nd->ents, nd->cap,
+			    sizeof(*nd->ents));
+		}
 		for (p = 0; p < r;) {
 			const struct dirent64 *de = (void *)(buf + p);
 			const char *name = de->d_name;
@@ -179,16 +190,13 @@ list_dir(struct node *nd)
 			if (name[0] == '.' && (name[1] == '\0' ||
 			    (name[1] == '.' && name[2] == '\0')))
 				continue;
-			if (nd->n == nd->cap) {
-				nd->cap = nd->cap == 0 ? 64 : nd->cap * 2;
-				nd->ents = iwm_reallocarray(nd->ents, nd->cap,
-				    sizeof(*nd->ents));
-			}
-			nd->ents[nd->n].off = nd->names.len;
-			nd->ents[nd->n].len = strlen(name);
-			iwm_buf_add(&nd->names, name, nd->ents[nd->n].len + 1);
-			nd->n++;
+			e = &nd->ents[nd->n++];
+			e->off = nd->names.len;
+			e->len = strlen(name);
+			memcpy(nd->names.ptr + e->off, name, e->len + 1);
+			nd->names.len += e->len + 1;
 		}
+		nd->names.ptr[nd->names.len] = '\0';
 	}
 	if (nd->n > 1)
 		qsort_r(nd->ents, nd->n, sizeof(*nd->ents), cmp_entry,

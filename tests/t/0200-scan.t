@@ -174,4 +174,49 @@ is "the same scope: the target's own queue is never deleted" \
 ok "the listing stays in order (iwm-diff reads it)" iwm-diff "$TMP/q" "$TMP/q"
 exits "--queues with --domain: exit 64" 64 iwm-scan --tool "$tool" --queues \
     --domain dom1.example
+
+# The account export runs while get system does: each failure is still
+# reported in its turn, and an export nobody reads is stopped.
+cat >"$TMP/ftool" <<EOF
+#!/bin/sh
+case "\$FAIL:\$1" in
+get:get) echo "no system today" >&2; exit 3 ;;
+get:export) exec sleep 29.5 ;;
+export:export) echo "no accounts today" >&2; exit 4 ;;
+esac
+exec "$tool" "\$@"
+EOF
+chmod +x "$TMP/ftool"
+start=$(date +%s)
+exits "get system fails: exit 69" 69 env FAIL=get \
+    iwm-scan --tool "$TMP/ftool" --roots mail
+cp "$TMP/.out" "$TMP/err"
+is "... with its message only" "$(cat "$TMP/err")" \
+    "iwm-scan: $TMP/ftool get system C_System_Storage_Dir_MailPath ...: exit status 3: no system today"
+ok "... without waiting for the export started with it" \
+    test $(($(date +%s) - start)) -lt 20
+ok "... which is stopped" sh -c '! pgrep -x -f "sleep 29.5"'
+exits "the export fails: exit 69" 69 env FAIL=export \
+    iwm-scan --tool "$TMP/ftool" --roots mail
+cp "$TMP/.out" "$TMP/err"
+is "... with its message" "$(cat "$TMP/err")" \
+    "iwm-scan: $TMP/ftool export account *@* ...: exit status 4: no accounts today"
+
+# --target runs iwm-scan-target, beside iwm-scan: a local scan does not
+# load the HTTPS client's libraries, and needs no iwm-scan-target.
+mkdir "$TMP/alone"
+cp "$TOP/bin/iwm-scan" "$TMP/alone/"
+ok "a local scan without iwm-scan-target beside it" sh -c \
+    '"$1" --tool "$2" --roots mail | cmp -s - "$3"' - "$TMP/alone/iwm-scan" \
+    "$tool" "$TMP/noq"
+exits "--target without iwm-scan-target beside it: exit 69" 69 \
+    "$TMP/alone/iwm-scan" --target https://127.0.0.1:9/
+cp "$TMP/.out" "$TMP/err"
+ok "... naming what is missing" grep -q \
+    "alone/iwm-scan-target: No such file.*not installed next to iwm-scan" \
+    "$TMP/err"
+if command -v ldd >/dev/null 2>&1; then
+	fails "iwm-scan does not link libcurl" sh -c \
+	    'ldd "$1" | grep -q libcurl' - "$TOP/bin/iwm-scan"
+fi
 done_testing

@@ -239,11 +239,14 @@ log() {
 	log_lines "$1" "$2"
 }
 
-# log_stamp: the time of the lines that follow.  The log's name is taken
+# log_stamp: the time of the lines that follow, and NOW_S.  The log's name is taken
 # once a run (a run's lines stay in the log it started in): a pass logs
 # many lines, and each process counts.
 log_stamp() {
-	LG_TIME=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+	# One date(1) for the lines' time and NOW_S (seconds, for timings).
+	lg_t=$(date -u '+%s %Y-%m-%dT%H:%M:%SZ')
+	NOW_S=${lg_t%% *}
+	LG_TIME=${lg_t#* }
 	[ -n "${lg_name:-}" ] || lg_name=mig$(date +%Y%d%m).log
 }
 
@@ -253,7 +256,8 @@ log_lines() {
 	lg_line=$LG_TIME$TAB$1$TAB$OL
 	if [ -n "${SRC_LOGS:-}" ]; then
 		if [ "${LG_MADE:-}" != "$SRC_LOGS" ]; then
-			mkdir -p "$SRC_LOGS/migration" 2>/dev/null
+			[ -d "$SRC_LOGS/migration" ] ||
+			    mkdir -p "$SRC_LOGS/migration" 2>/dev/null
 			LG_MADE=$SRC_LOGS
 		fi
 		printf '%s\n' "$lg_line" >>"$SRC_LOGS/migration/$lg_name" 2>/dev/null
@@ -270,14 +274,31 @@ note() {
 	printf '%s\n' "$2"
 }
 
-# log_file STEP FILE: every line of FILE into the log (--verbose prints it).
+# log_file STEP FILE...: every line of the FILEs into the log, stamped
+# once (--verbose prints them).
 log_file() {
-	[ -s "$2" ] || return 0
-	log_stamp
-	while IFS= read -r lf_l; do
-		log_lines "$1" "$lf_l"
-		verbose "$lf_l"
-	done <"$2"
+	lf_step=$1
+	shift
+	for lf_f; do
+		if [ -s "$lf_f" ]; then
+			log_stamp
+			log_file_lines "$lf_step" "$@"
+			return 0
+		fi
+	done
+}
+
+# log_file_lines STEP FILE...: the same with the last log_stamp's time.
+log_file_lines() {
+	lfl_step=$1
+	shift
+	for lfl_f; do
+		[ -s "$lfl_f" ] || continue
+		while IFS= read -r lf_l; do
+			log_lines "$lfl_step" "$lf_l"
+			verbose "$lf_l"
+		done <"$lfl_f"
+	done
 }
 
 # --- state ------------------------------------------------------------------
@@ -338,7 +359,7 @@ state_del() {
 # --- one command at a time ------------------------------------------------
 
 lock_take() {
-	mkdir -p "$MIG/run" || die 73 "$MIG/run: cannot make"
+	[ -d "$MIG/run" ] || mkdir -p "$MIG/run" || die 73 "$MIG/run: cannot make"
 	if ! mkdir "$MIG/run/lock" 2>/dev/null; then
 		lk_pid=$(cat "$MIG/run/lock/pid" 2>/dev/null)
 		if [ -n "$lk_pid" ] && kill -0 "$lk_pid" 2>/dev/null; then
@@ -350,7 +371,7 @@ lock_take() {
 	echo $$ >"$MIG/run/lock/pid"
 	echo "$1" >"$MIG/run/lock/command"
 	LOCKED=1
-	rm -f "$MIG/run/cancel"
+	[ ! -e "$MIG/run/cancel" ] || rm -f "$MIG/run/cancel"
 }
 
 lock_drop() {

@@ -229,13 +229,22 @@ pass() {
 	ps_queues=${3:-}
 	ps_run=$MIG/run
 	ps_n=1
-	[ -f "$MIG/passes" ] && ps_n=$(($(wc -l <"$MIG/passes") + 1))
-	rm -f "$ps_run/src.fifo" "$ps_run/tgt.fifo" "$ps_run/push.pid"
-	mkfifo "$ps_run/src.fifo" "$ps_run/tgt.fifo" ||
-	    die 74 "$ps_run: cannot make named pipes"
+	if [ -f "$MIG/passes" ]; then
+		while IFS= read -r _; do
+			ps_n=$((ps_n + 1))
+		done <"$MIG/passes"
+	fi
+	# The named pipes stay from one pass to the next.
+	[ -e "$ps_run/push.pid" ] && rm -f "$ps_run/push.pid"
+	for ps_f in src tgt; do
+		[ -p "$ps_run/$ps_f.fifo" ] && continue
+		rm -f "$ps_run/$ps_f.fifo"
+		mkfifo "$ps_run/$ps_f.fifo" ||
+		    die 74 "$ps_run: cannot make named pipes"
+	done
 	echo "pass $ps_n ($ps_kind, roots $ps_roots)" >"$ps_run/step"
 	log "$STEP" "pass $ps_n ($ps_kind): scanning roots $ps_roots on both sides"
-	ps_t0=$(now)
+	ps_t0=$NOW_S
 	# shellcheck disable=SC2086 # no option, or the one word --queues
 	src_run iwm-scan --roots "$ps_roots" $ps_queues >"$ps_run/src.fifo" \
 	    2>"$ps_run/scan.err" &
@@ -250,9 +259,9 @@ pass() {
 	ps_sst=$?
 	wait "$ps_tp"
 	ps_tst=$?
-	log_file "$STEP" "$ps_run/scan.err"
-	log_file "$STEP" "$ps_run/tscan.err"
-	log_file "$STEP" "$ps_run/diff.err"
+	log_stamp
+	log_file_lines "$STEP" "$ps_run/scan.err" "$ps_run/tscan.err" \
+	    "$ps_run/diff.err"
 	if [ "$ps_tst" -ne 0 ]; then
 		pass_record failed-listing
 		die "$ps_tst" "listing the target failed (exit $ps_tst): $(tail -n 1 "$ps_run/tscan.err")"
@@ -267,7 +276,7 @@ pass() {
 	    die "$ps_dst" "comparing failed (iwm-diff exit $ps_dst)"; }
 	ps_todo=$(awk -F '\t' '!/^#/ { n++; if ($2 == "f") b += $3 }
 	    END { printf "%d records, %.0f bytes", n, b }' "$ps_run/diff.m")
-	log "$STEP" "pass $ps_n: to apply: $ps_todo"
+	log_lines "$STEP" "pass $ps_n: to apply: $ps_todo"
 	verbose "pass $ps_n: to apply: $ps_todo"
 	pause_point
 	# The push, its own pid in run/push.pid, its rate in run/rate.
@@ -292,13 +301,21 @@ pass() {
 		echo $? >"$ps_run/push.st"
 	fi
 	REMOTE_PIDFILE=
-	rm -f "$ps_run/push.pid"
-	ps_pst=$(cat "$ps_run/push.st")
-	grep -v '^iwm-push: stats' "$ps_run/push.err" | tr '\r' '\n' |
-	    grep -v '^iwm-push: [0-9]* files, ' >"$ps_run/push.msgs"
-	log_file "$STEP" "$ps_run/push.msgs"
-	P_SECS=$(($(now) - ps_t0))
-	ps_stats=$(grep '^iwm-push: stats' "$ps_run/push.err" | tail -n 1)
+	[ -e "$ps_run/push.pid" ] && rm -f "$ps_run/push.pid"
+	read -r ps_pst <"$ps_run/push.st"
+	# iwm-push's messages without its progress and stats lines, which
+	# go to the log once, as the pass's figures; the last stats line out.
+	ps_stats=$(awk -v msgs="$ps_run/push.msgs" '
+	    BEGIN { printf "" >msgs }
+	    /^iwm-push: stats/ { st = $0; next }
+	    { n = split($0, part, "\r")
+	      for (i = 1; i <= n; i++)
+		if (part[i] !~ /^iwm-push: [0-9]* files, /)
+			print part[i] >msgs }
+	    END { print st }' "$ps_run/push.err")
+	log_stamp
+	log_file_lines "$STEP" "$ps_run/push.msgs"
+	P_SECS=$((NOW_S - ps_t0))
 	stats_read "$ps_stats"
 	# Keep the failed records of this pass; the latest pass is iwm failed.
 	if [ -f "$ps_run/failed.m" ]; then
@@ -321,7 +338,7 @@ pass() {
 			state_set full_rate "$ps_rate"
 		fi
 	fi
-	log "$STEP" "pass $ps_n ($ps_kind) $ps_res: $P_FILES files, $P_BYTES bytes, $P_DELETED deleted, $P_FAILED failed in $P_SECS s"
+	log_lines "$STEP" "pass $ps_n ($ps_kind) $ps_res: $P_FILES files, $P_BYTES bytes, $P_DELETED deleted, $P_FAILED failed in $P_SECS s"
 	case $ps_pst in
 	0 | 1) ;;
 	75) die 75 "cancelled; what was copied stays; run the same command again to continue" ;;
@@ -347,9 +364,11 @@ stats_read() {
 	done
 }
 
+# pass_record RESULT: the pass's line in $MIG/passes, timed by the last
+# log_stamp.
 pass_record() {
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$ps_n" "$ps_kind" \
-	    "$ps_t0" "$(($(now) - ps_t0))" "${P_FILES:-0}" "${P_BYTES:-0}" \
+	    "$ps_t0" "$((NOW_S - ps_t0))" "${P_FILES:-0}" "${P_BYTES:-0}" \
 	    "${P_DELETED:-0}" "${P_FAILED:-0}" "$1" >>"$MIG/passes"
 }
 
@@ -389,7 +408,13 @@ webcache() {
 	log_file "$STEP" "$MIG/run/webcache.out"
 	[ "$wc_st" -eq 0 ] ||
 	    die "$wc_st" "exporting the webmail cache failed: $(tail -n 1 "$MIG/run/webcache.out")"
-	if grep -q 'skipped' "$MIG/run/webcache.out"; then
+	wc_skipped=0
+	while IFS= read -r wc_l; do
+		case $wc_l in
+		*skipped*) wc_skipped=1 ;;
+		esac
+	done <"$MIG/run/webcache.out"
+	if [ "$wc_skipped" -eq 1 ]; then
 		note "$STEP" "  webmail cache: not in a database here; it travels with the mailboxes"
 		WC_ROWS=-
 		return 0
@@ -488,12 +513,15 @@ cmd_sync() {
 	[ -n "$(state_get copy_done)" ] || die 64 "the first copy is not done: iwm copy"
 	lock_take sync
 	trap 'touch "$MIG/run/cancel"' INT TERM
-	sy_t0=$(now)
 	say "== copy changes: files changed since the last pass"
 	pass sync mail,archive,logs
+	sy_t0=$ps_t0
 	sy_f=$P_FILES sy_b=$P_BYTES sy_d=$P_DELETED sy_x=$P_FAILED
 	pause_point
 	say "== new webmail cache rows"
 	webcache
-	note sync "sync: $sy_f files, $(human "$sy_b") moved, $sy_d deleted, $sy_x failed in $(($(now) - sy_t0)) s"
+	log_stamp
+	sy_msg="sync: $sy_f files, $(human "$sy_b") moved, $sy_d deleted, $sy_x failed in $((NOW_S - sy_t0)) s"
+	log_lines sync "$sy_msg"
+	printf '%s\n' "$sy_msg"
 }

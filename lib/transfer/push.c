@@ -74,6 +74,9 @@ struct job {
 	size_t		 cur;
 	struct iwm_buf	 chunk;
 	size_t		 off;
+	/* the last source directory read from, kept open */
+	int		 srcdir_fd;
+	struct iwm_buf	 srcdir;
 	/* single file */
 	int		 fd;
 	uint64_t	 fsize, fsent;
@@ -107,8 +110,6 @@ struct push {
 	struct item	*head, *tail;
 	size_t		 nqueue;
 	struct job	*batch;
-	int		 srcdir_fd;	/* the last source directory */
-	struct iwm_buf	 srcdir;
 	struct item	**dstack;	/* directories to delete */
 	size_t		 ndstack, dcap;
 	struct item	*held;
@@ -311,6 +312,7 @@ job_new(enum jkind k)
 
 	j->kind = k;
 	j->fd = -1;
+	j->srcdir_fd = -1;
 	return j;
 }
 
@@ -392,6 +394,9 @@ static void
 job_free(struct job *j)
 {
 	job_reset_transfer(j);
+	if (j->srcdir_fd != -1)
+		close(j->srcdir_fd);
+	iwm_buf_free(&j->srcdir);
 	iwm_buf_free(&j->resp);
 	iwm_buf_free(&j->chunk);
 	free(j->items);
@@ -490,13 +495,14 @@ hdr_add(struct job *j, const char *fmt, ...)
 }
 
 /*
- * The source's directory, kept open while the records stay in it: each
- * file is then opened by its last component instead of from the top of
- * its path again.  AT_FDCWD and the whole path where it cannot be, so
- * that every error is the one the path gives.
+ * The source's directory, kept open by the job while its records stay
+ * in it (a job reads its records in order; jobs in flight read
+ * elsewhere): each file is then opened by its last component instead
+ * of from the top of its path again.  AT_FDCWD and the whole path where
+ * it cannot be, so that every error is the one the path gives.
  */
 static int
-source_dir(struct push *p, const char *src, const char **base)
+source_dir(struct job *j, const char *src, const char **base)
 {
 	const char *slash = strrchr(src, '/');
 	size_t len;
@@ -505,26 +511,26 @@ source_dir(struct push *p, const char *src, const char **base)
 	if (slash == NULL || slash == src)
 		return AT_FDCWD;
 	len = (size_t)(slash - src);
-	if (p->srcdir_fd == -1 || p->srcdir.len != len ||
-	    memcmp(p->srcdir.ptr, src, len) != 0) {
-		if (p->srcdir_fd != -1)
-			close(p->srcdir_fd);
-		iwm_buf_reset(&p->srcdir);
-		iwm_buf_add(&p->srcdir, src, len);
-		p->srcdir_fd = open(p->srcdir.ptr, O_RDONLY | O_DIRECTORY |
+	if (j->srcdir_fd == -1 || j->srcdir.len != len ||
+	    memcmp(j->srcdir.ptr, src, len) != 0) {
+		if (j->srcdir_fd != -1)
+			close(j->srcdir_fd);
+		iwm_buf_reset(&j->srcdir);
+		iwm_buf_add(&j->srcdir, src, len);
+		j->srcdir_fd = open(j->srcdir.ptr, O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC);
-		if (p->srcdir_fd == -1) {
-			iwm_buf_reset(&p->srcdir);
+		if (j->srcdir_fd == -1) {
+			iwm_buf_reset(&j->srcdir);
 			return AT_FDCWD;
 		}
 	}
 	*base = slash + 1;
-	return p->srcdir_fd;
+	return j->srcdir_fd;
 }
 
 /* Open the source as it is now; 0 ok, -1 vanished or failed (item set). */
 static int
-open_source(struct push *p, struct item *it, struct stat *sb)
+open_source(struct job *j, struct item *it, struct stat *sb)
 {
 	struct timespec t;
 	const char *base;
@@ -535,7 +541,7 @@ open_source(struct push *p, struct item *it, struct stat *sb)
 		return -1;
 	}
 	clock_gettime(CLOCK_REALTIME, &t);
-	dfd = source_dir(p, it->source, &base);
+	dfd = source_dir(j, it->source, &base);
 	if ((fd = openat(dfd, base, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			item_done(it, I_SKIP, NULL);
@@ -597,7 +603,7 @@ batch_next(struct job *j, struct item *it)
 		it->sent = 1;
 		return;
 	}
-	if ((fd = open_source(j->p, it, &sb)) == -1)
+	if ((fd = open_source(j, it, &sb)) == -1)
 		return;
 	batch_header(&j->chunk, it, 0);	/* measured, rewritten below */
 	hl = j->chunk.len;
@@ -821,7 +827,7 @@ job_start(struct push *p, struct job *j)
 		    "Content-Type: application/x-iwm-batch");
 		break;
 	case J_PUT:
-		if ((fd = open_source(p, it, &sb)) == -1)
+		if ((fd = open_source(j, it, &sb)) == -1)
 			return 0;	/* settled: vanished or failed */
 		j->fd = fd;
 		j->fsize = (uint64_t)sb.st_size;
@@ -889,7 +895,7 @@ delta_start(struct push *p, struct job *j)
 	memset(&j->resp, 0, sizeof(j->resp));
 	job_reset_transfer(j);
 	j->kind = J_DELTA;
-	if ((fd = open_source(p, it, &sb)) == -1) {
+	if ((fd = open_source(j, it, &sb)) == -1) {
 		iwm_buf_free(&sig);
 		return 0;
 	}
@@ -1602,7 +1608,6 @@ iwm_push_run(const struct iwm_push_opts *o)
 
 	memset(&p, 0, sizeof(p));
 	p.o = o;
-	p.srcdir_fd = -1;
 	p.t0 = p.tlast = now();
 	p.rate = o->rate;
 	p.rate_read = -1;
@@ -1741,9 +1746,6 @@ out:
 	if (p.multi != NULL)
 		curl_multi_cleanup(p.multi);
 	free(p.dstack);
-	if (p.srcdir_fd != -1)
-		close(p.srcdir_fd);
-	iwm_buf_free(&p.srcdir);
 	iwm_buf_free(&p.lastdel);
 	if (p.dirspool != NULL)
 		fclose(p.dirspool);

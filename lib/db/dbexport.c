@@ -45,11 +45,14 @@ struct exp {
 	int	 since_full;	/* --since without a state yet */
 	int	 ord;
 	time_t	 lastprog;
-	/* The MySQL rows the carrier's iwm_rows table reads. */
+	/* The source rows the carrier's iwm_rows table reads. */
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	unsigned long *lens;
 	char	*kinds;
+	sqlite3_stmt *sst;	/* SQLite source */
+	int	 srcrc;		/* its last step */
+	int	 have;		/* a row is fetched */
 	unsigned nf;
 	uint64_t chunk;		/* rows given in this transaction */
 };
@@ -239,8 +242,8 @@ carrier_create(struct exp *e)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	if (e->spec->engine == IWM_DB_MYSQL && sqlite3_create_module(e->c,
-	    "iwm_rows", &rows_module, e) != SQLITE_OK)
+	if (sqlite3_create_module(e->c, "iwm_rows", &rows_module, e) !=
+	    SQLITE_OK)
 		return cfail(e);
 	return cexec(e, "BEGIN");
 }
@@ -553,12 +556,12 @@ progress(struct exp *e, const char *tbl, uint64_t n, uint64_t est, int end)
 }
 
 /*
- * iwm_rows: a virtual table over the MySQL result being streamed, so
- * that one INSERT ... SELECT fills a transaction's worth of rows: a
- * prepared INSERT stepped once per row costs a statement start, a
- * cursor and a halt per row, as much as the row itself.  The row a
- * column gives is MySQL's buffer, valid until the next fetch, which
- * comes only once the row is stored.
+ * iwm_rows: a virtual table over the source rows being streamed (a
+ * MySQL result or a SQLite statement), so that one INSERT ... SELECT
+ * fills a transaction's worth of rows: a prepared INSERT stepped once
+ * per row costs a statement start, a cursor and a halt per row, as
+ * much as the row itself.  A column gives the source's own buffer,
+ * valid until the next fetch, which comes only once the row is stored.
  */
 struct rows_vtab {
 	sqlite3_vtab	 base;
@@ -633,8 +636,14 @@ rows_close(sqlite3_vtab_cursor *cur)
 static void
 rows_fetch(struct exp *e)
 {
-	if ((e->row = mysql_fetch_row(e->res)) != NULL)
+	if (e->sst != NULL) {
+		e->srcrc = sqlite3_step(e->sst);
+		e->have = e->srcrc == SQLITE_ROW;
+	} else if ((e->row = mysql_fetch_row(e->res)) != NULL) {
 		e->lens = mysql_fetch_lengths(e->res);
+		e->have = 1;
+	} else
+		e->have = 0;
 }
 
 static int
@@ -664,18 +673,57 @@ rows_eof(sqlite3_vtab_cursor *cur)
 {
 	struct exp *e = ((struct rows_cur *)cur)->e;
 
-	return e->row == NULL || e->chunk >= COMMIT_ROWS;
+	return !e->have || e->chunk >= COMMIT_ROWS;
+}
+
+/*
+ * A SQLite source's value by reference, not copied as
+ * sqlite3_result_value() would (a malloc per value).  The connection
+ * has one thread, so reading its column value is safe.
+ */
+static int
+rows_column_sqlite(struct exp *e, sqlite3_context *ctx, int i)
+{
+	sqlite3_value *v = sqlite3_column_value(e->sst, i);
+	const void *p;
+
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		sqlite3_result_int64(ctx, sqlite3_value_int64(v));
+		break;
+	case SQLITE_FLOAT:
+		sqlite3_result_double(ctx, sqlite3_value_double(v));
+		break;
+	case SQLITE_TEXT:
+		p = sqlite3_value_text(v);
+		sqlite3_result_text(ctx, p, sqlite3_value_bytes(v),
+		    SQLITE_STATIC);
+		break;
+	case SQLITE_BLOB:
+		/* An empty blob has no pointer: NULL would make it NULL. */
+		if ((p = sqlite3_value_blob(v)) == NULL)
+			sqlite3_result_zeroblob(ctx, 0);
+		else
+			sqlite3_result_blob(ctx, p, sqlite3_value_bytes(v),
+			    SQLITE_STATIC);
+		break;
+	}
+	return SQLITE_OK;
 }
 
 static int
 rows_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
 {
 	struct exp *e = ((struct rows_cur *)cur)->e;
-	const char *p = e->row[i];
-	size_t len = e->lens[i], k = 0;
+	const char *p;
+	size_t len, k = 0;
 	int64_t v = 0;
 	int neg = 0;
 
+	if (e->sst != NULL)
+		return rows_column_sqlite(e, ctx, i);
+	p = e->row[i];
+	len = e->lens[i];
 	if (p == NULL)
 		return SQLITE_OK;	/* NULL unless set */
 	switch (e->kinds[i]) {
@@ -729,32 +777,22 @@ static const sqlite3_module rows_module = {
 	.xRowid = rows_rowid,
 };
 
+/*
+ * Fill the data table from the source rows set up in E, a transaction
+ * every COMMIT_ROWS rows.  INSERT is "INSERT INTO main.t SELECT * FROM
+ * temp.iwm_rows".
+ */
 static int
-copy_rows_mysql(struct exp *e, struct xtable *t, const char *select,
-    const char *insert, uint64_t *nrows)
+fill(struct exp *e, struct xtable *t, const char *insert, uint64_t *nrows)
 {
 	sqlite3_stmt *ins = NULL;
-	unsigned i;
 	uint64_t n = 0;
 	int r = -1;
 
-	if (mysql_real_query(e->m, select, strlen(select)) != 0)
-		return iwm_db_mysql_fail(e->m, e->what, t->name);
-	/* Streamed: one row at a time from the server. */
-	if ((e->res = mysql_use_result(e->m)) == NULL)
-		return iwm_db_mysql_fail(e->m, e->what, t->name);
-	e->nf = mysql_num_fields(e->res);
-	e->kinds = iwm_malloc(e->nf + 1);
-	for (i = 0; i < e->nf; i++) {
-		const char *g = i < t->ncols ? t->cols[i].generic : "text";
-
-		e->kinds[i] = g[0] == 'i' ? 'i' : g[0] == 'r' ? 'r' :
-		    g[0] == 'b' ? 'b' : 't';
-	}
-	/* Declared with this result's columns, dropped after it. */
+	/* Declared with this source's columns, dropped after it. */
 	if (cexec(e, "CREATE VIRTUAL TABLE temp.iwm_rows USING iwm_rows") ==
 	    -1)
-		goto out;
+		return -1;
 	if (sqlite3_prepare_v2(e->c, insert, -1, &ins, NULL) != SQLITE_OK) {
 		cfail(e);
 		goto out;
@@ -771,11 +809,7 @@ copy_rows_mysql(struct exp *e, struct xtable *t, const char *select,
 		}
 		sqlite3_reset(ins);
 		n += e->chunk;
-	} while (e->row != NULL);
-	if (mysql_errno(e->m) != 0) {
-		iwm_db_mysql_fail(e->m, e->what, t->name);
-		goto out;
-	}
+	} while (e->have);
 	*nrows = n;
 	r = 0;
 out:
@@ -783,6 +817,33 @@ out:
 	if (sqlite3_exec(e->c, "DROP TABLE temp.iwm_rows", NULL, NULL,
 	    NULL) != SQLITE_OK && r == 0)
 		r = cfail(e);
+	e->have = 0;
+	return r;
+}
+
+static int
+copy_rows_mysql(struct exp *e, struct xtable *t, const char *select,
+    const char *insert, uint64_t *nrows)
+{
+	unsigned i;
+	int r;
+
+	if (mysql_real_query(e->m, select, strlen(select)) != 0)
+		return iwm_db_mysql_fail(e->m, e->what, t->name);
+	/* Streamed: one row at a time from the server. */
+	if ((e->res = mysql_use_result(e->m)) == NULL)
+		return iwm_db_mysql_fail(e->m, e->what, t->name);
+	e->nf = mysql_num_fields(e->res);
+	e->kinds = iwm_malloc(e->nf + 1);
+	for (i = 0; i < e->nf; i++) {
+		const char *g = i < t->ncols ? t->cols[i].generic : "text";
+
+		e->kinds[i] = g[0] == 'i' ? 'i' : g[0] == 'r' ? 'r' :
+		    g[0] == 'b' ? 'b' : 't';
+	}
+	r = fill(e, t, insert, nrows);
+	if (r == 0 && mysql_errno(e->m) != 0)
+		r = iwm_db_mysql_fail(e->m, e->what, t->name);
 	free(e->kinds);
 	e->kinds = NULL;
 	mysql_free_result(e->res);
@@ -793,40 +854,20 @@ out:
 
 static int
 copy_rows_sqlite(struct exp *e, struct xtable *t, const char *select,
-    sqlite3_stmt *ins, uint64_t *nrows)
+    const char *insert, uint64_t *nrows)
 {
-	sqlite3_stmt *st;
-	int rc, i, nc;
-	uint64_t n = 0;
+	int r;
 
-	if (sqlite3_prepare_v2(e->s, select, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(e->s, select, -1, &e->sst, NULL) != SQLITE_OK)
 		return sqlite_src_fail(e, t->name);
-	nc = sqlite3_column_count(st);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (i = 0; i < nc; i++)
-			sqlite3_bind_value(ins, i + 1, sqlite3_column_value(st,
-			    i));
-		if (sqlite3_step(ins) != SQLITE_DONE) {
-			sqlite3_finalize(st);
-			return cfail(e);
-		}
-		sqlite3_reset(ins);
-		if (++n % COMMIT_ROWS == 0) {
-			if (cexec(e, "COMMIT; BEGIN") == -1) {
-				sqlite3_finalize(st);
-				return -1;
-			}
-			progress(e, t->name, n, t->estrows, 0);
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqlite_src_fail(e, t->name);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	*nrows = n;
-	return 0;
+	e->nf = (unsigned)sqlite3_column_count(e->sst);
+	e->srcrc = SQLITE_DONE;
+	r = fill(e, t, insert, nrows);
+	if (r == 0 && e->srcrc != SQLITE_DONE)
+		r = sqlite_src_fail(e, t->name);
+	sqlite3_finalize(e->sst);
+	e->sst = NULL;
+	return r;
 }
 
 /* MAX(col) in the snapshot; 0 when the table is empty. */
@@ -874,7 +915,7 @@ export_table(struct exp *e, struct xtable *t)
 {
 	enum iwm_db_engine en = e->spec->engine;
 	struct iwm_buf q = { 0 }, sel = { 0 };
-	sqlite3_stmt *st = NULL, *ins = NULL;
+	sqlite3_stmt *st = NULL;
 	const struct xcol *pk = NULL;
 	const struct hw *old = NULL;
 	const char *mode = "full";
@@ -987,23 +1028,10 @@ export_table(struct exp *e, struct xtable *t)
 	/* main.: a table named iwm_rows is not the temp one. */
 	iwm_buf_adds(&q, "INSERT INTO main.");
 	iwm_db_quote_ident(&q, IWM_DB_SQLITE, t->name);
-	if (en == IWM_DB_MYSQL) {
-		iwm_buf_adds(&q, " SELECT * FROM temp.iwm_rows");
-		if (copy_rows_mysql(e, t, sel.ptr, q.ptr, &n) == -1)
-			goto out;
-	} else {
-		iwm_buf_adds(&q, " VALUES(");
-		for (i = 0; i < t->ncols; i++)
-			iwm_buf_adds(&q, i > 0 ? ",?" : "?");
-		iwm_buf_addc(&q, ')');
-		if (sqlite3_prepare_v2(e->c, q.ptr, -1, &ins, NULL) !=
-		    SQLITE_OK) {
-			cfail(e);
-			goto out;
-		}
-		if (copy_rows_sqlite(e, t, sel.ptr, ins, &n) == -1)
-			goto out;
-	}
+	iwm_buf_adds(&q, " SELECT * FROM temp.iwm_rows");
+	if ((en == IWM_DB_MYSQL ? copy_rows_mysql(e, t, sel.ptr, q.ptr, &n) :
+	    copy_rows_sqlite(e, t, sel.ptr, q.ptr, &n)) == -1)
+		goto out;
 	progress(e, t->name, n, t->estrows, 1);
 
 	if (sqlite3_prepare_v2(e->c, "INSERT INTO _iwm_tables VALUES"
@@ -1032,7 +1060,6 @@ export_table(struct exp *e, struct xtable *t)
 	r = 0;
 out:
 	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
 	iwm_buf_free(&q);
 	iwm_buf_free(&sel);
 	return r;
@@ -1132,8 +1159,9 @@ open_source(struct exp *e)
 		iwm_db_status = IWM_EXIT_DATA;
 		return -1;
 	}
-	if ((e->s = iwm_db_sqlite_open(e->spec->dbname, SQLITE_OPEN_READONLY,
-	    e->what)) == NULL)
+	/* One thread uses it: no mutex around each column read. */
+	if ((e->s = iwm_db_sqlite_open(e->spec->dbname, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, e->what)) == NULL)
 		return -1;
 	/* A read transaction: the snapshot holds until COMMIT. */
 	return iwm_db_sqlite_exec(e->s, "BEGIN", e->what);

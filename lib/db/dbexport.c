@@ -45,7 +45,19 @@ struct exp {
 	int	 since_full;	/* --since without a state yet */
 	int	 ord;
 	time_t	 lastprog;
+	/* The source rows the carrier's iwm_rows table reads. */
+	MYSQL_RES *res;
+	MYSQL_ROW row;
+	unsigned long *lens;
+	char	*kinds;
+	sqlite3_stmt *sst;	/* SQLite source */
+	int	 srcrc;		/* its last step */
+	int	 have;		/* a row is fetched */
+	unsigned nf;
+	uint64_t chunk;		/* rows given in this transaction */
 };
+
+static const sqlite3_module rows_module;
 
 static void
 hw_free(struct hw *v, size_t n)
@@ -230,6 +242,9 @@ carrier_create(struct exp *e)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	if (sqlite3_create_module(e->c, "iwm_rows", &rows_module, e) !=
+	    SQLITE_OK)
+		return cfail(e);
 	return cexec(e, "BEGIN");
 }
 
@@ -540,134 +555,319 @@ progress(struct exp *e, const char *tbl, uint64_t n, uint64_t est, int end)
 	fputs(end ? "\n" : "\033[K", stderr);
 }
 
+/*
+ * iwm_rows: a virtual table over the source rows being streamed (a
+ * MySQL result or a SQLite statement), so that one INSERT ... SELECT
+ * fills a transaction's worth of rows: a prepared INSERT stepped once
+ * per row costs a statement start, a cursor and a halt per row, as
+ * much as the row itself.  A column gives the source's own buffer,
+ * valid until the next fetch, which comes only once the row is stored.
+ */
+struct rows_vtab {
+	sqlite3_vtab	 base;
+	struct exp	*e;
+};
+
+struct rows_cur {
+	sqlite3_vtab_cursor base;
+	struct exp	*e;
+};
+
 static int
-bind_int_text(sqlite3_stmt *ins, int i, const char *p, size_t len)
+rows_connect(sqlite3 *db, void *aux, int argc, const char *const *argv,
+    sqlite3_vtab **vt, char **err)
 {
+	struct exp *e = aux;
+	struct rows_vtab *v;
+	struct iwm_buf b = { 0 };
+	unsigned i;
+	int rc;
+
+	iwm_buf_adds(&b, "CREATE TABLE x(");
+	for (i = 0; i < e->nf; i++)
+		iwm_buf_printf(&b, i > 0 ? ",c%u" : "c%u", i);
+	iwm_buf_addc(&b, ')');
+	rc = sqlite3_declare_vtab(db, b.ptr);
+	iwm_buf_free(&b);
+	if (rc != SQLITE_OK)
+		return rc;
+	if ((v = sqlite3_malloc(sizeof(*v))) == NULL)
+		return SQLITE_NOMEM;
+	memset(v, 0, sizeof(*v));
+	v->e = e;
+	*vt = &v->base;
+	return SQLITE_OK;
+}
+
+static int
+rows_disconnect(sqlite3_vtab *vt)
+{
+	sqlite3_free(vt);
+	return SQLITE_OK;
+}
+
+static int
+rows_bestindex(sqlite3_vtab *vt, sqlite3_index_info *ii)
+{
+	ii->estimatedCost = 1e9;
+	return SQLITE_OK;
+}
+
+static int
+rows_open(sqlite3_vtab *vt, sqlite3_vtab_cursor **cur)
+{
+	struct rows_cur *c;
+
+	if ((c = sqlite3_malloc(sizeof(*c))) == NULL)
+		return SQLITE_NOMEM;
+	memset(c, 0, sizeof(*c));
+	c->e = ((struct rows_vtab *)vt)->e;
+	*cur = &c->base;
+	return SQLITE_OK;
+}
+
+static int
+rows_close(sqlite3_vtab_cursor *cur)
+{
+	sqlite3_free(cur);
+	return SQLITE_OK;
+}
+
+static void
+rows_fetch(struct exp *e)
+{
+	if (e->sst != NULL) {
+		e->srcrc = sqlite3_step(e->sst);
+		e->have = e->srcrc == SQLITE_ROW;
+	} else if ((e->row = mysql_fetch_row(e->res)) != NULL) {
+		e->lens = mysql_fetch_lengths(e->res);
+		e->have = 1;
+	} else
+		e->have = 0;
+}
+
+static int
+rows_filter(sqlite3_vtab_cursor *cur, int idxnum, const char *idxstr,
+    int argc, sqlite3_value **argv)
+{
+	struct exp *e = ((struct rows_cur *)cur)->e;
+
+	e->chunk = 0;
+	rows_fetch(e);
+	return SQLITE_OK;
+}
+
+/* A transaction ends after COMMIT_ROWS rows, with the next unfetched. */
+static int
+rows_next(sqlite3_vtab_cursor *cur)
+{
+	struct exp *e = ((struct rows_cur *)cur)->e;
+
+	if (++e->chunk < COMMIT_ROWS)
+		rows_fetch(e);
+	return SQLITE_OK;
+}
+
+static int
+rows_eof(sqlite3_vtab_cursor *cur)
+{
+	struct exp *e = ((struct rows_cur *)cur)->e;
+
+	return !e->have || e->chunk >= COMMIT_ROWS;
+}
+
+/*
+ * A SQLite source's value by reference, not copied as
+ * sqlite3_result_value() would (a malloc per value).  The connection
+ * has one thread, so reading its column value is safe.
+ */
+static int
+rows_column_sqlite(struct exp *e, sqlite3_context *ctx, int i)
+{
+	sqlite3_value *v = sqlite3_column_value(e->sst, i);
+	const void *p;
+
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		sqlite3_result_int64(ctx, sqlite3_value_int64(v));
+		break;
+	case SQLITE_FLOAT:
+		sqlite3_result_double(ctx, sqlite3_value_double(v));
+		break;
+	case SQLITE_TEXT:
+		p = sqlite3_value_text(v);
+		sqlite3_result_text(ctx, p, sqlite3_value_bytes(v),
+		    SQLITE_STATIC);
+		break;
+	case SQLITE_BLOB:
+		/* An empty blob has no pointer: NULL would make it NULL. */
+		if ((p = sqlite3_value_blob(v)) == NULL)
+			sqlite3_result_zeroblob(ctx, 0);
+		else
+			sqlite3_result_blob(ctx, p, sqlite3_value_bytes(v),
+			    SQLITE_STATIC);
+		break;
+	}
+	return SQLITE_OK;
+}
+
+static int
+rows_column(sqlite3_vtab_cursor *cur, sqlite3_context *ctx, int i)
+{
+	struct exp *e = ((struct rows_cur *)cur)->e;
+	const char *p;
+	size_t len, k = 0;
 	int64_t v = 0;
-	size_t k = 0;
 	int neg = 0;
 
-	/* Fast path for plain decimal integers; else let SQLite convert. */
-	if (len > 0 && p[0] == '-') {
-		neg = 1;
-		k = 1;
+	if (e->sst != NULL)
+		return rows_column_sqlite(e, ctx, i);
+	p = e->row[i];
+	len = e->lens[i];
+	if (p == NULL)
+		return SQLITE_OK;	/* NULL unless set */
+	switch (e->kinds[i]) {
+	case 'i':
+		/* Plain decimal integers here; else SQLite converts. */
+		if (len > 0 && p[0] == '-') {
+			neg = 1;
+			k = 1;
+		}
+		if (len - k == 0 || len - k > 18)
+			break;
+		for (; k < len; k++) {
+			if (p[k] < '0' || p[k] > '9')
+				break;
+			v = v * 10 + (p[k] - '0');
+		}
+		if (k < len)
+			break;
+		sqlite3_result_int64(ctx, neg ? -v : v);
+		return SQLITE_OK;
+	case 'r':
+		sqlite3_result_double(ctx, strtod(p, NULL));
+		return SQLITE_OK;
+	case 'b':
+		sqlite3_result_blob(ctx, p, (int)len, SQLITE_STATIC);
+		return SQLITE_OK;
 	}
-	if (len - k == 0 || len - k > 18)
-		return sqlite3_bind_text(ins, i, p, (int)len, SQLITE_STATIC);
-	for (; k < len; k++) {
-		if (p[k] < '0' || p[k] > '9')
-			return sqlite3_bind_text(ins, i, p, (int)len,
-			    SQLITE_STATIC);
-		v = v * 10 + (p[k] - '0');
+	sqlite3_result_text(ctx, p, (int)len, SQLITE_STATIC);
+	return SQLITE_OK;
+}
+
+static int
+rows_rowid(sqlite3_vtab_cursor *cur, sqlite3_int64 *rowid)
+{
+	*rowid = (sqlite3_int64)((struct rows_cur *)cur)->e->chunk;
+	return SQLITE_OK;
+}
+
+static const sqlite3_module rows_module = {
+	.xCreate = rows_connect,
+	.xConnect = rows_connect,
+	.xBestIndex = rows_bestindex,
+	.xDisconnect = rows_disconnect,
+	.xDestroy = rows_disconnect,
+	.xOpen = rows_open,
+	.xClose = rows_close,
+	.xFilter = rows_filter,
+	.xNext = rows_next,
+	.xEof = rows_eof,
+	.xColumn = rows_column,
+	.xRowid = rows_rowid,
+};
+
+/*
+ * Fill the data table from the source rows set up in E, a transaction
+ * every COMMIT_ROWS rows.  INSERT is "INSERT INTO main.t SELECT * FROM
+ * temp.iwm_rows".
+ */
+static int
+fill(struct exp *e, struct xtable *t, const char *insert, uint64_t *nrows)
+{
+	sqlite3_stmt *ins = NULL;
+	uint64_t n = 0;
+	int r = -1;
+
+	/* Declared with this source's columns, dropped after it. */
+	if (cexec(e, "CREATE VIRTUAL TABLE temp.iwm_rows USING iwm_rows") ==
+	    -1)
+		return -1;
+	if (sqlite3_prepare_v2(e->c, insert, -1, &ins, NULL) != SQLITE_OK) {
+		cfail(e);
+		goto out;
 	}
-	return sqlite3_bind_int64(ins, i, neg ? -v : v);
+	do {
+		if (n > 0) {
+			if (cexec(e, "COMMIT; BEGIN") == -1)
+				goto out;
+			progress(e, t->name, n, t->estrows, 0);
+		}
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			cfail(e);
+			goto out;
+		}
+		sqlite3_reset(ins);
+		n += e->chunk;
+	} while (e->have);
+	*nrows = n;
+	r = 0;
+out:
+	sqlite3_finalize(ins);
+	if (sqlite3_exec(e->c, "DROP TABLE temp.iwm_rows", NULL, NULL,
+	    NULL) != SQLITE_OK && r == 0)
+		r = cfail(e);
+	e->have = 0;
+	return r;
 }
 
 static int
 copy_rows_mysql(struct exp *e, struct xtable *t, const char *select,
-    sqlite3_stmt *ins, uint64_t *nrows)
+    const char *insert, uint64_t *nrows)
 {
-	MYSQL_RES *res;
-	MYSQL_ROW row;
-	unsigned long *lens;
-	unsigned nf;
-	char *kinds;
-	size_t i;
-	uint64_t n = 0;
+	unsigned i;
+	int r;
 
 	if (mysql_real_query(e->m, select, strlen(select)) != 0)
 		return iwm_db_mysql_fail(e->m, e->what, t->name);
 	/* Streamed: one row at a time from the server. */
-	if ((res = mysql_use_result(e->m)) == NULL)
+	if ((e->res = mysql_use_result(e->m)) == NULL)
 		return iwm_db_mysql_fail(e->m, e->what, t->name);
-	nf = mysql_num_fields(res);
-	kinds = iwm_malloc(nf + 1);
-	for (i = 0; i < nf; i++) {
+	e->nf = mysql_num_fields(e->res);
+	e->kinds = iwm_malloc(e->nf + 1);
+	for (i = 0; i < e->nf; i++) {
 		const char *g = i < t->ncols ? t->cols[i].generic : "text";
 
-		kinds[i] = g[0] == 'i' ? 'i' : g[0] == 'r' ? 'r' :
+		e->kinds[i] = g[0] == 'i' ? 'i' : g[0] == 'r' ? 'r' :
 		    g[0] == 'b' ? 'b' : 't';
 	}
-	while ((row = mysql_fetch_row(res)) != NULL) {
-		lens = mysql_fetch_lengths(res);
-		for (i = 0; i < nf; i++) {
-			int k = (int)i + 1;
-
-			if (row[i] == NULL)
-				sqlite3_bind_null(ins, k);
-			else if (kinds[i] == 'i')
-				bind_int_text(ins, k, row[i], lens[i]);
-			else if (kinds[i] == 'r')
-				sqlite3_bind_double(ins, k,
-				    strtod(row[i], NULL));
-			else if (kinds[i] == 'b')
-				sqlite3_bind_blob(ins, k, row[i], (int)lens[i],
-				    SQLITE_STATIC);
-			else
-				sqlite3_bind_text(ins, k, row[i], (int)lens[i],
-				    SQLITE_STATIC);
-		}
-		if (sqlite3_step(ins) != SQLITE_DONE) {
-			free(kinds);
-			mysql_free_result(res);
-			return cfail(e);
-		}
-		sqlite3_reset(ins);
-		if (++n % COMMIT_ROWS == 0) {
-			if (cexec(e, "COMMIT; BEGIN") == -1) {
-				free(kinds);
-				mysql_free_result(res);
-				return -1;
-			}
-			progress(e, t->name, n, t->estrows, 0);
-		}
-	}
-	free(kinds);
-	if (mysql_errno(e->m) != 0) {
-		mysql_free_result(res);
-		return iwm_db_mysql_fail(e->m, e->what, t->name);
-	}
-	mysql_free_result(res);
-	*nrows = n;
-	return 0;
+	r = fill(e, t, insert, nrows);
+	if (r == 0 && mysql_errno(e->m) != 0)
+		r = iwm_db_mysql_fail(e->m, e->what, t->name);
+	free(e->kinds);
+	e->kinds = NULL;
+	mysql_free_result(e->res);
+	e->res = NULL;
+	e->row = NULL;
+	return r;
 }
 
 static int
 copy_rows_sqlite(struct exp *e, struct xtable *t, const char *select,
-    sqlite3_stmt *ins, uint64_t *nrows)
+    const char *insert, uint64_t *nrows)
 {
-	sqlite3_stmt *st;
-	int rc, i, nc;
-	uint64_t n = 0;
+	int r;
 
-	if (sqlite3_prepare_v2(e->s, select, -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(e->s, select, -1, &e->sst, NULL) != SQLITE_OK)
 		return sqlite_src_fail(e, t->name);
-	nc = sqlite3_column_count(st);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		for (i = 0; i < nc; i++)
-			sqlite3_bind_value(ins, i + 1, sqlite3_column_value(st,
-			    i));
-		if (sqlite3_step(ins) != SQLITE_DONE) {
-			sqlite3_finalize(st);
-			return cfail(e);
-		}
-		sqlite3_reset(ins);
-		if (++n % COMMIT_ROWS == 0) {
-			if (cexec(e, "COMMIT; BEGIN") == -1) {
-				sqlite3_finalize(st);
-				return -1;
-			}
-			progress(e, t->name, n, t->estrows, 0);
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		sqlite_src_fail(e, t->name);
-		sqlite3_finalize(st);
-		return -1;
-	}
-	sqlite3_finalize(st);
-	*nrows = n;
-	return 0;
+	e->nf = (unsigned)sqlite3_column_count(e->sst);
+	e->srcrc = SQLITE_DONE;
+	r = fill(e, t, insert, nrows);
+	if (r == 0 && e->srcrc != SQLITE_DONE)
+		r = sqlite_src_fail(e, t->name);
+	sqlite3_finalize(e->sst);
+	e->sst = NULL;
+	return r;
 }
 
 /* MAX(col) in the snapshot; 0 when the table is empty. */
@@ -715,7 +915,7 @@ export_table(struct exp *e, struct xtable *t)
 {
 	enum iwm_db_engine en = e->spec->engine;
 	struct iwm_buf q = { 0 }, sel = { 0 };
-	sqlite3_stmt *st = NULL, *ins = NULL;
+	sqlite3_stmt *st = NULL;
 	const struct xcol *pk = NULL;
 	const struct hw *old = NULL;
 	const char *mode = "full";
@@ -825,18 +1025,12 @@ export_table(struct exp *e, struct xtable *t)
 	}
 
 	iwm_buf_reset(&q);
-	iwm_buf_adds(&q, "INSERT INTO ");
+	/* main.: a table named iwm_rows is not the temp one. */
+	iwm_buf_adds(&q, "INSERT INTO main.");
 	iwm_db_quote_ident(&q, IWM_DB_SQLITE, t->name);
-	iwm_buf_adds(&q, " VALUES(");
-	for (i = 0; i < t->ncols; i++)
-		iwm_buf_adds(&q, i > 0 ? ",?" : "?");
-	iwm_buf_addc(&q, ')');
-	if (sqlite3_prepare_v2(e->c, q.ptr, -1, &ins, NULL) != SQLITE_OK) {
-		cfail(e);
-		goto out;
-	}
-	if ((en == IWM_DB_MYSQL ? copy_rows_mysql(e, t, sel.ptr, ins, &n) :
-	    copy_rows_sqlite(e, t, sel.ptr, ins, &n)) == -1)
+	iwm_buf_adds(&q, " SELECT * FROM temp.iwm_rows");
+	if ((en == IWM_DB_MYSQL ? copy_rows_mysql(e, t, sel.ptr, q.ptr, &n) :
+	    copy_rows_sqlite(e, t, sel.ptr, q.ptr, &n)) == -1)
 		goto out;
 	progress(e, t->name, n, t->estrows, 1);
 
@@ -866,7 +1060,6 @@ export_table(struct exp *e, struct xtable *t)
 	r = 0;
 out:
 	sqlite3_finalize(st);
-	sqlite3_finalize(ins);
 	iwm_buf_free(&q);
 	iwm_buf_free(&sel);
 	return r;
@@ -966,8 +1159,9 @@ open_source(struct exp *e)
 		iwm_db_status = IWM_EXIT_DATA;
 		return -1;
 	}
-	if ((e->s = iwm_db_sqlite_open(e->spec->dbname, SQLITE_OPEN_READONLY,
-	    e->what)) == NULL)
+	/* One thread uses it: no mutex around each column read. */
+	if ((e->s = iwm_db_sqlite_open(e->spec->dbname, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, e->what)) == NULL)
 		return -1;
 	/* A read transaction: the snapshot holds until COMMIT. */
 	return iwm_db_sqlite_exec(e->s, "BEGIN", e->what);

@@ -168,4 +168,25 @@ is "MySQL->SQLite->MySQL: same rows" \
       sync_update FROM folder ORDER BY folder_id')" \
     "$(my -N src -e 'SELECT * FROM folder ORDER BY folder_id')"
 
+# Rows across transactions (100000 a transaction), exactly a multiple and
+# one more; a source table named like the export's own row reader.
+my -e "CREATE DATABASE many"
+my many -e "CREATE TABLE a (id int PRIMARY KEY, v varchar(20));
+  INSERT INTO a SELECT seq, concat('v', seq) FROM seq_1_to_200000;
+  CREATE TABLE b (id int);
+  INSERT INTO b SELECT seq FROM seq_1_to_100001;
+  CREATE TABLE iwm_rows (i int, s text);
+  INSERT INTO iwm_rows VALUES (1, 'x'), (2, NULL);"
+ok "export across transactions" iwm-dbexport -q \
+    --conn "many;root;;$SOCK;3;2" --out "$TMP/many.db"
+is "every row, in order, counted" "$(sqlite3 "$TMP/many.db" \
+    "SELECT count(*), sum(id = rowid), max(v) FROM a;
+     SELECT count(*), max(id) FROM b;
+     SELECT group_concat(i || ifnull(s, '-')) FROM iwm_rows;
+     SELECT group_concat(tbl || ':' || rows) FROM _iwm_tables")" \
+    "200000|200000|v99999
+100001|100001
+1x,2-
+a:200000,b:100001,iwm_rows:2"
+
 done_testing

@@ -49,6 +49,14 @@ tmp_pid(void)
 	return pid_cached;
 }
 
+/* A fresh temporary name, IWM_TMP_PREFIX WHAT PID-SEQ, into BUF. */
+static void
+tmp_name(char *buf, size_t len, const char *what)
+{
+	snprintf(buf, len, "%s%s%ld-%lu", IWM_TMP_PREFIX, what, tmp_pid(),
+	    atomic_fetch_add(&tmpseq, 1));
+}
+
 /*
  * The process's umask, asked once: a file is created with the mode it
  * will keep when the umask lets it, which spares an fchmod(2) a file.
@@ -394,8 +402,7 @@ static int
 fput_named(struct iwm_fput *f)
 {
 	for (;;) {
-		snprintf(f->tmp, sizeof(f->tmp), "%s%ld-%lu", IWM_TMP_PREFIX,
-		    tmp_pid(), atomic_fetch_add(&tmpseq, 1));
+		tmp_name(f->tmp, sizeof(f->tmp), "");
 		f->fd = openat(f->dirfd, f->tmp, O_RDWR | O_CREAT | O_EXCL |
 		    O_NOFOLLOW | O_CLOEXEC, f->cmode);
 		if (f->fd != -1 || errno != EEXIST)
@@ -428,7 +435,8 @@ iwm_fput_begin(struct iwm_fput *f, struct iwm_dircache *c, const char *path,
 		    errno == EINVAL)
 			c->anon = 0;	/* another file system below */
 	}
-	if (f->fd == -1 && (!c->anon ? fput_named(f) : -1) == -1) {
+	/* c->anon still set: O_TMPFILE failed, not for lack of it. */
+	if (f->fd == -1 && (c->anon || fput_named(f) == -1)) {
 		f->dirfd = -1;
 		return -1;
 	}
@@ -509,8 +517,7 @@ fput_link(struct iwm_fput *f)
 	if (errno != EEXIST)
 		return -1;
 	for (;;) {
-		snprintf(f->tmp, sizeof(f->tmp), "%s%ld-%lu", IWM_TMP_PREFIX,
-		    tmp_pid(), atomic_fetch_add(&tmpseq, 1));
+		tmp_name(f->tmp, sizeof(f->tmp), "");
 		if (linkat(f->fd, "", f->dirfd, f->tmp, AT_EMPTY_PATH) == 0)
 			break;
 		if (errno != EEXIST)
@@ -534,11 +541,13 @@ iwm_fput_commit(struct iwm_fput *f, unsigned mode, int64_t sec, long nsec,
 	    (dosync && fdatasync(f->fd) == -1) ||
 	    futimens(f->fd, ts) == -1)
 		goto fail;
-	if (f->anon && (rc = fput_link(f)) <= 0) {
-		if (rc == -1)
+	if (f->anon) {
+		if ((rc = fput_link(f)) == -1)
 			goto fail;
-		iwm_fput_abort(f);	/* frees what is left */
-		return 0;
+		if (rc == 0) {
+			iwm_fput_abort(f);	/* frees what is left */
+			return 0;
+		}
 	}
 	if (close(f->fd) == -1) {
 		f->fd = -1;
@@ -663,8 +672,7 @@ iwm_fs_probe(struct iwm_serve_root *r)
 	r->mtime_max = INT64_MAX;
 	r->modes = 1;
 	have_root = fstat(r->fd, &root) == 0;
-	snprintf(name, sizeof(name), "%sprobe-%ld-%lu", IWM_TMP_PREFIX,
-	    tmp_pid(), atomic_fetch_add(&tmpseq, 1));
+	tmp_name(name, sizeof(name), "probe-");
 	if ((fd = openat(r->fd, name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1) {
 		/* A read-only root: nothing will be written anyway. */
@@ -780,8 +788,7 @@ racy_save(struct iwm_serve_root *r)
 		iwm_escape_buf(&b, s->v[i], strlen(s->v[i]));
 		iwm_buf_addc(&b, '\n');
 	}
-	snprintf(tmp, sizeof(tmp), "%sracy-%ld-%lu", IWM_TMP_PREFIX,
-	    tmp_pid(), atomic_fetch_add(&tmpseq, 1));
+	tmp_name(tmp, sizeof(tmp), "racy-");
 	if ((fd = openat(r->fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600)) == -1) {
 		iwm_buf_free(&b);

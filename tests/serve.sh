@@ -113,6 +113,17 @@ uploading() {
 	return 1
 }
 
+# wait_upload DIR: until an upload is under way below DIR (at most 10 s);
+# 0 once it is.
+wait_upload() {
+	wu_n=0
+	until uploading "$1"; do
+		[ "$wu_n" -lt 200 ] || return 1
+		sleep 0.05
+		wu_n=$((wu_n + 1))
+	done
+}
+
 # no_temps DIR: no unfinished upload is left anywhere below DIR, neither
 # under a temporary name nor held open by the agent.
 no_temps() {

@@ -45,16 +45,13 @@ agent_killed() {
 	push_bg --rate 1M -j 1 --retries 0 --retry-for 0 "$TMP/src.m" \
 	    >/dev/null 2>"$TMP/err"
 	pid=$PUSH_PID
-	n=0
-	while ! uploading "$1" && [ $n -lt 100 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
+	wait_upload "$1"
+	ak_up=$?
 	sleep 0.2
 	serve_kill9
 	wait "$pid"
 	rc=$?
-	test "$n" -lt 100
+	test "$ak_up" -eq 0
 }
 ok "the agent is killed during an upload" agent_killed "$dst"
 ok "push fails when the agent dies (exit $rc)" test "$rc" -ge 64

@@ -16,15 +16,6 @@ done
 touch -d '2021-01-01' "$src/d/f1" "$src/d/f2" "$src/d/f3"
 ok "agent starts" serve_start --root mail="$dst"
 iwm-scan --root mail="$src" >"$TMP/src.m"
-# started: wait until an upload is under way.
-started() {
-	n=0
-	while ! uploading "$dst" && [ $n -lt 100 ]
-	do
-		sleep 0.05
-		n=$((n + 1))
-	done
-}
 nfiles() {
 	find "$dst" -type f ! -name '.iwm-tmp-*' | wc -l | tr -d ' '
 }
@@ -32,7 +23,7 @@ nfiles() {
 # Pause and resume: 2 MiB files one at a time at 1 MiB/s (2 s each).
 push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
-started
+wait_upload "$dst"
 kill -TSTP "$pid"
 wait_stopped "$pid"
 is "stopped" "$(proc_state "$pid")" T
@@ -52,7 +43,7 @@ is "each file journalled once" "$(grep -c '	f	' "$TMP/journal")" 3
 find "$dst" -mindepth 1 -delete
 push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
-started
+wait_upload "$dst"
 kill -INT "$pid"
 wait "$pid"
 is "cancel: exit 75" "$?" 75
@@ -66,7 +57,7 @@ ok "no temp file left by the aborted upload" no_temps "$dst"
 # A second signal changes nothing.
 push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
-started
+wait_upload "$dst"
 kill -INT "$pid"
 kill -INT "$pid"
 wait "$pid"
@@ -77,7 +68,7 @@ ok "no temp file left" no_temps "$dst"
 # A cancel while paused.
 push_bg --rate 1M -j 1 "$TMP/src.m" >"$TMP/journal" 2>"$TMP/err"
 pid=$PUSH_PID
-started
+wait_upload "$dst"
 kill -TSTP "$pid"
 wait_stopped "$pid"
 kill -TERM "$pid"

@@ -35,13 +35,7 @@ tscan --roots mail >"$TMP/dst.m"
 iwm-diff --delete "$TMP/src.m" "$TMP/dst.m" >"$TMP/diff.m"
 push_bg --delete --stats --rate 1048576 "$TMP/diff.m" >"$TMP/journal" \
     2>"$TMP/push.err"
-n=0
-while ! uploading "$dst/logs" && [ $n -lt 200 ]
-do
-	sleep 0.05
-	n=$((n + 1))
-done
-ok "the patch has begun" test $n -lt 200
+ok "the patch has begun" wait_upload "$dst/logs"
 # Meanwhile the target's copy changes in place: same size, same mtime.
 m=$(stat -c %.9Y "$dst/logs/big")
 head -c 1048576 /dev/urandom |
